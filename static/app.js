@@ -1,0 +1,1 @@
+// The playground script; the full page lands shortly.
