@@ -3,6 +3,7 @@ package e2e
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -61,3 +62,5 @@ func checkServing(t *testing.T, s *server) {
 		t.Fatalf("GET /healthz: status %d, want 200", resp.StatusCode)
 	}
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
