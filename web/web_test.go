@@ -1,0 +1,343 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"wscalc/hub"
+	"wscalc/metrics"
+	"wscalc/web"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a log sink that the server's goroutines write while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+const indexHTML = `<!doctype html><title>wscalc</title><script src="app.js"></script>`
+
+var testAssets = fstest.MapFS{
+	"index.html":       {Data: []byte(indexHTML)},
+	"app.js":           {Data: []byte(`console.log("hi")`)},
+	"style.css":        {Data: []byte(`body{}`)},
+	"favicon.ico":      {Data: []byte{0, 0, 1, 0}},
+	"img/logo.svg":     {Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`)},
+	"site.webmanifest": {Data: []byte(`{}`)},
+}
+
+// testEnv is a router behind a real loopback server, with the pieces a test inspects.
+type testEnv struct {
+	ts      *httptest.Server
+	ready   *atomic.Bool
+	log     *syncBuffer
+	hub     *hub.Hub
+	metrics *metrics.Metrics
+}
+
+func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
+	t.Helper()
+	e := &testEnv{ready: new(atomic.Bool), log: new(syncBuffer), metrics: metrics.New()}
+	e.ready.Store(true)
+	e.hub = hub.New(hub.Options{Metrics: e.metrics})
+	cfg := web.Config{
+		Assets:  testAssets,
+		Hub:     e.hub,
+		Metrics: promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{}),
+		Ready:   e.ready.Load,
+		Logger:  slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.ts = httptest.NewServer(web.New(cfg))
+	t.Cleanup(e.ts.Close)
+	return e
+}
+
+// do sends a request and returns the response with its body read.
+func (e *testEnv) do(t *testing.T, method, path string, header http.Header, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.ts.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := e.ts.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(b)
+}
+
+func (e *testEnv) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	return e.do(t, http.MethodGet, path, nil, "")
+}
+
+func assertSecurityHeaders(t *testing.T, resp *http.Response, host string) {
+	t.Helper()
+	want := "default-src 'self'; connect-src 'self' ws://" + host + " wss://" + host +
+		"; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+	assert.Equal(t, want, resp.Header.Get("Content-Security-Policy"))
+	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+	assert.Equal(t, "no-referrer", resp.Header.Get("Referrer-Policy"))
+}
+
+func TestPlaygroundIndex(t *testing.T) {
+	e := newEnv(t, nil)
+	host := strings.TrimPrefix(e.ts.URL, "http://")
+	for _, path := range []string{"/", "/index.html"} {
+		resp, body := e.get(t, path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Equal(t, indexHTML, body, path)
+		assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"), path)
+		assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"), path)
+		assert.NotEmpty(t, resp.Header.Get("ETag"), path)
+		assertSecurityHeaders(t, resp, host)
+	}
+}
+
+func TestAssetsContentTypes(t *testing.T) {
+	e := newEnv(t, nil)
+	for path, want := range map[string]string{
+		"/app.js":           "text/javascript; charset=utf-8",
+		"/style.css":        "text/css; charset=utf-8",
+		"/favicon.ico":      "image/x-icon",
+		"/img/logo.svg":     "image/svg+xml",
+		"/site.webmanifest": "application/manifest+json",
+	} {
+		resp, body := e.get(t, path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Equal(t, want, resp.Header.Get("Content-Type"), path)
+		assert.Equal(t, string(testAssets[strings.TrimPrefix(path, "/")].Data), body, path)
+	}
+}
+
+func TestAssetsRevalidateWithETag(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, _ := e.get(t, "/app.js")
+	etag := resp.Header.Get("ETag")
+	require.NotEmpty(t, etag)
+
+	resp, body := e.do(t, http.MethodGet, "/app.js", http.Header{"If-None-Match": {etag}}, "")
+	assert.Equal(t, http.StatusNotModified, resp.StatusCode)
+	assert.Empty(t, body)
+
+	// Another file has another tag, so a stale one fetches the new content.
+	other, _ := e.get(t, "/style.css")
+	assert.NotEqual(t, etag, other.Header.Get("ETag"))
+	resp, body = e.do(t, http.MethodGet, "/app.js", http.Header{"If-None-Match": {other.Header.Get("ETag")}}, "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, `console.log("hi")`, body)
+}
+
+func TestHeadServesHeadersOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, body := e.do(t, http.MethodHead, "/", nil, "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Empty(t, body)
+}
+
+func TestNotFoundHasNoListingAndKeepsHeaders(t *testing.T) {
+	e := newEnv(t, nil)
+	host := strings.TrimPrefix(e.ts.URL, "http://")
+	for _, path := range []string{"/nope", "/img/", "/img", "/api", "/../web.go"} {
+		resp, body := e.get(t, path)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, path)
+		assert.NotContains(t, body, "logo.svg", path)
+		assertSecurityHeaders(t, resp, host)
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, c := range []struct{ method, path string }{
+		{http.MethodPost, "/"},
+		{http.MethodPost, "/app.js"},
+		{http.MethodPut, "/api/eval"},
+		{http.MethodDelete, "/api/eval"},
+		{http.MethodPost, "/healthz"},
+		{http.MethodPost, "/readyz"},
+		{http.MethodPost, "/metrics"},
+	} {
+		resp, _ := e.do(t, c.method, c.path, nil, "")
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s %s", c.method, c.path)
+	}
+	resp, _ := e.do(t, http.MethodPut, "/api/eval", nil, "")
+	assert.Contains(t, resp.Header.Values("Allow"), "POST")
+}
+
+func TestCSPIgnoresHostileHost(t *testing.T) {
+	h := web.New(web.Config{})
+	for _, host := range []string{"evil.example; script-src *", "a b", `x"y`, ""} {
+		r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		csp := w.Header().Get("Content-Security-Policy")
+		assert.Contains(t, csp, "connect-src 'self'; ", "host %q", host)
+		assert.NotContains(t, csp, "ws://", "host %q", host)
+		assert.NotContains(t, csp, "*", "host %q", host)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	r.Host = "[::1]:8080"
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	assert.Contains(t, w.Header().Get("Content-Security-Policy"), "connect-src 'self' ws://[::1]:8080 wss://[::1]:8080;")
+}
+
+func TestHealthz(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, body := e.get(t, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ok\n", body)
+	assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+}
+
+func TestReadyzTurnsUnavailableWhenDraining(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, body := e.get(t, "/readyz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ready\n", body)
+
+	e.ready.Store(false)
+	resp, body = e.get(t, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "draining\n", body)
+
+	// Liveness is not readiness: a draining server is still alive.
+	resp, _ = e.get(t, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t, nil)
+	leave, err := e.hub.Join(hub.WS, 0)
+	require.NoError(t, err)
+	defer leave()
+	resp, _ := e.get(t, "/api/eval?expr=2%2B3")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, _ = e.get(t, "/api/eval?expr=1%2F0")
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+
+	resp, body := e.get(t, "/metrics")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain"), resp.Header.Get("Content-Type"))
+	for _, want := range []string{
+		`wscalc_active_sessions{transport="ws"} 1`,
+		`wscalc_sessions_total{transport="ws"} 1`,
+		`wscalc_expressions_total{outcome="ok",transport="http"} 1`,
+		`wscalc_expressions_total{outcome="error",transport="http"} 1`,
+		`wscalc_eval_duration_seconds_count 2`,
+		`go_goroutines`,
+	} {
+		assert.Contains(t, body, want)
+	}
+}
+
+func TestOptionalRoutesAreAbsentWhenNil(t *testing.T) {
+	h := web.New(web.Config{})
+	for _, path := range []string{"/", "/metrics", "/ws"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		assert.Equal(t, http.StatusNotFound, w.Code, path)
+	}
+}
+
+// The WebSocket handler is reached through the middleware, and the upgrade and the hijacked
+// connection survive it (the logging wrapper must pass Hijack through).
+func TestWebSocketUpgradeThroughRouter(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		typ, msg, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if c.Write(ctx, typ, append([]byte("echo "), msg...)) == nil {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	})
+	e := newEnv(t, func(c *web.Config) { c.WS = echo })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/ws", nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte("2+3")))
+	_, msg, err := c.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "echo 2+3", string(msg))
+	_, _, err = c.Read(ctx)
+	assert.Equal(t, websocket.StatusNormalClosure, websocket.CloseStatus(err))
+}
+
+func TestPanicIsRecoveredAndLogged(t *testing.T) {
+	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
+	e := newEnv(t, func(c *web.Config) { c.WS = boom })
+	resp, _ := e.get(t, "/ws")
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	logs := e.log.String()
+	assert.Contains(t, logs, "http handler panic")
+	assert.Contains(t, logs, "panic=boom")
+	assert.Contains(t, logs, "goroutine") // the stack
+
+	// The server keeps serving.
+	resp, _ = e.get(t, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestRequestLogOmitsQueryString(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, _ := e.get(t, "/api/eval?expr=secret_name_42")
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	resp, _ = e.get(t, "/app.js")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	logs := e.log.String()
+	assert.NotContains(t, logs, "secret_name_42")
+	assert.Contains(t, logs, "method=GET path=/api/eval status=422")
+	assert.Contains(t, logs, "method=GET path=/app.js status=200")
+	assert.Contains(t, logs, "duration=")
+}
