@@ -1,0 +1,295 @@
+package tcp
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"wscalc/calc"
+	"wscalc/hub"
+)
+
+// Close reasons, as logged at the end of a session.
+const (
+	reasonEOF      = "eof"
+	reasonQuit     = "quit"
+	reasonIdle     = "idle timeout"
+	reasonShutdown = "server shutting down"
+	reasonClosed   = "server closed"
+	reasonWriteTO  = "write timeout"
+	reasonBusy     = "too busy"
+	reasonHTTP     = "http request"
+	reasonError    = "error"
+)
+
+const (
+	msgIdle       = "Error: idle timeout"
+	msgShutdown   = "Error: server shutting down"
+	msgBadUTF8    = "Error: input is not valid UTF-8"
+	msgInternal   = "Error: internal error"
+	writeBufBytes = 4096
+	// After the last reply the server stops sending (FIN) and reads and discards what the
+	// client still sends, for at most this long and this much, before closing: closing a
+	// socket with unread input makes the kernel send RST, and the client could lose the
+	// replies it has not read yet (the last reply to an HTTP request, say).
+	lingerTime  = time.Second
+	lingerBytes = 256 << 10
+)
+
+// errLineTooLong means the read buffer is full and holds no newline.
+var errLineTooLong = errors.New("tcp: line too long")
+
+// writeError marks a failure to send replies, as opposed to a failure to read.
+type writeError struct{ err error }
+
+func (e writeError) Error() string { return "tcp: write: " + e.err.Error() }
+func (e writeError) Unwrap() error { return e.err }
+
+// conn is one connection and its session. Only its own goroutine (run) touches its fields,
+// except mu and what mu guards, which Shutdown uses to wake it.
+type conn struct {
+	srv      *Server
+	rwc      net.Conn
+	r        *bufio.Reader // reads from rwc through connReader; its size bounds a line
+	w        *bufio.Writer // writes to rwc through deadlineWriter
+	sess     calc.Session
+	maxLine  int
+	id       string
+	remote   string
+	start    time.Time
+	requests int
+	draining bool // shutdown noticed: read only input that has already arrived
+
+	mu       sync.Mutex
+	shutdown bool // Shutdown asked this session to finish
+}
+
+func (s *Server) newConn(rw net.Conn) *conn {
+	limits := s.Limits.WithDefaults()
+	c := &conn{
+		srv:     s,
+		rwc:     rw,
+		sess:    calc.Session{Limits: s.Limits},
+		maxLine: limits.MaxLineBytes,
+		id:      newSessionID(),
+		remote:  rw.RemoteAddr().String(),
+	}
+	// Room for one line at the limit plus its CR LF: a full buffer without a newline is
+	// then certainly a line over the limit.
+	c.r = bufio.NewReaderSize(connReader{c}, c.maxLine+2)
+	c.w = bufio.NewWriterSize(deadlineWriter{rw, s.writeTimeout()}, writeBufBytes)
+	return c
+}
+
+func newSessionID() string {
+	b := make([]byte, 8)
+	rand.Read(b) // never fails (crypto/rand panics rather than return an error)
+	return hex.EncodeToString(b)
+}
+
+// requestShutdown asks the session to answer what it has received and finish; it wakes a
+// blocked read with a deadline in the past. Safe to call from any goroutine, repeatedly.
+func (c *conn) requestShutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.shutdown {
+		c.shutdown = true
+		c.rwc.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *conn) shutdownRequested() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shutdown
+}
+
+// armRead prepares a read that may block: the idle deadline normally, or, once shutdown
+// was requested, no deadline and the draining mode, in which reads return what has already
+// arrived and never wait. Under mu so that it cannot undo requestShutdown's deadline.
+func (c *conn) armRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shutdown && !c.draining {
+		c.draining = true
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+	if !c.draining {
+		c.rwc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
+	}
+}
+
+// ending says how a session ends: the reason logged, the last line sent (if any) and
+// whether to close gracefully (flush the replies, then linger).
+type ending struct {
+	reason  string
+	goodbye string
+	linger  bool
+}
+
+// run serves the connection until it ends, then unregisters it.
+func (c *conn) run() {
+	defer c.srv.untrackConn(c)
+	c.start = time.Now()
+	log := c.srv.logger()
+	log.Info("session start", "session", c.id, "transport", string(hub.TCP), "remote", c.remote)
+
+	end := c.session()
+	if end.goodbye != "" {
+		if err := c.reply(end.goodbye); err != nil {
+			end = c.writeFailure(err)
+		}
+	}
+	if end.linger { // the replies must reach the client before the connection closes
+		if err := c.w.Flush(); err != nil {
+			end = c.writeFailure(err)
+		}
+	}
+	log.Info("session end", "session", c.id, "transport", string(hub.TCP), "remote", c.remote,
+		"duration", time.Since(c.start), "requests", c.requests, "reason", end.reason)
+	c.close(end.linger)
+}
+
+// session joins the hub and serves lines until the session ends.
+func (c *conn) session() (end ending) {
+	leave, err := c.srv.Hub.Join(hub.TCP, c.srv.maxClients())
+	if err != nil {
+		return ending{reasonBusy, fmt.Sprintf("Error: server busy (max %d clients)", c.srv.maxClients()), true}
+	}
+	defer leave()
+	defer func() {
+		// A bug in the core must cost one session, never the server.
+		if p := recover(); p != nil {
+			c.srv.logger().Error("session panic", "session", c.id, "transport", string(hub.TCP),
+				"panic", p, "stack", string(debug.Stack()))
+			end = ending{reasonError, msgInternal, true}
+		}
+	}()
+	return c.serveLines()
+}
+
+// serveLines answers lines until the session ends.
+func (c *conn) serveLines() ending {
+	for {
+		line, err := c.readLine()
+		if errors.Is(err, errLineTooLong) {
+			// Answer at once, then throw the rest of the line away as it arrives.
+			c.requests++
+			if err = c.reply(c.tooLong()); err == nil {
+				err = c.discardLine()
+			}
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			return c.ending(err)
+		}
+		end, err := c.answer(line)
+		if err != nil {
+			return c.writeFailure(err)
+		}
+		if end != nil {
+			return *end
+		}
+	}
+}
+
+// answer handles one complete line (without its LF and CR): it queues the reply, if any,
+// or says how the session ends after this line.
+func (c *conn) answer(line []byte) (*ending, error) {
+	c.requests++
+	switch {
+	case len(line) > c.maxLine:
+		return nil, c.reply(c.tooLong())
+	case !utf8.Valid(line):
+		return nil, c.reply(msgBadUTF8)
+	case looksLikeHTTP(line):
+		return &ending{reasonHTTP, c.httpMessage(), true}, nil
+	}
+	res, err := c.srv.Hub.Eval(hub.TCP, &c.sess, string(line))
+	switch {
+	case errors.Is(err, calc.ErrQuit):
+		return &ending{reason: reasonQuit, linger: true}, nil
+	case err != nil:
+		return nil, c.reply(err.Error())
+	case res.Kind == calc.KindNone:
+		c.requests-- // a blank or comment line is not a request
+		return nil, nil
+	}
+	return nil, c.reply(res.Display)
+}
+
+// reply queues one reply line. The buffer is flushed when it fills and before the session
+// waits for input (see more), so pipelined replies go out in few writes.
+func (c *conn) reply(line string) error {
+	c.w.WriteString(line)
+	if err := c.w.WriteByte('\n'); err != nil {
+		return writeError{err}
+	}
+	return nil
+}
+
+// ending maps the error that stopped the read loop to the way the session ends.
+func (c *conn) ending(err error) ending {
+	var we writeError
+	switch {
+	case errors.As(err, &we):
+		return c.writeFailure(err)
+	case errors.Is(err, io.EOF):
+		return ending{reason: reasonEOF, linger: true}
+	case errors.Is(err, errNoMoreInput):
+		return ending{reasonShutdown, msgShutdown, true}
+	case c.srv.isClosed():
+		return ending{reason: reasonClosed}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ending{reasonIdle, msgIdle, true}
+	default:
+		return ending{reason: reasonError}
+	}
+}
+
+// writeFailure is the end of a session whose replies cannot be sent: close at once.
+func (c *conn) writeFailure(err error) ending {
+	switch {
+	case c.srv.isClosed():
+		return ending{reason: reasonClosed}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return ending{reason: reasonWriteTO}
+	default:
+		return ending{reason: reasonError}
+	}
+}
+
+// close closes the connection. Gracefully, it first sends FIN and discards what the client
+// still sends (see lingerTime), so that the kernel does not reset the connection under
+// replies the client has not read yet.
+func (c *conn) close(graceful bool) {
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && graceful && !c.srv.isClosed() {
+		if cw.CloseWrite() == nil {
+			c.rwc.SetReadDeadline(time.Now().Add(lingerTime))
+			io.CopyN(io.Discard, c.rwc, lingerBytes)
+		}
+	}
+	c.rwc.Close()
+}
+
+func (c *conn) tooLong() string {
+	return (&calc.Error{Msg: fmt.Sprintf("expression too long (limit %d bytes)", c.maxLine)}).Error()
+}
+
+func (c *conn) httpMessage() string {
+	if c.srv.HTTPAddr == "" {
+		return "Error: this port speaks the line protocol, not HTTP"
+	}
+	return "Error: this port speaks the line protocol; open http://" + c.srv.HTTPAddr + "/ in a browser"
+}

@@ -1,0 +1,188 @@
+package tcp_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"wscalc/hub"
+	"wscalc/tcp"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// patience bounds every wait of the tests so that a bug shows as a failure, not a hang.
+// It is a guard, not a speed assertion.
+const patience = 10 * time.Second
+
+const httpAddr = "127.0.0.1:8080"
+
+// testServer is a tcp.Server serving on a loopback port.
+type testServer struct {
+	srv  *tcp.Server
+	hub  *hub.Hub
+	addr string
+	logs *logBuffer
+
+	serveOnce sync.Once
+	served    chan error
+	serveErr  error
+}
+
+// start serves a new tcp.Server on 127.0.0.1:0; configure may change its fields first.
+// The server is closed when the test ends.
+func start(t *testing.T, configure func(*tcp.Server)) *testServer {
+	t.Helper()
+	logs := &logBuffer{}
+	h := hub.New(hub.Options{})
+	srv := &tcp.Server{
+		Hub:      h,
+		HTTPAddr: httpAddr,
+		Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
+	}
+	if configure != nil {
+		configure(srv)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ts := &testServer{srv: srv, hub: h, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
+	go func() { ts.served <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		require.ErrorIs(t, ts.serveResult(t), tcp.ErrServerClosed)
+	})
+	return ts
+}
+
+// serveResult waits for Serve to return and gives its error.
+func (ts *testServer) serveResult(t *testing.T) error {
+	t.Helper()
+	ts.serveOnce.Do(func() {
+		select {
+		case ts.serveErr = <-ts.served:
+		case <-time.After(patience):
+			ts.serveErr = errors.New("Serve did not return")
+		}
+	})
+	return ts.serveErr
+}
+
+// client is a line-protocol client.
+type client struct {
+	t    *testing.T
+	conn *net.TCPConn
+	r    *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, patience)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return &client{t: t, conn: conn.(*net.TCPConn), r: bufio.NewReader(conn)}
+}
+
+// send writes s as is.
+func (c *client) send(s string) {
+	c.t.Helper()
+	c.conn.SetWriteDeadline(time.Now().Add(patience))
+	_, err := io.WriteString(c.conn, s)
+	require.NoError(c.t, err)
+}
+
+// line reads one reply line, without its newline.
+func (c *client) line() string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(patience))
+	s, err := c.r.ReadString('\n')
+	require.NoError(c.t, err, "after %q", s)
+	return strings.TrimSuffix(s, "\n")
+}
+
+// ask sends one line and returns its reply.
+func (c *client) ask(line string) string {
+	c.t.Helper()
+	c.send(line + "\n")
+	return c.line()
+}
+
+// expect reads len(want) lines and compares them with want.
+func (c *client) expect(want ...string) {
+	c.t.Helper()
+	got := make([]string, 0, len(want))
+	for range want {
+		got = append(got, c.line())
+	}
+	require.Equal(c.t, want, got)
+}
+
+// expectEOF requires the server to have closed the connection cleanly, with nothing
+// more to read; then the client closes its side too, as nc does.
+func (c *client) expectEOF() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(patience))
+	rest, err := io.ReadAll(c.r)
+	require.NoError(c.t, err, "want a clean close")
+	require.Empty(c.t, string(rest), "unexpected data before the close")
+	c.conn.Close()
+}
+
+// logBuffer collects the server's JSON log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// records returns the log records whose message is msg.
+func (b *logBuffer) records(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		if rec["msg"] == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// endOf returns the "session end" record of the session whose remote address is the
+// client's local address; the server logs it before it closes the connection.
+func (b *logBuffer) endOf(t *testing.T, c *client) map[string]any {
+	t.Helper()
+	local := c.conn.LocalAddr().String()
+	for _, rec := range b.records(t, "session end") {
+		if rec["remote"] == local {
+			return rec
+		}
+	}
+	t.Fatalf("no session end logged for %s in:\n%s", local, b.String())
+	return nil
+}

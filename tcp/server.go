@@ -1,0 +1,283 @@
+package tcp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"wscalc/calc"
+	"wscalc/hub"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("tcp: Server closed")
+
+// Defaults for the zero values of Server's fields.
+const (
+	DefaultMaxClients   = 10000
+	DefaultIdleTimeout  = 10 * time.Minute
+	DefaultWriteTimeout = 10 * time.Second
+)
+
+// Server serves the line protocol. Set its fields before the first Serve and do not change
+// them afterwards. A Server must not be copied after first use.
+type Server struct {
+	// Hub counts the sessions (Join) and evaluates lines (Eval). Required.
+	Hub *hub.Hub
+	// MaxClients is the most live TCP sessions; <= 0 means DefaultMaxClients.
+	MaxClients int
+	// IdleTimeout closes a session that sends nothing for this long; <= 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write of replies to the client; a session whose write times
+	// out is closed. <= 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// HTTPAddr is the address of the HTTP server, named in the reply to a client that
+	// speaks HTTP to this port.
+	HTTPAddr string
+	// Limits are given to each session's calculator (zero fields mean the defaults).
+	Limits calc.Limits
+	// Logger receives the session start and end lines; nil means slog.Default().
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[*onceCloseListener]struct{}
+	conns     map[*conn]struct{}
+	addr      net.Addr
+	shutting  bool          // Shutdown or Close was called: accept nothing more
+	closed    bool          // Close was called (or Shutdown gave up): no goodbyes
+	quit      chan struct{} // closed when shutting becomes true
+	drained   chan struct{} // closed when shutting and the last connection is gone
+}
+
+// Serve accepts connections on l and serves each in its own goroutine. It blocks until l
+// fails or the server is shut down, and returns ErrServerClosed after Shutdown or Close.
+// Serve closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	if s.Hub == nil {
+		return errors.New("tcp: Server.Hub is nil")
+	}
+	ol := &onceCloseListener{Listener: l}
+	defer ol.Close()
+	if !s.trackListener(ol) {
+		return ErrServerClosed
+	}
+	defer s.untrackListener(ol)
+
+	var delay time.Duration // backoff after temporary accept errors, as net/http does
+	for {
+		rw, err := ol.Accept()
+		if err != nil {
+			if s.isShutting() {
+				return ErrServerClosed
+			}
+			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger().Warn("tcp accept error; retrying", "err", err, "delay", delay)
+				if !s.sleep(delay) {
+					return ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(rw)
+		if !s.trackConn(c) {
+			// Shutdown began between Accept and here: the listener is closed and the next
+			// Accept fails. This connection never got to send a request.
+			rw.Close()
+			s.Hub.Reject(hub.TCP, "shutdown")
+			continue
+		}
+		go c.run()
+	}
+}
+
+// Shutdown stops accepting connections, lets every session answer the lines it has
+// already received, sends each "Error: server shutting down" and closes them. It returns
+// nil once all connections are closed, or, when ctx expires first, closes the rest at once
+// and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.beginShutdownLocked()
+	for c := range s.conns {
+		c.requestShutdown()
+	}
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+		if len(s.conns) == 0 {
+			close(s.drained)
+		}
+	}
+	drained := s.drained
+	s.mu.Unlock()
+
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection immediately, without goodbyes. It does
+// not wait for the session goroutines, which end as soon as their reads and writes fail.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	err := s.beginShutdownLocked()
+	for c := range s.conns {
+		c.rwc.Close()
+	}
+	return err
+}
+
+// Addr returns the address of the listener most recently given to Serve, or nil before.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// beginShutdownLocked marks the server as shutting down and closes its listeners.
+func (s *Server) beginShutdownLocked() error {
+	if !s.shutting {
+		s.shutting = true
+		if s.quit == nil {
+			s.quit = make(chan struct{})
+		}
+		close(s.quit)
+	}
+	var err error
+	for l := range s.listeners {
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		delete(s.listeners, l)
+	}
+	return err
+}
+
+func (s *Server) trackListener(l *onceCloseListener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting {
+		return false
+	}
+	if s.listeners == nil {
+		s.listeners = make(map[*onceCloseListener]struct{})
+	}
+	s.listeners[l] = struct{}{}
+	s.addr = l.Addr()
+	return true
+}
+
+func (s *Server) untrackListener(l *onceCloseListener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, l)
+}
+
+// trackConn registers c so that Shutdown and Close reach it; false once shutting down.
+func (s *Server) trackConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting {
+		return false
+	}
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrackConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if s.drained != nil && len(s.conns) == 0 {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
+}
+
+func (s *Server) isShutting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutting
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// sleep waits for d; false if the server started shutting down meanwhile.
+func (s *Server) sleep(d time.Duration) bool {
+	s.mu.Lock()
+	if s.quit == nil {
+		s.quit = make(chan struct{})
+	}
+	quit := s.quit
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-quit:
+		return false
+	}
+}
+
+func (s *Server) maxClients() int {
+	if s.MaxClients <= 0 {
+		return DefaultMaxClients
+	}
+	return s.MaxClients
+}
+
+func (s *Server) idleTimeout() time.Duration {
+	if s.IdleTimeout <= 0 {
+		return DefaultIdleTimeout
+	}
+	return s.IdleTimeout
+}
+
+func (s *Server) writeTimeout() time.Duration {
+	if s.WriteTimeout <= 0 {
+		return DefaultWriteTimeout
+	}
+	return s.WriteTimeout
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+// onceCloseListener lets Serve and Shutdown both close the listener without the second
+// Close reporting an error.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
+}
