@@ -1,1 +1,315 @@
-// The playground script; the full page lands shortly.
+// The wscalc playground: a REPL on a WebSocket session. This module wires the page
+// together; connection.js keeps the session alive, render.js draws, store.js remembers,
+// session.js knows the variables.
+
+import { Connection, socketURL } from "./connection.js";
+import { SessionModel } from "./session.js";
+import { Recall, loadHistory, saveHistory, clearHistory } from "./store.js";
+import {
+  entryNode, fill, fillError, markQueued, markSending, noticeNode, dividerNode, varsRows,
+} from "./render.js";
+
+const $ = (id) => document.getElementById(id);
+const input = $("expr");
+const form = $("prompt");
+const historyEl = $("history");
+const welcome = $("welcome");
+const statusEl = $("status");
+const statusText = $("status-text");
+const retryBtn = $("retry");
+const clientsEl = document.querySelector("[data-testid=clients]");
+const varsEl = $("vars");
+const varsEmpty = $("vars-empty");
+const rttEl = $("rtt");
+const announceEl = $("announce");
+
+let records = loadHistory();
+const recall = new Recall(records.map((r) => r.input));
+const model = new SessionModel();
+let wasConnected = false;
+
+const conn = new Connection(socketURL(location), {
+  onState: showState,
+  onHello,
+  onReply,
+  onPush,
+  onSent: (meta) => meta.li && markSending(meta.li),
+  onDropped,
+});
+
+// ---- evaluating ----
+
+function submit(line) {
+  if (!line.trim()) {
+    if (conn.stopped) conn.retryNow();
+    return;
+  }
+  recall.push(line);
+  const li = entryNode(line);
+  append(li);
+  const id = conn.send(line, { li });
+  if (conn.isQueued(id)) markQueued(li);
+}
+
+function onReply(msg, meta, rtt) {
+  if (meta.restore) {
+    restored(msg, meta);
+    return;
+  }
+  const li = meta.li;
+  if (msg.type === "error") {
+    fillError(li, msg);
+  } else {
+    fill(li, msg, copyText);
+    if (model.apply(msg)) showVars();
+  }
+  rttEl.textContent = formatRTT(rtt);
+  rttEl.title = `Round trip of the last evaluation: ${rtt.toFixed(1)} ms`;
+  remember(msg);
+  reveal(li);
+}
+
+function restored(msg, meta) {
+  if (msg.type === "error") {
+    model.forget(meta.name);
+    append(noticeNode(`Could not restore ${meta.name}: ${msg.message}`, "warn"));
+  } else {
+    model.apply(msg);
+  }
+  showVars();
+}
+
+function onDropped(meta) {
+  if (meta.li) fill(meta.li, { input: "quit", kind: "text", display: "session ended" });
+  model.clear();
+  showVars();
+}
+
+function formatRTT(ms) {
+  if (ms < 1) return "<1 ms";
+  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}
+
+function remember(msg) {
+  records.push({
+    input: msg.input,
+    kind: msg.type === "error" ? "error" : msg.kind,
+    display: msg.display,
+    value: msg.value,
+    name: msg.name,
+    message: msg.message,
+    column: msg.column,
+    end: msg.end,
+  });
+  records = saveHistory(records);
+}
+
+// ---- the connection ----
+
+function onHello(hello, again) {
+  statusEl.title = `Session ${hello.session} · wscalc ${hello.version || ""}`.trim();
+  if (!again) return [];
+  const lines = model.restoreLines();
+  const n = model.size;
+  const what = n === 0 ? "" : ` · restoring ${n} variable${n === 1 ? "" : "s"}`;
+  append(noticeNode(`Reconnected: new session${what}`, "ok"));
+  return lines;
+}
+
+function onPush(msg) {
+  if (msg.type !== "clients") return;
+  clientsEl.textContent = `${msg.total} connected (${msg.ws} browser, ${msg.tcp} nc)`;
+  clientsEl.dataset.total = String(msg.total);
+}
+
+const STATE_TEXT = {
+  connecting: "connecting…",
+  connected: "connected",
+  reconnecting: "reconnecting",
+  offline: "offline",
+};
+
+function showState({ state, detail, retryIn }) {
+  statusEl.dataset.state = state;
+  statusText.textContent = detail ? `${STATE_TEXT[state]} · ${detail}` : STATE_TEXT[state];
+  if (retryIn) statusEl.title = `Next attempt in ${Math.ceil(retryIn / 1000)} s`;
+  retryBtn.hidden = state === "connected" || state === "connecting";
+  clientsEl.classList.toggle("stale", state !== "connected");
+  if (state === "connected") {
+    wasConnected = true;
+  } else if (wasConnected && (state === "reconnecting" || state === "offline")) {
+    wasConnected = false;
+    const text = state === "offline" && detail.startsWith("you ended")
+      ? "Session ended. Press Enter to start a new one."
+      : `Disconnected: ${detail || "connection lost"}. Reconnecting by itself; lines you type are queued.`;
+    append(noticeNode(text, "warn"));
+  }
+}
+
+// ---- panels ----
+
+function showVars() {
+  varsEl.replaceChildren(...varsRows(model.ans, model.vars, insertName));
+  varsEmpty.hidden = model.ans !== null || model.size > 0;
+}
+
+function insertName(name) {
+  const start = input.selectionStart ?? input.value.length;
+  const end = input.selectionEnd ?? start;
+  input.setRangeText(name, start, end, "end");
+  input.focus();
+}
+
+// ---- history list ----
+
+function append(li) {
+  historyEl.append(li);
+  welcome.hidden = true;
+  reveal(li);
+}
+
+function reveal(li) {
+  li.scrollIntoView({ block: "nearest" });
+}
+
+function showSaved() {
+  if (records.length === 0) return;
+  for (const r of records) {
+    const li = entryNode(r.input);
+    if (r.kind === "error") fillError(li, r);
+    else fill(li, r, copyText);
+    li.classList.add("earlier");
+    historyEl.append(li);
+  }
+  historyEl.append(dividerNode("earlier in this browser · new session below"));
+  welcome.hidden = true;
+}
+
+function clearAll() {
+  clearHistory();
+  records = [];
+  recall.clear();
+  historyEl.replaceChildren();
+  welcome.hidden = false;
+  announce("History cleared");
+  input.focus();
+}
+
+// ---- clipboard and screen readers ----
+
+async function copyText(text) {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(text);
+    ok = true;
+  } catch {
+    ok = legacyCopy(text); // plain http on another host has no async clipboard
+  }
+  announce(ok ? `Copied ${text}` : "Could not copy");
+  input.focus();
+  return ok;
+}
+
+function legacyCopy(text) {
+  const ta = document.createElement("textarea");
+  ta.value = text;
+  ta.setAttribute("readonly", "");
+  ta.className = "offscreen";
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  ta.remove();
+  return ok;
+}
+
+function announce(text) {
+  announceEl.textContent = text;
+}
+
+// ---- keyboard and clicks ----
+
+function setInput(text) {
+  input.value = text;
+  input.focus();
+  input.setSelectionRange(text.length, text.length);
+}
+
+form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const line = input.value;
+  input.value = "";
+  submit(line);
+  input.focus();
+});
+
+input.addEventListener("keydown", (ev) => {
+  if (ev.isComposing) return; // an IME is still composing: its keys are its own
+  if (ev.key === "ArrowUp") {
+    const prev = recall.up(input.value);
+    if (prev !== null) setInput(prev);
+    ev.preventDefault();
+  } else if (ev.key === "ArrowDown") {
+    const next = recall.down();
+    if (next !== null) setInput(next);
+    ev.preventDefault();
+  } else if (ev.key === "Escape") {
+    input.value = "";
+    recall.reset();
+    ev.preventDefault();
+  }
+});
+
+// Typing anywhere on the page goes to the expression box: it keeps the focus in spirit
+// without stealing it from buttons and links reached with the keyboard.
+document.addEventListener("keydown", (ev) => {
+  if (ev.target === input || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const tag = ev.target.tagName;
+  if (tag === "INPUT" || tag === "TEXTAREA") return;
+  if (ev.key.length === 1 && ev.key !== " ") input.focus();
+});
+
+historyEl.addEventListener("click", (ev) => {
+  const recallBtn = ev.target.closest(".recall");
+  if (!recallBtn) return;
+  setInput(recallBtn.querySelector(".in").textContent);
+});
+
+for (const group of document.querySelectorAll("[data-expr]")) {
+  group.addEventListener("click", () => {
+    submit(group.dataset.expr);
+    input.focus();
+  });
+}
+
+for (const b of document.querySelectorAll("[data-copy-from]")) {
+  b.addEventListener("click", async () => {
+    const ok = await copyText($(b.dataset.copyFrom).textContent);
+    if (!ok) return;
+    b.textContent = "Copied";
+    setTimeout(() => { b.textContent = "Copy"; }, 1200);
+  });
+}
+
+$("clear-history").addEventListener("click", clearAll);
+retryBtn.addEventListener("click", () => conn.retryNow());
+
+// ---- help panel: commands for this very host ----
+
+function fillHelp() {
+  const host = location.hostname.replace(/^\[(.*)\]$/, "$1") || "localhost";
+  $("nc-cmd").textContent = `nc ${host} 10000`;
+  const api = new URL("api/eval?expr=2**64", location.href);
+  $("curl-cmd").textContent = `curl '${api.href}'`;
+  $("api-link").href = api.href;
+}
+
+fillHelp();
+showSaved();
+showVars();
+conn.start();
+input.focus();

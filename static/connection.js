@@ -1,0 +1,215 @@
+// Connection keeps one wscalc.v1.json WebSocket session alive for the page: it reconnects
+// with exponential backoff and jitter, queues lines while disconnected and sends them in
+// order once a new session has said hello, and re-sends lines that were in flight when a
+// connection dropped (their session is gone, so the new one must see them).
+
+export const SUBPROTOCOL = "wscalc.v1.json";
+
+// Friendly words for close codes the server sends without a reason, or that the browser
+// reports on its own (1006: the connection dropped without a close frame).
+const CLOSE_WORDS = {
+  1000: "session ended",
+  1001: "server shutting down",
+  1003: "unsupported message",
+  1006: "connection lost",
+  1008: "idle timeout",
+  1009: "message too big",
+  1011: "server error",
+  1012: "server restarting",
+  1013: "server busy",
+};
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+const BUSY_MIN_MS = 2_000; // a busy server should not be asked again at once
+
+// socketURL derives the WebSocket address from the page's own address, so that the page
+// works on any host and port and under a path prefix behind a proxy (wss: under https:).
+export function socketURL(loc) {
+  const u = new URL("ws", loc.href);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  u.search = "";
+  u.hash = "";
+  return u.href;
+}
+
+// closeText describes a close event: the server's reason if it gave one, else the usual
+// meaning of the code.
+export function closeText(code, reason) {
+  const words = reason || CLOSE_WORDS[code] || "connection closed";
+  return `${words} (${code})`;
+}
+
+// backoffDelay is "equal jitter": half the exponential step for certain, the other half
+// random, so that many tabs dropped by one restart do not all come back at the same instant.
+export function backoffDelay(attempt, random = Math.random) {
+  const step = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+export class Connection {
+  // handlers: onState({state, detail, retryIn}), onHello(hello, isReconnect) returning
+  // lines to send before the queue (session restore), onReply(msg, meta), onPush(msg),
+  // onSent(meta) when a line goes out, onDropped(meta) for a line whose session ended
+  // without answering it (quit).
+  constructor(url, handlers) {
+    this.url = url;
+    this.h = handlers;
+    this.ws = null;
+    this.nextId = 1;
+    this.queue = []; // {id, expr, meta} not yet sent
+    this.inflight = new Map(); // id -> {id, expr, meta, sentAt}
+    this.ready = false; // a session has said hello on this.ws
+    this.sessions = 0; // hellos received so far
+    this.attempt = 0;
+    this.timer = 0;
+    this.stopped = false; // after a normal quit: wait for the user
+    this.lastClose = ""; // the last close reason worth showing
+  }
+
+  start() {
+    addEventListener("online", () => this.retryNow());
+    addEventListener("offline", () => {
+      if (!this.ready) this.setState("offline", "browser is offline");
+    });
+    this.open();
+  }
+
+  // send queues one line; it goes out at once when a session is ready. It returns the id.
+  send(expr, meta = {}) {
+    const item = { id: this.nextId++, expr, meta };
+    this.queue.push(item);
+    if (this.ready) {
+      this.flush();
+    } else if (this.stopped) {
+      this.stopped = false;
+      this.retryNow();
+    }
+    return item.id;
+  }
+
+  isQueued(id) {
+    return this.queue.some((it) => it.id === id);
+  }
+
+  retryNow() {
+    if (this.ws || this.ready) return;
+    clearTimeout(this.timer);
+    this.stopped = false;
+    this.open();
+  }
+
+  setState(state, detail = "", retryIn = 0) {
+    this.state = state;
+    this.h.onState({ state, detail, retryIn });
+  }
+
+  open() {
+    this.timer = 0;
+    if (navigator.onLine === false) {
+      this.setState("offline", "browser is offline");
+      return;
+    }
+    this.setState(this.sessions === 0 ? "connecting" : "reconnecting", this.lastClose);
+    let ws;
+    try {
+      ws = new WebSocket(this.url, SUBPROTOCOL);
+    } catch (err) {
+      this.lastClose = String(err.message || err);
+      this.schedule(0);
+      return;
+    }
+    this.ws = ws;
+    ws.onmessage = (ev) => this.receive(ev.data);
+    ws.onclose = (ev) => this.closed(ws, ev.code, ev.reason);
+  }
+
+  receive(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return; // not ours: the JSON subprotocol never sends anything else
+    }
+    if (msg.type === "hello") {
+      this.hello(msg);
+      return;
+    }
+    if (msg.id === undefined || msg.id === null) {
+      this.h.onPush(msg);
+      return;
+    }
+    const item = this.inflight.get(msg.id);
+    if (!item) return;
+    this.inflight.delete(msg.id);
+    this.h.onReply(msg, item.meta, performance.now() - item.sentAt);
+  }
+
+  hello(msg) {
+    const again = this.sessions > 0;
+    this.sessions++;
+    this.ready = true;
+    this.attempt = 0;
+    this.lastClose = "";
+    this.setState("connected", "");
+    // Session restore goes first so that the queued lines see the restored variables.
+    const prelude = this.h.onHello(msg, again) || [];
+    const restore = prelude.map((p) => ({ id: this.nextId++, expr: p.expr, meta: p.meta }));
+    this.queue.unshift(...restore);
+    this.flush();
+  }
+
+  flush() {
+    while (this.ready && this.queue.length > 0) {
+      const item = this.queue.shift();
+      item.sentAt = performance.now();
+      this.inflight.set(item.id, item);
+      this.h.onSent(item.meta);
+      this.ws.send(JSON.stringify({ id: item.id, expr: item.expr }));
+    }
+  }
+
+  closed(ws, code, reason) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    this.ready = false;
+    const pending = [...this.inflight.values()].sort((a, b) => a.id - b.id);
+    this.inflight.clear();
+    if (code === 1000) {
+      // A normal close follows quit: the server answered everything before it. The quit
+      // line itself has no answer; whatever followed it waits for the user to come back.
+      const rest = [];
+      for (const item of pending) {
+        if (isQuit(item.expr)) this.h.onDropped(item.meta);
+        else if (!item.meta.restore) rest.push(item);
+      }
+      this.queue.unshift(...rest);
+      this.stopped = true;
+      this.lastClose = "";
+      this.setState("offline", "you ended the session · press Enter to start a new one");
+      return;
+    }
+    // The session is gone: its variables are restored on the next one, and the lines it
+    // did not answer are sent again, in their order, ahead of anything typed since.
+    this.queue.unshift(...pending.filter((it) => !it.meta.restore));
+    this.queue = this.queue.filter((it) => !it.meta.restore);
+    if (code !== 1006 || !this.lastClose) this.lastClose = closeText(code, reason);
+    this.schedule(code === 1013 ? BUSY_MIN_MS : 0);
+  }
+
+  schedule(minDelay) {
+    const delay = Math.max(minDelay, backoffDelay(this.attempt++));
+    if (navigator.onLine === false) {
+      this.setState("offline", "browser is offline");
+      return;
+    }
+    this.setState("reconnecting", this.lastClose, delay);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.open(), delay);
+  }
+}
+
+export function isQuit(expr) {
+  const w = expr.trim().toLowerCase();
+  return w === "quit" || w === "exit";
+}

@@ -1,0 +1,224 @@
+// Rendering of history entries and variables. Everything the server or the user wrote is
+// inserted with textContent, never parsed as HTML.
+
+const KIND_LABEL = {
+  integer: "integer",
+  rational: "exact fraction",
+  approx: "approximate",
+  text: "command",
+  error: "error",
+  none: "comment",
+};
+
+// el builds an element with a class and optional text.
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const ICONS = {
+  copy: ["M9 9h10v10H9z", "M5 15V5h10"],
+  check: ["M5 12.5l4.5 4.5L19 7.5"],
+};
+
+// icon draws a small stroked icon; its colour and size come from the stylesheet.
+export function icon(name) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon");
+  for (const d of ICONS[name]) {
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+// valueText is the display without the "name = " of an assignment.
+export function valueText(display, name) {
+  const prefix = name ? `${name} = ` : "";
+  return prefix && display.startsWith(prefix) ? display.slice(prefix.length) : display;
+}
+
+// splitApprox separates an exact part from its "≈ decimal" gloss: "1/3 ≈ 0.33…" gives
+// ["1/3", "≈ 0.33…"], "≈ 1.41" gives ["", "≈ 1.41"], "14" gives ["14", ""].
+export function splitApprox(text) {
+  const i = text.indexOf("≈");
+  if (i < 0) return [text, ""];
+  return [text.slice(0, i).trimEnd(), text.slice(i)];
+}
+
+// valueNode renders a value display, e.g. "1/3 ≈ 0.333…", as exact and approximate parts.
+export function valueNode(text, kind) {
+  const out = el("span", `value k-${kind}`);
+  const [exact, approx] = splitApprox(text);
+  if (exact) out.append(el("span", "exact", exact));
+  if (exact && approx) out.append(" ");
+  if (approx) out.append(el("span", "approx", approx));
+  return out;
+}
+
+// codePoints splits a line the way the server counts columns.
+export function codePoints(s) {
+  return Array.from(s);
+}
+
+// inputNode renders the input line; for an error with a column it wraps the offending
+// code points (1-based, end inclusive) in a span with a wavy underline. A column past the
+// end of the line marks "end of input" with a small placeholder.
+export function inputNode(input, column = 0, end = 0) {
+  const code = el("code", "in");
+  code.dataset.testid = "input";
+  if (!column) {
+    code.textContent = input;
+    return code;
+  }
+  const cps = codePoints(input);
+  const from = Math.min(column - 1, cps.length);
+  const to = Math.min(Math.max(end, column), cps.length);
+  const mark = el("span", "err-span");
+  mark.dataset.testid = "err-span";
+  mark.dataset.column = String(column);
+  mark.dataset.end = String(end);
+  if (from >= cps.length) {
+    mark.classList.add("eol");
+    mark.textContent = "\u00a0";
+    mark.title = "end of input";
+  } else {
+    mark.textContent = cps.slice(from, to).join("");
+  }
+  code.append(cps.slice(0, from).join(""), mark, cps.slice(to).join(""));
+  return code;
+}
+
+// entryNode builds the list item for one line; fill or fillError completes it when the
+// reply arrives.
+export function entryNode(input) {
+  const li = el("li", "entry");
+  li.dataset.testid = "entry";
+  li.dataset.kind = "pending";
+  const recall = el("button", "recall");
+  recall.type = "button";
+  recall.title = "Put this line back in the input";
+  recall.append(el("span", "ps1", "›"), inputNode(input));
+  const out = el("div", "out");
+  out.append(el("span", "pending", "…"));
+  li.append(recall, out);
+  return li;
+}
+
+export function markQueued(li) {
+  li.classList.add("queued");
+  const out = li.querySelector(".out");
+  out.replaceChildren(el("span", "pending", "queued · sent when connected"));
+}
+
+export function markSending(li) {
+  li.classList.remove("queued");
+  const out = li.querySelector(".out");
+  out.replaceChildren(el("span", "pending", "…"));
+}
+
+// fill completes an entry with a result record {input, kind, display, value, name}.
+export function fill(li, r, copy) {
+  li.classList.remove("queued");
+  li.dataset.kind = r.kind;
+  li.querySelector(".recall .in").replaceWith(inputNode(r.input));
+  const out = li.querySelector(".out");
+  const parts = [];
+  if (r.kind === "text" || r.kind === "none") {
+    if (r.display) parts.push(resultNode("result text", r.display));
+  } else {
+    const res = resultNode("result");
+    if (r.name) res.append(el("span", "name", r.name), el("span", "eq", " = "));
+    res.append(valueNode(valueText(r.display, r.name), r.kind));
+    parts.push(res);
+  }
+  const side = el("span", "side-info");
+  if (r.kind !== "none") side.append(el("span", "tag", KIND_LABEL[r.kind] || r.kind));
+  if (copy && (r.kind === "integer" || r.kind === "rational" || r.kind === "approx")) {
+    side.append(copyButton(r, copy));
+  }
+  parts.push(side);
+  out.replaceChildren(...parts);
+}
+
+function resultNode(className, text) {
+  const out = el("output", className, text);
+  out.dataset.testid = "result";
+  return out;
+}
+
+function copyButton(r, copy) {
+  const text = r.value || valueText(r.display, r.name);
+  const b = el("button", "copy");
+  b.type = "button";
+  b.title = `Copy ${text}`;
+  b.setAttribute("aria-label", `Copy result ${text}`);
+  b.append(icon("copy"));
+  b.addEventListener("click", async (ev) => {
+    ev.stopPropagation();
+    const ok = await copy(text);
+    if (!ok) return;
+    b.replaceChildren(icon("check"));
+    b.classList.add("done");
+    setTimeout(() => {
+      b.replaceChildren(icon("copy"));
+      b.classList.remove("done");
+    }, 1200);
+  });
+  return b;
+}
+
+// fillError completes an entry with an error record {input, message, column, end}.
+export function fillError(li, r) {
+  li.classList.remove("queued");
+  li.dataset.kind = "error";
+  li.querySelector(".recall .in").replaceWith(inputNode(r.input, r.column, r.end));
+  const out = li.querySelector(".out");
+  const msg = resultNode("result err");
+  if (r.column) msg.append(el("span", "col", `col ${r.column}`), " ");
+  const text = el("span", "msg", r.message);
+  text.dataset.testid = "message";
+  msg.append(text);
+  const side = el("span", "side-info");
+  side.append(el("span", "tag", "error"));
+  out.replaceChildren(msg, side);
+}
+
+// noticeNode is a line about the connection, shown in the history but not kept in it.
+export function noticeNode(text, tone = "info") {
+  const li = el("li", `notice ${tone}`);
+  li.dataset.testid = "notice";
+  li.append(el("span", "notice-text", text));
+  return li;
+}
+
+export function dividerNode(text) {
+  const li = el("li", "divider");
+  li.append(el("span", "", text));
+  return li;
+}
+
+// varsRows renders the variables panel: ans first, then variables in first-assignment order.
+export function varsRows(ans, vars, onPick) {
+  const rows = [];
+  const row = (name, v, cls) => {
+    const dt = el("dt", cls);
+    const b = el("button", "var-name", name);
+    b.type = "button";
+    b.title = `Insert ${name}`;
+    b.addEventListener("click", () => onPick(name));
+    dt.append(b);
+    const dd = el("dd", cls);
+    dd.append(valueNode(v.text, v.kind));
+    rows.push(dt, dd);
+  };
+  if (ans) row("ans", ans, "ans");
+  for (const [name, v] of vars) row(name, v, "var");
+  return rows;
+}

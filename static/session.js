@@ -1,0 +1,58 @@
+// The page's picture of its server session: the variables and ans, learnt from results,
+// so the panel can show them and a new session can be given them back after a reconnect.
+
+import { valueText } from "./render.js";
+
+const VALUE_KINDS = new Set(["integer", "rational", "approx"]);
+
+export class SessionModel {
+  constructor() {
+    this.vars = new Map(); // name -> {text, kind, value, input}; first-assignment order
+    this.ans = null;
+  }
+
+  // apply learns from a result reply; it reports whether anything changed.
+  apply(r) {
+    if (r.type !== "result" || !VALUE_KINDS.has(r.kind)) return false;
+    const v = { text: valueText(r.display, r.name), kind: r.kind, value: r.value || "", input: r.input };
+    if (r.name) this.vars.set(r.name, v); // Map.set keeps the first position: like `vars`
+    this.ans = v;
+    return true;
+  }
+
+  forget(name) {
+    this.vars.delete(name);
+  }
+
+  clear() {
+    this.vars.clear();
+    this.ans = null;
+  }
+
+  get size() {
+    return this.vars.size;
+  }
+
+  // restoreLines rebuilds the session on a new server session: one assignment per variable
+  // with its last value, in first-assignment order, then ans. Values are replayed rather
+  // than the original lines, which may have depended on ans or on later-changed variables.
+  restoreLines() {
+    const lines = [];
+    for (const [name, v] of this.vars) {
+      const lit = literal(v);
+      const expr = lit ? `${name} = ${lit}` : v.input;
+      lines.push({ expr, meta: { restore: true, name } });
+    }
+    const ansLit = this.ans && literal(this.ans);
+    if (ansLit) lines.push({ expr: ansLit, meta: { restore: true, name: "ans" } });
+    return lines;
+  }
+}
+
+// literal is the text that gives v back with its kind: an exact value is its own exact
+// text; an approximate one is its round-trip decimal times exp(0), which is exactly 1 but
+// approximate, so the restored value is approximate again and bit-for-bit the same.
+export function literal(v) {
+  if (!v.value) return "";
+  return v.kind === "approx" ? `${v.value} * exp(0)` : v.value;
+}
