@@ -1,0 +1,80 @@
+package calc
+
+// opKind is the kind of an expression node.
+type opKind uint8
+
+const (
+	nLit  opKind = iota // number literal: val
+	nName               // variable, constant, ans or _
+	nAns                // the implicit left operand of a continuation line ("* 2")
+	nCall               // function call: args[l : l+r]
+	nNeg                // unary -
+	nPos                // unary +
+	nNot                // unary ~
+	nFact               // postfix !
+	nAdd
+	nSub
+	nMul
+	nDiv
+	nFloorDiv
+	nMod
+	nPow
+	nShl
+	nShr
+	nAnd
+	nOr
+)
+
+// node is one expression node. Nodes live in tree.nodes and refer to each other by index,
+// so a parsed line costs a few slice appends instead of an allocation per node, and a
+// session reuses the same storage for every line.
+type node struct {
+	op   opKind
+	tok  token // the literal, name, function name or operator: errors point at it
+	l, r int32 // children (unary: l); for nCall: first index into tree.args and count
+	val  value // nLit only
+}
+
+// tree is a parsed line.
+type tree struct {
+	nodes  []node
+	args   []int32
+	root   int32
+	assign *token // the variable of an assignment line, nil otherwise
+	cost   int    // static budget cost of the line
+}
+
+func (t *tree) reset() {
+	t.nodes = t.nodes[:0]
+	t.args = t.args[:0]
+	t.root = -1
+	t.assign = nil
+	t.cost = 0
+}
+
+// add appends a node and returns its index.
+func (t *tree) add(n node) int32 {
+	t.nodes = append(t.nodes, n)
+	t.cost += nodeCost(n.op)
+	return int32(len(t.nodes) - 1)
+}
+
+// nodeCost is the static budget cost of a node (§7 of the reference).
+func nodeCost(op opKind) int {
+	switch op {
+	case nLit, nName, nAns:
+		return 0
+	case nMul, nDiv, nFloorDiv, nMod, nCall:
+		return 10
+	case nPow:
+		return 1000
+	case nFact:
+		return 100
+	}
+	return 1 // unary, + -, shifts and bitwise
+}
+
+var binaryOps = map[tokKind]opKind{
+	tPlus: nAdd, tMinus: nSub, tStar: nMul, tSlash: nDiv, tDSlash: nFloorDiv,
+	tPercent: nMod, tPow: nPow, tShl: nShl, tShr: nShr, tAmp: nAnd, tPipe: nOr,
+}

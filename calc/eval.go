@@ -1,0 +1,653 @@
+package calc
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+	"strconv"
+	"time"
+)
+
+// maxRationalBits bounds an exact non-integer: past it (numerator and denominator
+// together) the value is computed approximately, which bounds the cost of the GCDs.
+const maxRationalBits = 100_000
+
+// lazyBits is the estimated size above which an exact power is kept lazy, so that a chain
+// of powers is refused by estimate before any intermediate is computed.
+const lazyBits = 1 << 16
+
+// evaluator walks a parsed tree. Operands are evaluated left to right, then the operator.
+type evaluator struct {
+	t       *tree
+	s       *Session
+	lim     Limits
+	now     func() time.Time
+	start   time.Time
+	steps   int
+	dynCost int // budget units for large exact results
+}
+
+func (e *evaluator) eval(i int32) (value, error) {
+	n := &e.t.nodes[i]
+	switch n.op {
+	case nLit:
+		return n.val, nil
+	case nName:
+		return e.lookup(n.tok)
+	case nAns:
+		if !e.s.hasAns {
+			return value{}, errAt(n.tok, "no previous result")
+		}
+		return e.s.ans, nil
+	case nCall:
+		return e.call(n)
+	}
+	x, err := e.eval(n.l)
+	if err != nil {
+		return value{}, err
+	}
+	var v value
+	switch n.op {
+	case nNeg, nPos, nNot:
+		v, err = e.unary(n, x)
+	case nFact:
+		v, err = e.factorial(n.tok, x)
+	default:
+		var y value
+		if y, err = e.eval(n.r); err != nil {
+			return value{}, err
+		}
+		v, err = e.binary(n, x, y)
+	}
+	if err != nil {
+		return value{}, err
+	}
+	return v, e.account(v)
+}
+
+// account charges large exact results to the budget and checks the clock. The clock is
+// read every 64 steps or after a large result, which keeps typical lines free of it.
+func (e *evaluator) account(v value) error {
+	big := false
+	if v.kind == vRat {
+		b := v.r.Num().BitLen() + v.r.Denom().BitLen()
+		if b > 1024 {
+			e.dynCost += (b + 1023) / 1024
+			big = true
+		}
+	}
+	e.steps++
+	if big || e.steps%64 == 0 {
+		if e.now().Sub(e.start) > e.lim.MaxTime {
+			return &Error{Msg: "evaluation took too long (limit " + strconv.FormatFloat(e.lim.MaxTime.Seconds(), 'g', -1, 64) + " s)"}
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) lookup(t token) (value, error) {
+	if f, ok := constants[t.text]; ok {
+		return approx(f), nil
+	}
+	if t.text == "ans" || t.text == "_" {
+		if !e.s.hasAns {
+			return value{}, errAt(t, "no previous result")
+		}
+		return e.s.ans, nil
+	}
+	if v, ok := e.s.vars[t.text]; ok {
+		return v, nil
+	}
+	return value{}, errAt(t, "unknown name '%s'", t.text)
+}
+
+func errTooLarge(t token, maxBits int) *Error {
+	return errAt(t, "result too large (limit %d bits)", maxBits)
+}
+
+func errApproxOverflow(t token) *Error {
+	return errAt(t, "result too large for an approximate number")
+}
+
+func errNeedsIntegers(t token) *Error { return errAt(t, "'%s' needs integers", t.text) }
+
+// checkFloat turns a binary64 result into a value: infinities are an overflow and NaN a
+// domain error, since the language has neither.
+func checkFloat(f float64, t token) (value, error) {
+	switch {
+	case math.IsInf(f, 0):
+		return value{}, errApproxOverflow(t)
+	case math.IsNaN(f):
+		return value{}, errAt(t, "math domain error")
+	}
+	return approx(f), nil
+}
+
+// floats converts operands to binary64 for an approximate operation.
+func floats(t token, vs ...value) ([]float64, error) {
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		f, ok := v.float()
+		if !ok {
+			return nil, errApproxOverflow(t)
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+func (e *evaluator) unary(n *node, x value) (value, error) {
+	switch n.op {
+	case nPos:
+		return x, nil
+	case nNeg:
+		return neg(x), nil
+	}
+	if !x.isInt() {
+		return value{}, errNeedsIntegers(n.tok)
+	}
+	if x.kind == vSmall && x.i != math.MinInt64 {
+		return small(-x.i - 1), nil
+	}
+	num := x.rat().Num()
+	return e.checkInt(n.tok, new(big.Int).Not(num))
+}
+
+func neg(x value) value {
+	switch x.kind {
+	case vFloat:
+		return approx(-x.f)
+	case vSmall:
+		if x.i != math.MinInt64 {
+			return small(-x.i)
+		}
+	}
+	return ratValue(new(big.Rat).Neg(x.rat()))
+}
+
+// checkInt returns an integer result unless it is over the bit limit.
+func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {
+	if n.BitLen() > e.lim.MaxBits {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	return intValue(n), nil
+}
+
+// checkRat returns an exact result unless its integer part is over the bit limit.
+func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
+	if r.Num().BitLen() > e.lim.MaxBits || r.Denom().BitLen() > e.lim.MaxBits {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	return ratValue(r), nil
+}
+
+func (e *evaluator) binary(n *node, a, b value) (value, error) {
+	switch n.op {
+	case nAdd, nSub:
+		return e.addSub(n, a, b)
+	case nMul:
+		return e.mul(n.tok, a, b)
+	case nDiv:
+		return e.div(n.tok, a, b)
+	case nFloorDiv, nMod:
+		return e.floorDivMod(n, a, b)
+	case nPow:
+		return e.pow(n.tok, a, b)
+	}
+	return e.integerOp(n, a, b)
+}
+
+func (e *evaluator) addSub(n *node, a, b value) (value, error) {
+	sub := n.op == nSub
+	if a.kind == vSmall && b.kind == vSmall {
+		var r int64
+		var overflow bool
+		if sub {
+			r = a.i - b.i
+			overflow = (a.i >= 0) != (b.i >= 0) && (r >= 0) != (a.i >= 0)
+		} else {
+			r = a.i + b.i
+			overflow = (a.i >= 0) == (b.i >= 0) && (r >= 0) != (a.i >= 0)
+		}
+		if !overflow {
+			return small(r), nil
+		}
+	}
+	if !a.isExact() || !b.isExact() {
+		fs, err := floats(n.tok, a, b)
+		if err != nil {
+			return value{}, err
+		}
+		r := fs[0] + fs[1]
+		if sub {
+			r = fs[0] - fs[1]
+		}
+		if math.Abs(r) <= 1e-15*math.Max(math.Abs(fs[0]), math.Abs(fs[1])) {
+			r = 0 // snap: the difference is rounding noise
+		}
+		return checkFloat(r, n.tok)
+	}
+	if !a.isInt() || !b.isInt() {
+		numEst := math.Max(a.numBits()+b.denBits(), b.numBits()+a.denBits()) + 1
+		if numEst+a.denBits()+b.denBits() > maxRationalBits {
+			return e.approxOp(n.tok, a, b, func(x, y *big.Float) *big.Float {
+				if sub {
+					return x.Sub(x, y)
+				}
+				return x.Add(x, y)
+			})
+		}
+	}
+	r := new(big.Rat)
+	if sub {
+		r.Sub(a.rat(), b.rat())
+	} else {
+		r.Add(a.rat(), b.rat())
+	}
+	return e.checkRat(n.tok, r)
+}
+
+// approxOp computes an exact operation approximately, for results too large to keep as
+// fractions: in big.Float, whose exponent range covers every value the limits allow, then
+// rounded once to binary64.
+func (e *evaluator) approxOp(t token, a, b value, op func(x, y *big.Float) *big.Float) (value, error) {
+	f, ok := bigToFloat(op(a.bigFloat(), b.bigFloat()))
+	if !ok {
+		return value{}, errApproxOverflow(t)
+	}
+	return approx(f), nil
+}
+
+func (e *evaluator) mul(t token, a, b value) (value, error) {
+	if a.kind == vSmall && b.kind == vSmall {
+		hi, lo := bits.Mul64(absU(a.i), absU(b.i))
+		if hi == 0 && lo <= math.MaxInt64 {
+			r := int64(lo)
+			if (a.i < 0) != (b.i < 0) {
+				r = -r
+			}
+			return small(r), nil
+		}
+	}
+	if !a.isExact() || !b.isExact() {
+		fs, err := floats(t, a, b)
+		if err != nil {
+			return value{}, err
+		}
+		return checkFloat(fs[0]*fs[1], t)
+	}
+	if a.sign() == 0 || b.sign() == 0 {
+		return small(0), nil
+	}
+	numEst, denEst := a.numBits()+b.numBits(), a.denBits()+b.denBits()
+	if numEst > float64(e.lim.MaxBits) || denEst > float64(e.lim.MaxBits) {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	if (!a.isInt() || !b.isInt()) && numEst+denEst > maxRationalBits {
+		return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Mul(x, y) })
+	}
+	return e.checkRat(t, new(big.Rat).Mul(a.rat(), b.rat()))
+}
+
+func (e *evaluator) div(t token, a, b value) (value, error) {
+	if b.sign() == 0 {
+		return value{}, errAt(t, "division by zero")
+	}
+	if a.kind == vSmall && b.kind == vSmall && !(a.i == math.MinInt64 && b.i == -1) {
+		if a.i%b.i == 0 {
+			return small(a.i / b.i), nil
+		}
+		return ratValue(big.NewRat(a.i, b.i)), nil
+	}
+	if !a.isExact() || !b.isExact() {
+		fs, err := floats(t, a, b)
+		if err != nil {
+			return value{}, err
+		}
+		return checkFloat(fs[0]/fs[1], t)
+	}
+	numEst, denEst := a.numBits()+b.denBits(), a.denBits()+b.numBits()
+	if numEst > float64(e.lim.MaxBits) || denEst > float64(e.lim.MaxBits) {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	if a.isInt() && b.isInt() {
+		q, r := new(big.Int).QuoRem(a.rat().Num(), b.rat().Num(), new(big.Int))
+		if r.Sign() == 0 {
+			return intValue(q), nil
+		}
+	}
+	if numEst+denEst > maxRationalBits {
+		return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Quo(x, y) })
+	}
+	return e.checkRat(t, new(big.Rat).Quo(a.rat(), b.rat()))
+}
+
+// exactOf returns the exact value of v; a binary64 converts exactly.
+func exactOf(v value) *big.Rat {
+	if v.kind == vFloat {
+		return new(big.Rat).SetFloat64(v.f) // exact: every binary64 is a dyadic rational
+	}
+	return v.rat()
+}
+
+// floorDivMod implements // and %: floor division is an exact integer even for approximate
+// operands (computed from their exact binary64 values); the remainder takes the sign of
+// the divisor and is approximate when an operand is.
+func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
+	if b.sign() == 0 {
+		return value{}, errAt(n.tok, "division by zero")
+	}
+	if a.kind == vSmall && b.kind == vSmall && !(a.i == math.MinInt64 && b.i == -1) {
+		q, r := a.i/b.i, a.i%b.i
+		if r != 0 && (r < 0) != (b.i < 0) {
+			q, r = q-1, r+b.i
+		}
+		if n.op == nFloorDiv {
+			return small(q), nil
+		}
+		return small(r), nil
+	}
+	if a.numBits()+b.denBits() > float64(e.lim.MaxBits) {
+		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
+	}
+	x, y := exactOf(a), exactOf(b)
+	num := new(big.Int).Mul(x.Num(), y.Denom())
+	den := new(big.Int).Mul(x.Denom(), y.Num())
+	if den.Sign() < 0 {
+		num.Neg(num)
+		den.Neg(den)
+	}
+	q := num.Div(num, den) // Euclidean with a positive divisor: the floor
+	if n.op == nFloorDiv {
+		return intValue(q), nil
+	}
+	r := new(big.Rat).Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
+	if a.isExact() && b.isExact() {
+		return ratValue(r), nil
+	}
+	f, _ := r.Float64()
+	return checkFloat(f, n.tok)
+}
+
+func (e *evaluator) integerOp(n *node, a, b value) (value, error) {
+	if !a.isInt() || !b.isInt() {
+		return value{}, errNeedsIntegers(n.tok)
+	}
+	switch n.op {
+	case nShl, nShr:
+		return e.shift(n, a, b)
+	}
+	if a.kind == vSmall && b.kind == vSmall {
+		if n.op == nAnd {
+			return small(a.i & b.i), nil
+		}
+		return small(a.i | b.i), nil
+	}
+	x, y := a.rat().Num(), b.rat().Num()
+	if n.op == nAnd {
+		return intValue(new(big.Int).And(x, y)), nil
+	}
+	return intValue(new(big.Int).Or(x, y)), nil
+}
+
+func (e *evaluator) shift(n *node, a, b value) (value, error) {
+	if b.sign() < 0 {
+		return value{}, errAt(n.tok, "negative shift count")
+	}
+	if a.sign() == 0 {
+		return small(0), nil
+	}
+	if n.op == nShr {
+		if b.kind != vSmall || b.i > int64(e.lim.MaxBits)+64 {
+			if a.sign() < 0 {
+				return small(-1), nil
+			}
+			return small(0), nil
+		}
+		return intValue(new(big.Int).Rsh(a.rat().Num(), uint(b.i))), nil
+	}
+	if b.kind != vSmall || a.numBits()+float64(b.i) > float64(e.lim.MaxBits) {
+		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
+	}
+	return intValue(new(big.Int).Lsh(a.rat().Num(), uint(b.i))), nil
+}
+
+// smallFactorials are 0! to 20!, the ones that fit in int64.
+var smallFactorials = func() [21]int64 {
+	var f [21]int64
+	f[0] = 1
+	for i := 1; i < len(f); i++ {
+		f[i] = f[i-1] * int64(i)
+	}
+	return f
+}()
+
+func (e *evaluator) factorial(t token, x value) (value, error) {
+	if !x.isInt() || x.sign() < 0 {
+		return value{}, errAt(t, "factorial needs a non-negative integer")
+	}
+	if x.kind == vSmall && x.i < int64(len(smallFactorials)) {
+		return small(smallFactorials[x.i]), nil
+	}
+	if x.kind != vSmall {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	lg, _ := math.Lgamma(float64(x.i) + 1)
+	if lg/math.Ln2 > float64(e.lim.MaxBits) {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	return e.checkInt(t, new(big.Int).MulRange(1, x.i))
+}
+
+// pow implements ** and ^.
+func (e *evaluator) pow(t token, a, b value) (value, error) {
+	if b.isInt() {
+		if a.isExact() {
+			return e.powExactInt(t, a, b)
+		}
+		if b.kind != vSmall && !b.isExact() {
+			return e.powFloat(t, a, b)
+		}
+	}
+	if b.isExact() && a.isExact() && !b.isInt() {
+		return e.powExactFrac(t, a, b)
+	}
+	return e.powFloat(t, a, b)
+}
+
+func (e *evaluator) powFloat(t token, a, b value) (value, error) {
+	fs, err := floats(t, a, b)
+	if err != nil {
+		return value{}, err
+	}
+	x, y := fs[0], fs[1]
+	switch {
+	case x == 0 && y < 0:
+		return value{}, errAt(t, "division by zero")
+	case x < 0 && y != math.Trunc(y):
+		return value{}, errAt(t, "complex results are not supported")
+	}
+	return checkFloat(math.Pow(x, y), t)
+}
+
+// powExactInt computes an exact power with an integer exponent, refusing by estimate
+// before computing anything large.
+func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
+	switch {
+	case b.sign() == 0:
+		return small(1), nil
+	case a.sign() == 0:
+		if b.sign() < 0 {
+			return value{}, errAt(t, "division by zero")
+		}
+		return small(0), nil
+	case a.kind == vSmall && (a.i == 1 || a.i == -1):
+		if a.i == -1 && b.rat().Num().Bit(0) == 1 {
+			return small(-1), nil
+		}
+		return small(1), nil
+	}
+	if b.kind != vSmall {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	n := b.i
+	base := a
+	if n < 0 {
+		base, n = ratValue(new(big.Rat).Inv(a.rat())), -n
+	}
+	numBits, denBits := powBits(base, n)
+	if numBits > float64(e.lim.MaxBits) || denBits > float64(e.lim.MaxBits) {
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
+	if !base.isInt() && numBits+denBits > maxRationalBits {
+		f, ok := bigToFloat(bigFloatPow(base.bigFloat(), n))
+		if !ok {
+			return value{}, errApproxOverflow(t)
+		}
+		return approx(f), nil
+	}
+	if base.kind == vSmall && numBits < 63 {
+		r := int64(1)
+		for i := int64(0); i < n; i++ {
+			r *= base.i
+		}
+		return small(r), nil
+	}
+	if base.kind == vLazy { // (b**k)**n is b**(k·n): no intermediate
+		base, n = ratValue(base.lz.base), base.lz.exp*n
+	}
+	if numBits+denBits > lazyBits {
+		return value{kind: vLazy, lz: &lazyPow{base: base.rat(), exp: n, numBits: numBits, denBits: denBits}}, nil
+	}
+	return e.checkRat(t, powRat(base.rat(), n))
+}
+
+// powBits estimates the bit lengths of base**n for n > 0: n·log2 of the numerator and
+// denominator, plus one.
+func powBits(base value, n int64) (num, den float64) {
+	switch base.kind {
+	case vSmall:
+		return float64(n)*math.Log2(math.Abs(float64(base.i))) + 1, 1
+	case vLazy:
+		return base.lz.numBits * float64(n), base.lz.denBits * float64(n)
+	}
+	r := base.r
+	num = float64(n)*log2Abs(r.Num()) + 1
+	den = 1
+	if !r.IsInt() {
+		den = float64(n)*log2Abs(r.Denom()) + 1
+	}
+	return num, den
+}
+
+// maxRootIndex is the largest denominator of an exponent for which an exact root is tried.
+const maxRootIndex = 64
+
+// powExactFrac computes a**(p/q): exact when a ≥ 0 is a perfect q-th power.
+func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
+	if a.sign() < 0 {
+		return value{}, errAt(t, "complex results are not supported")
+	}
+	if a.sign() == 0 {
+		if b.sign() < 0 {
+			return value{}, errAt(t, "division by zero")
+		}
+		return small(0), nil
+	}
+	br := b.rat()
+	if br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex && a.numBits() <= float64(e.lim.MaxBits) {
+		q := int(br.Denom().Int64())
+		if root, ok := rootRat(a.rat(), q); ok {
+			return e.powExactInt(t, ratValue(root), intValue(br.Num()))
+		}
+	}
+	return e.powFloat(t, a, b)
+}
+
+// rootRat returns the exact q-th root of x ≥ 0 if there is one.
+func rootRat(x *big.Rat, q int) (*big.Rat, bool) {
+	num, ok := rootInt(x.Num(), q)
+	if !ok {
+		return nil, false
+	}
+	den, ok := rootInt(x.Denom(), q)
+	if !ok {
+		return nil, false
+	}
+	return new(big.Rat).SetFrac(num, den), true
+}
+
+// rootInt returns the q-th root of x if x is a perfect q-th power (x may be negative for
+// odd q).
+func rootInt(x *big.Int, q int) (*big.Int, bool) {
+	if x.Sign() < 0 {
+		if q%2 == 0 {
+			return nil, false
+		}
+		r, ok := rootInt(new(big.Int).Neg(x), q)
+		if !ok {
+			return nil, false
+		}
+		return r.Neg(r), true
+	}
+	var r *big.Int
+	if q == 2 {
+		r = new(big.Int).Sqrt(x)
+	} else {
+		r = floorRoot(x, q)
+	}
+	check := new(big.Int).Exp(r, big.NewInt(int64(q)), nil)
+	return r, check.Cmp(x) == 0
+}
+
+// floorRoot returns ⌊x^(1/q)⌋ for x ≥ 0 by Newton's method from an overestimate.
+func floorRoot(x *big.Int, q int) *big.Int {
+	if x.Sign() == 0 {
+		return new(big.Int)
+	}
+	bq := big.NewInt(int64(q))
+	qm1 := big.NewInt(int64(q - 1))
+	y := new(big.Int).Lsh(big.NewInt(1), uint(x.BitLen()/q+1)) // > root
+	for {
+		// y' = ((q-1)·y + x / y^(q-1)) / q
+		t := new(big.Int).Exp(y, qm1, nil)
+		t.Quo(x, t)
+		t.Add(t, new(big.Int).Mul(qm1, y))
+		t.Quo(t, bq)
+		if t.Cmp(y) >= 0 {
+			return y
+		}
+		y = t
+	}
+}
+
+func (e *evaluator) call(n *node) (value, error) {
+	name := n.tok.text
+	f, ok := functions[name]
+	if !ok {
+		return value{}, errAt(n.tok, "unknown name '%s'", name)
+	}
+	argc := int(n.r)
+	if err := f.checkArity(n.tok, argc); err != nil {
+		return value{}, err
+	}
+	var buf [maxArgs]value
+	args := buf[:argc]
+	for k := range args {
+		v, err := e.eval(e.t.args[int(n.l)+k])
+		if err != nil {
+			return value{}, err
+		}
+		args[k] = v
+	}
+	v, err := f.fn(e, n.tok, args)
+	if err != nil {
+		return value{}, err
+	}
+	return v, e.account(v)
+}
+
+// arityError formats the argument-count message of the reference.
+func arityError(t token, want string, got int) *Error {
+	return errAt(t, "%s() takes %s argument(s), got %d", t.text, want, got)
+}

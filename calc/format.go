@@ -1,0 +1,289 @@
+package calc
+
+import (
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// Display limits of the reference, §5.
+const (
+	maxIntDigits      = 4300 // Python's int-to-str limit
+	maxTermDigits     = 50   // significant digits of a terminating decimal shown as is
+	maxFractionDigits = 30   // digits of numerator and denominator in the "n/d ≈" form
+	ratDigits         = 20   // significant digits of the ≈ form of an exact value
+	floatDigits       = 15   // significant digits of an approximate value
+)
+
+// formatted is a value's display and its structured parts.
+type formatted struct {
+	display string
+	kind    Kind
+	value   string
+	decimal string
+}
+
+func format(v value) formatted {
+	switch v.kind {
+	case vSmall:
+		s := strconv.FormatInt(v.i, 10)
+		return formatted{display: s, kind: KindInteger, value: s, decimal: s}
+	case vFloat:
+		return formatFloat(v.f)
+	}
+	r := v.rat()
+	if r.IsInt() {
+		return formatInt(r.Num())
+	}
+	return formatRat(r)
+}
+
+func formatFloat(f float64) formatted {
+	if f == 0 {
+		f = 0 // -0 shows as 0
+	}
+	s := strconv.FormatFloat(f, 'g', floatDigits, 64)
+	return formatted{display: "≈ " + s, kind: KindApprox, value: strconv.FormatFloat(f, 'g', -1, 64), decimal: s}
+}
+
+// formatInt shows all digits up to maxIntDigits, else an approximation and the digit
+// count, computed without converting the whole integer to decimal.
+func formatInt(n *big.Int) formatted {
+	bl := n.BitLen()
+	// Below this many bits an integer surely has ≤ 4300 digits; above the next, surely more.
+	const surelyShort, surelyLong = 14280, 14290
+	if bl <= surelyLong {
+		s := n.String()
+		if bl <= surelyShort || len(strings.TrimPrefix(s, "-")) <= maxIntDigits {
+			return formatted{display: s, kind: KindInteger, value: s, decimal: s}
+		}
+	}
+	mant, exp, count := leadingDigits(n, floatDigits)
+	dec := sciText(mant, exp)
+	if n.Sign() < 0 {
+		dec = "-" + dec
+	}
+	return formatted{
+		display: "≈ " + dec + " (" + strconv.Itoa(count) + " digits)",
+		kind:    KindInteger,
+		decimal: dec,
+	}
+}
+
+// leadingDigits returns the first `digits` significant digits of |n|, rounded, the decimal
+// exponent of that rounded mantissa, and the number of digits of n. It works in big.Float,
+// so its cost does not grow with the number of digits; only next to a power of ten does it
+// settle the digit count with exact arithmetic.
+func leadingDigits(n *big.Int, digits int) (mant string, mantExp, count int) {
+	const prec = 192
+	x := new(big.Float).SetPrec(prec).SetInt(n)
+	x.Abs(x)
+	const extra = 24 // digits computed beyond the estimate of the exponent
+	shift := int(math.Floor(log2Abs(n)*math.Log10(2))) - extra
+	p := bigFloatPow(new(big.Float).SetPrec(prec).SetInt64(10), int64(shift))
+	t, _ := new(big.Float).SetPrec(prec).Quo(x, p).Int(nil)
+	s := t.String()
+	e := shift + len(s) - 1 // exponent of the leading digit, unless next to a power of ten
+	abs := new(big.Int).Abs(n)
+	switch {
+	case strings.Trim(s[:17], "9") == "":
+		if abs.Cmp(pow10(e+1)) >= 0 {
+			return "1", e + 1, e + 2
+		}
+	case s[0] == '1' && strings.Trim(s[1:17], "0") == "":
+		if abs.Cmp(pow10(e)) < 0 { // just below 10^e: e digits, rounding up to 1e+e
+			return "1", e, e
+		}
+	}
+	mant, mantExp = roundDigits(s, digits, e)
+	return mant, mantExp, e + 1
+}
+
+func pow10(k int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil) }
+
+// roundDigits rounds the digit string s (leading digit at exponent exp) to n significant
+// digits, half up on the remaining digits, dropping trailing zeros.
+func roundDigits(s string, n, exp int) (string, int) {
+	if len(s) <= n {
+		return strings.TrimRight(s, "0"), exp
+	}
+	head := []byte(s[:n])
+	if s[n] >= '5' {
+		i := n - 1
+		for ; i >= 0 && head[i] == '9'; i-- {
+			head[i] = '0'
+		}
+		if i < 0 {
+			return "1", exp + 1
+		}
+		head[i]++
+	}
+	out := strings.TrimRight(string(head), "0")
+	if out == "" {
+		out = "0"
+	}
+	return out, exp
+}
+
+// sciText writes digits d1d2d3… with the leading digit at exponent exp as d1.d2d3e±XX.
+func sciText(digits string, exp int) string {
+	var b strings.Builder
+	b.WriteByte(digits[0])
+	if len(digits) > 1 {
+		b.WriteByte('.')
+		b.WriteString(digits[1:])
+	}
+	b.WriteByte('e')
+	if exp < 0 {
+		b.WriteByte('-')
+		exp = -exp
+	} else {
+		b.WriteByte('+')
+	}
+	if exp < 10 {
+		b.WriteByte('0')
+	}
+	b.WriteString(strconv.Itoa(exp))
+	return b.String()
+}
+
+// plainText writes digits with the leading digit at exponent exp as a plain decimal.
+func plainText(digits string, exp int) string {
+	if exp < 0 {
+		return "0." + strings.Repeat("0", -exp-1) + digits
+	}
+	if exp+1 >= len(digits) {
+		return digits + strings.Repeat("0", exp+1-len(digits))
+	}
+	return digits[:exp+1] + "." + digits[exp+1:]
+}
+
+func formatRat(r *big.Rat) formatted {
+	sign := ""
+	if r.Sign() < 0 {
+		sign = "-"
+	}
+	f := formatted{kind: KindRational}
+	num, den := r.Num(), r.Denom()
+	if digitsAtMost(num, maxIntDigits) && digitsAtMost(den, maxIntDigits) {
+		f.value = r.String()
+	}
+	if digits, exp, ok := terminatingDecimal(r); ok {
+		if exp > -7 && exp < 21 {
+			f.decimal = sign + plainText(digits, exp)
+		} else {
+			f.decimal = sign + sciText(digits, exp)
+		}
+		f.display = f.decimal
+		return f
+	}
+	digits, exp := roundedDigits(r, ratDigits)
+	if exp > -7 && exp < 19 {
+		f.decimal = sign + plainText(digits, exp)
+	} else {
+		f.decimal = sign + sciText(digits, exp)
+	}
+	f.display = "≈ " + f.decimal
+	if digitsAtMost(num, maxFractionDigits) && digitsAtMost(den, maxFractionDigits) {
+		f.display = r.String() + " ≈ " + f.decimal
+	}
+	return f
+}
+
+// digitsAtMost reports whether |n| has at most d decimal digits.
+func digitsAtMost(n *big.Int, d int) bool {
+	bl := n.BitLen()
+	if float64(bl-1)*math.Log10(2) >= float64(d) {
+		return false
+	}
+	if float64(bl)*math.Log10(2) < float64(d)-1 {
+		return true
+	}
+	return len(new(big.Int).Abs(n).String()) <= d
+}
+
+// terminatingDecimal returns the significant digits and leading exponent of |r| if r has
+// a terminating decimal of at most maxTermDigits significant digits.
+func terminatingDecimal(r *big.Rat) (string, int, bool) {
+	num := new(big.Int).Abs(r.Num())
+	den := r.Denom()
+	if num.BitLen() > 170 {
+		return "", 0, false
+	}
+	twos := int(den.TrailingZeroBits())
+	rest := new(big.Int).Rsh(den, uint(twos))
+	fives := 0
+	if rest.Cmp(big.NewInt(1)) != 0 {
+		fives = int(math.Round(float64(rest.BitLen()) / math.Log2(5)))
+		if abs(fives-twos) > 170 {
+			return "", 0, false
+		}
+		found := false
+		for _, k := range []int{fives - 1, fives, fives + 1} {
+			if k > 0 && new(big.Int).Exp(big.NewInt(5), big.NewInt(int64(k)), nil).Cmp(rest) == 0 {
+				fives, found = k, true
+				break
+			}
+		}
+		if !found {
+			return "", 0, false
+		}
+	}
+	places := max(twos, fives)
+	// |r|·10^places = num·2^(places-twos)·5^(places-fives), an integer with no trailing zero.
+	n := num.Lsh(num, uint(places-twos))
+	n.Mul(n, new(big.Int).Exp(big.NewInt(5), big.NewInt(int64(places-fives)), nil))
+	s := n.String()
+	if len(s) > maxTermDigits {
+		return "", 0, false
+	}
+	return s, len(s) - 1 - places, true
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+// roundedDigits returns |r| rounded half to even to d significant digits (trailing
+// zeros kept) and the exponent of the leading digit.
+func roundedDigits(r *big.Rat, d int) (string, int) {
+	num := new(big.Int).Abs(r.Num())
+	den := r.Denom()
+	exp := int(math.Floor((log2Abs(num) - log2Abs(den)) * math.Log10(2)))
+	lo := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d-1)), nil)
+	hi := new(big.Int).Mul(lo, big.NewInt(10))
+	for range 4 {
+		q := scaledRound(num, den, d-1-exp)
+		switch {
+		case q.Cmp(hi) >= 0:
+			exp++
+		case q.Cmp(lo) < 0:
+			exp--
+		default:
+			return q.String(), exp
+		}
+	}
+	q := scaledRound(num, den, d-1-exp)
+	return q.String()[:d], exp
+}
+
+// scaledRound returns num/den·10^k rounded half to even.
+func scaledRound(num, den *big.Int, k int) *big.Int {
+	n, m := new(big.Int).Set(num), new(big.Int).Set(den)
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(k))), nil)
+	if k >= 0 {
+		n.Mul(n, p)
+	} else {
+		m.Mul(m, p)
+	}
+	q, rem := n.QuoRem(n, m, new(big.Int))
+	rem.Lsh(rem, 1)
+	if c := rem.Cmp(m); c > 0 || c == 0 && q.Bit(0) == 1 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}

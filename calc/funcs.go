@@ -1,0 +1,306 @@
+package calc
+
+import (
+	"math"
+	"math/big"
+)
+
+// function is a built-in function: its argument counts and its implementation. The table
+// is read-only after initialisation.
+type function struct {
+	min, max int
+	arity    string // as the arity message words it: "1", "2", "1 or 2", "1 to 8"
+	fn       func(e *evaluator, t token, args []value) (value, error)
+}
+
+func (f function) checkArity(t token, n int) error {
+	if n >= f.min && n <= f.max {
+		return nil
+	}
+	if t.text == "log" && n == 1 {
+		return errAt(t, "log(x) is ambiguous; use ln(x), log10(x) or log(x, base)")
+	}
+	return arityError(t, f.arity, n)
+}
+
+// constants are the approximate named constants.
+var constants = map[string]float64{
+	"pi":  math.Pi,
+	"e":   math.E,
+	"tau": 2 * math.Pi,
+	"deg": math.Pi / 180,
+}
+
+func one(fn func(e *evaluator, t token, x value) (value, error)) function {
+	return function{min: 1, max: 1, arity: "1", fn: func(e *evaluator, t token, a []value) (value, error) {
+		return fn(e, t, a[0])
+	}}
+}
+
+func two(fn func(e *evaluator, t token, x, y value) (value, error)) function {
+	return function{min: 2, max: 2, arity: "2", fn: func(e *evaluator, t token, a []value) (value, error) {
+		return fn(e, t, a[0], a[1])
+	}}
+}
+
+// approxFn wraps a binary64 function; domain reports whether x is in its real domain.
+func approxFn(f func(float64) float64, domain func(float64) bool) function {
+	return one(func(e *evaluator, t token, x value) (value, error) {
+		fs, err := floats(t, x)
+		if err != nil {
+			return value{}, err
+		}
+		if domain != nil && !domain(fs[0]) {
+			return value{}, errAt(t, "complex results are not supported")
+		}
+		return checkFloat(f(fs[0]), t)
+	})
+}
+
+func unitInterval(x float64) bool { return x >= -1 && x <= 1 }
+
+var functions = map[string]function{
+	"abs":   one(fnAbs),
+	"sign":  one(func(e *evaluator, t token, x value) (value, error) { return small(int64(x.sign())), nil }),
+	"floor": one(func(e *evaluator, t token, x value) (value, error) { return roundWith(x, floorRat), nil }),
+	"ceil": one(func(e *evaluator, t token, x value) (value, error) {
+		return roundWith(x, func(r *big.Rat) *big.Int { n := floorRat(new(big.Rat).Neg(r)); return n.Neg(n) }), nil
+	}),
+	"trunc": one(func(e *evaluator, t token, x value) (value, error) {
+		return roundWith(x, func(r *big.Rat) *big.Int { return new(big.Int).Quo(r.Num(), r.Denom()) }), nil
+	}),
+	"round": {min: 1, max: 2, arity: "1 or 2", fn: fnRound},
+	"sqrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 2, math.Sqrt) }),
+	"cbrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 3, math.Cbrt) }),
+	"exp":   approxFn(math.Exp, nil),
+	"ln":    one(func(e *evaluator, t token, x value) (value, error) { return logarithm(t, x, nil) }),
+	"log10": one(func(e *evaluator, t token, x value) (value, error) { return logarithm(t, x, big.NewRat(10, 1)) }),
+	"log2":  one(func(e *evaluator, t token, x value) (value, error) { return logarithm(t, x, big.NewRat(2, 1)) }),
+	"log":   {min: 2, max: 2, arity: "2", fn: fnLog},
+	"sin":   approxFn(math.Sin, nil),
+	"cos":   approxFn(math.Cos, nil),
+	"tan":   approxFn(math.Tan, nil),
+	"asin":  approxFn(math.Asin, unitInterval),
+	"acos":  approxFn(math.Acos, unitInterval),
+	"atan":  approxFn(math.Atan, nil),
+	"atan2": two(func(e *evaluator, t token, y, x value) (value, error) {
+		fs, err := floats(t, y, x)
+		if err != nil {
+			return value{}, err
+		}
+		return checkFloat(math.Atan2(fs[0], fs[1]), t)
+	}),
+	"sinh":      approxFn(math.Sinh, nil),
+	"cosh":      approxFn(math.Cosh, nil),
+	"tanh":      approxFn(math.Tanh, nil),
+	"gcd":       two(func(e *evaluator, t token, x, y value) (value, error) { return gcdLcm(e, t, x, y, false) }),
+	"lcm":       two(func(e *evaluator, t token, x, y value) (value, error) { return gcdLcm(e, t, x, y, true) }),
+	"factorial": one(func(e *evaluator, t token, x value) (value, error) { return e.factorial(t, x) }),
+	"min":       {min: 1, max: maxArgs, arity: "1 to 8", fn: func(e *evaluator, t token, a []value) (value, error) { return pick(a, -1), nil }},
+	"max":       {min: 1, max: maxArgs, arity: "1 to 8", fn: func(e *evaluator, t token, a []value) (value, error) { return pick(a, 1), nil }},
+	"xor": two(func(e *evaluator, t token, x, y value) (value, error) {
+		if !x.isInt() || !y.isInt() {
+			return value{}, errNeedsIntegers(t)
+		}
+		if x.kind == vSmall && y.kind == vSmall {
+			return small(x.i ^ y.i), nil
+		}
+		return intValue(new(big.Int).Xor(x.rat().Num(), y.rat().Num())), nil
+	}),
+}
+
+func fnAbs(e *evaluator, t token, x value) (value, error) {
+	if x.sign() < 0 {
+		return neg(x), nil
+	}
+	return x, nil
+}
+
+// floorRat returns ⌊r⌋.
+func floorRat(r *big.Rat) *big.Int {
+	// Div is Euclidean; with the positive denominator it is the floor.
+	return new(big.Int).Div(r.Num(), r.Denom())
+}
+
+// roundWith applies an integer-valued rounding to x: always an exact integer, computed
+// from the exact value of a binary64 operand.
+func roundWith(x value, f func(*big.Rat) *big.Int) value {
+	if x.isInt() {
+		return x
+	}
+	return intValue(f(exactOf(x)))
+}
+
+// roundHalfAway rounds to the nearest integer, halves away from zero.
+func roundHalfAway(r *big.Rat) *big.Int {
+	n := new(big.Int).Abs(r.Num())
+	n.Lsh(n, 1).Add(n, r.Denom())
+	n.Quo(n, new(big.Int).Lsh(r.Denom(), 1))
+	if r.Sign() < 0 {
+		n.Neg(n)
+	}
+	return n
+}
+
+const maxRoundDigits = 100
+
+func fnRound(e *evaluator, t token, a []value) (value, error) {
+	x := a[0]
+	if len(a) == 1 {
+		return roundWith(x, roundHalfAway), nil
+	}
+	d := a[1]
+	if d.kind != vSmall || d.i < -maxRoundDigits || d.i > maxRoundDigits {
+		return value{}, errAt(t, "round() digits must be an integer from -%d to %d", maxRoundDigits, maxRoundDigits)
+	}
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(absI64(d.i)), nil))
+	if d.i < 0 {
+		scale.Inv(scale)
+	}
+	r := new(big.Rat).Mul(exactOf(x), scale)
+	r.SetInt(roundHalfAway(r))
+	r.Quo(r, scale)
+	if x.isExact() {
+		return e.checkRat(t, r)
+	}
+	f, _ := r.Float64()
+	return checkFloat(f, t)
+}
+
+// root is sqrt (q = 2) and cbrt (q = 3): exact on perfect powers of rationals.
+func root(e *evaluator, t token, x value, q int, f func(float64) float64) (value, error) {
+	if x.sign() < 0 && q%2 == 0 {
+		return value{}, errAt(t, "complex results are not supported")
+	}
+	if x.isExact() {
+		if r, ok := rootRat(x.rat(), q); ok {
+			return ratValue(r), nil
+		}
+	}
+	fs, err := floats(t, x)
+	if err != nil {
+		return value{}, err
+	}
+	return checkFloat(f(fs[0]), t)
+}
+
+// logDomain checks the argument of a logarithm.
+func logDomain(t token, x value) error {
+	switch x.sign() {
+	case 0:
+		return errAt(t, "math domain error")
+	case -1:
+		return errAt(t, "complex results are not supported")
+	}
+	return nil
+}
+
+// logarithm is ln (base nil), log10 and log2: exact when x is an exact integer power of
+// the base; computed from the integers otherwise, so huge exact values stay finite.
+func logarithm(t token, x value, base *big.Rat) (value, error) {
+	if err := logDomain(t, x); err != nil {
+		return value{}, err
+	}
+	if base != nil && x.isExact() {
+		if k, ok := exactLog(x.rat(), base); ok {
+			return small(k), nil
+		}
+	}
+	lx := ln(x)
+	switch {
+	case base == nil:
+		return checkFloat(lx, t)
+	case base.Num().Int64() == 10:
+		return checkFloat(lx/math.Ln10, t)
+	}
+	return checkFloat(lx/math.Ln2, t)
+}
+
+// ln returns the natural logarithm of x > 0, for exact values of any size.
+func ln(x value) float64 {
+	if x.kind == vFloat {
+		return math.Log(x.f)
+	}
+	if x.kind == vSmall {
+		return math.Log(float64(x.i))
+	}
+	r := x.rat()
+	return (log2Abs(r.Num()) - log2Abs(r.Denom())) * math.Ln2
+}
+
+// exactLog returns k with base**k == x, if such an integer exists.
+func exactLog(x, base *big.Rat) (int64, bool) {
+	lb := log2Abs(base.Num()) - log2Abs(base.Denom())
+	if lb == 0 {
+		return 0, false
+	}
+	k := math.Round((log2Abs(x.Num()) - log2Abs(x.Denom())) / lb)
+	if math.Abs(k) > 1<<31 {
+		return 0, false
+	}
+	b, n := base, int64(k)
+	if n < 0 {
+		b, n = new(big.Rat).Inv(base), -n
+	}
+	return int64(k), powRat(b, n).Cmp(x) == 0
+}
+
+func fnLog(e *evaluator, t token, a []value) (value, error) {
+	x, b := a[0], a[1]
+	if err := logDomain(t, x); err != nil {
+		return value{}, err
+	}
+	if b.sign() <= 0 {
+		return value{}, errAt(t, "math domain error")
+	}
+	if b.isExact() && b.kind == vSmall && b.i == 1 || b.kind == vFloat && b.f == 1 {
+		return value{}, errAt(t, "division by zero")
+	}
+	if x.isExact() && b.isExact() {
+		if k, ok := exactLog(x.rat(), b.rat()); ok {
+			return small(k), nil
+		}
+	}
+	return checkFloat(ln(x)/ln(b), t)
+}
+
+func gcdLcm(e *evaluator, t token, x, y value, lcm bool) (value, error) {
+	if !x.isInt() || !y.isInt() {
+		return value{}, errNeedsIntegers(t)
+	}
+	a := new(big.Int).Abs(x.rat().Num())
+	b := new(big.Int).Abs(y.rat().Num())
+	g := new(big.Int).GCD(nil, nil, a, b)
+	if !lcm {
+		return intValue(g), nil
+	}
+	if g.Sign() == 0 {
+		return small(0), nil
+	}
+	return e.checkInt(t, a.Mul(a.Quo(a, g), b))
+}
+
+// pick returns the argument that compares as dir (-1 min, 1 max), unchanged; the first
+// of equals wins.
+func pick(args []value, dir int) value {
+	best := args[0]
+	for _, v := range args[1:] {
+		if compare(v, best) == dir {
+			best = v
+		}
+	}
+	return best
+}
+
+func compare(a, b value) int {
+	if a.kind == vSmall && b.kind == vSmall {
+		switch {
+		case a.i < b.i:
+			return -1
+		case a.i > b.i:
+			return 1
+		}
+		return 0
+	}
+	return exactOf(a).Cmp(exactOf(b))
+}

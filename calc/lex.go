@@ -1,0 +1,195 @@
+package calc
+
+import (
+	"fmt"
+	"strconv"
+	"unicode"
+)
+
+// mapRune maps the characters people type from phones, IMEs and word processors onto
+// the ASCII the grammar uses, one code point for one, so that columns stay right.
+func mapRune(r rune) rune {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E: // full-width ASCII
+		return r - 0xFF01 + 0x21
+	case r == 0x3000: // ideographic space
+		return ' '
+	}
+	switch r {
+	case '×', '·', '⋅', '∗':
+		return '*'
+	case '÷', '∕':
+		return '/'
+	case '−', '–':
+		return '-'
+	}
+	return r
+}
+
+// piRune is kept as is by mapRune and lexed as the name "pi".
+const piRune = 'π'
+
+const maxNameLen = 32
+
+// lexer produces tokens on demand, so that the leftmost problem of a line wins: a bad
+// character after a syntax error is never reached.
+type lexer struct {
+	src []rune // mapped line without its comment
+	i   int    // index of the next rune
+	eol int    // column reported for the end of input
+}
+
+func isBlank(r rune) bool     { return r == ' ' || r == '\t' }
+func isDigit(r rune) bool     { return r >= '0' && r <= '9' }
+func isNameStart(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+func isNameRune(r rune) bool  { return isNameStart(r) || isDigit(r) }
+
+// next returns the next token or a positioned error.
+func (lx *lexer) next() (token, error) {
+	for lx.i < len(lx.src) && isBlank(lx.src[lx.i]) {
+		lx.i++
+	}
+	if lx.i >= len(lx.src) {
+		return token{kind: tEOF, pos: lx.eol, end: lx.eol}, nil
+	}
+	start := lx.i
+	r := lx.src[start]
+	switch {
+	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(lx.src[start+1]):
+		return lx.number()
+	case isNameStart(r):
+		for lx.i < len(lx.src) && isNameRune(lx.src[lx.i]) {
+			lx.i++
+		}
+		t := lx.tok(tName, start)
+		if lx.i-start > maxNameLen {
+			return t, errAt(t, "name too long (limit %d characters)", maxNameLen)
+		}
+		return t, nil
+	case r == piRune:
+		lx.i++
+		return token{kind: tName, pos: start + 1, end: start + 1, text: "pi"}, nil
+	}
+	if k, n := operator(lx.src[start:]); n > 0 {
+		lx.i += n
+		return lx.tok(k, start), nil
+	}
+	col := start + 1
+	return token{}, &Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col}
+}
+
+// operator recognises the operator at the start of s and returns its kind and length.
+func operator(s []rune) (tokKind, int) {
+	two := func(second rune) bool { return len(s) > 1 && s[1] == second }
+	switch s[0] {
+	case '+':
+		return tPlus, 1
+	case '-':
+		return tMinus, 1
+	case '*':
+		if two('*') {
+			return tPow, 2
+		}
+		return tStar, 1
+	case '/':
+		if two('/') {
+			return tDSlash, 2
+		}
+		return tSlash, 1
+	case '%':
+		return tPercent, 1
+	case '^':
+		return tPow, 1
+	case '!':
+		return tBang, 1
+	case '~':
+		return tTilde, 1
+	case '<':
+		if two('<') {
+			return tShl, 2
+		}
+	case '>':
+		if two('>') {
+			return tShr, 2
+		}
+	case '&':
+		return tAmp, 1
+	case '|':
+		return tPipe, 1
+	case '(':
+		return tLParen, 1
+	case ')':
+		return tRParen, 1
+	case ',':
+		return tComma, 1
+	case '=':
+		return tAssign, 1
+	}
+	return tEOF, 0
+}
+
+// quoteRune quotes a character for a message; invisible ones are escaped so that a reply
+// never carries a control character or a line break.
+func quoteRune(r rune) string {
+	if unicode.IsPrint(r) {
+		return "'" + string(r) + "'"
+	}
+	return strconv.QuoteRune(r)
+}
+
+func (lx *lexer) tok(k tokKind, start int) token {
+	return token{kind: k, pos: start + 1, end: lx.i, text: string(lx.src[start:lx.i])}
+}
+
+// number scans digits, underscores and letters greedily as the reference says, then
+// validates; the text is parsed into a value by parseNumber.
+func (lx *lexer) number() (token, error) {
+	start := lx.i
+	src := lx.src
+	if src[start] == '0' && start+1 < len(src) && isRadixLetter(src[start+1]) {
+		lx.i += 2
+		for lx.i < len(src) && isNameRune(src[lx.i]) {
+			lx.i++
+		}
+		return lx.tok(tNum, start), nil
+	}
+	lx.digits()
+	if lx.i < len(src) && src[lx.i] == '.' {
+		lx.i++
+		lx.digits()
+	}
+	if lx.i < len(src) && (src[lx.i] == 'e' || src[lx.i] == 'E') {
+		j := lx.i + 1
+		if j < len(src) && (src[j] == '+' || src[j] == '-') {
+			j++
+		}
+		if j < len(src) && isDigit(src[j]) {
+			lx.i = j
+			lx.digits()
+		}
+	}
+	return lx.tok(tNum, start), nil
+}
+
+func (lx *lexer) digits() {
+	for lx.i < len(lx.src) && (isDigit(lx.src[lx.i]) || lx.src[lx.i] == '_') {
+		lx.i++
+	}
+}
+
+func isRadixLetter(r rune) bool {
+	switch r {
+	case 'x', 'X', 'o', 'O', 'b', 'B':
+		return true
+	}
+	return false
+}
+
+// errAt builds an error positioned on token t.
+func errAt(t token, format string, args ...any) *Error {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return &Error{Msg: msg, Column: t.pos, End: t.end}
+}

@@ -1,0 +1,166 @@
+package calc
+
+import (
+	"math"
+	"math/big"
+	"strings"
+)
+
+// parseNumber validates a number token and returns its exact value. A literal whose
+// numerator or denominator would exceed the bit limit is refused here, before the power of
+// ten is computed; one whose fraction is merely large (1e-40000) is approximate.
+func parseNumber(t token, maxBits int) (value, error) {
+	s := t.text
+	if len(s) > 1 && s[0] == '0' && isRadixLetter(rune(s[1])) {
+		return parseRadix(t, maxBits)
+	}
+	intPart, frac, exp, hasExp := splitDecimal(s)
+	if !validDigitGroups(intPart, true) || !validDigitGroups(frac, true) || hasExp && !validDigitGroups(exp, false) {
+		return value{}, errAt(t, "invalid number '%s'", s)
+	}
+	if intPart == "" && frac == "" {
+		return value{}, errAt(t, "invalid number '%s'", s)
+	}
+	digits := strings.ReplaceAll(intPart, "_", "")
+	if len(digits) > 1 && digits[0] == '0' && !strings.Contains(s, ".") && !hasExp && strings.Trim(digits, "0") != "" {
+		return value{}, errAt(t, "leading zeros are not allowed in '%s' (use 0o%s for octal)", s, strings.TrimLeft(intPart, "0_"))
+	}
+	fracDigits := strings.ReplaceAll(frac, "_", "")
+	if !hasExp && fracDigits == "" && len(digits) <= 18 {
+		return small(parseSmall(digits)), nil
+	}
+	mant, ok := new(big.Int).SetString(digits+fracDigits, 10)
+	if !ok {
+		return value{}, errAt(t, "invalid number '%s'", s)
+	}
+	scale := decimalExponent(strings.ReplaceAll(exp, "_", "")) - int64(len(fracDigits))
+	return scaleByPow10(mant, scale, t, maxBits)
+}
+
+// maxLiteralScale caps a literal's decimal exponent; anything near it is refused by the
+// bit limit anyway, and the cap keeps the arithmetic in int64.
+const maxLiteralScale = 1 << 40
+
+func decimalExponent(e string) int64 {
+	if e == "" {
+		return 0
+	}
+	neg := e[0] == '-'
+	e = strings.TrimLeft(e, "+-")
+	var n int64
+	for _, c := range e {
+		n = n*10 + int64(c-'0')
+		if n > maxLiteralScale {
+			n = maxLiteralScale
+			break
+		}
+	}
+	if neg {
+		return -n
+	}
+	return n
+}
+
+// scaleByPow10 returns mant·10^scale, checking the size first.
+func scaleByPow10(mant *big.Int, scale int64, t token, maxBits int) (value, error) {
+	if mant.Sign() == 0 {
+		return small(0), nil
+	}
+	pow10Bits := math.Abs(float64(scale)) * math.Log2(10)
+	if float64(mant.BitLen())+pow10Bits > float64(maxBits) || pow10Bits > float64(maxBits) {
+		return value{}, errTooLarge(t, maxBits)
+	}
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(absI64(scale)), nil)
+	if scale >= 0 {
+		return intValue(mant.Mul(mant, p)), nil
+	}
+	if float64(mant.BitLen())+pow10Bits > maxRationalBits {
+		f := new(big.Float).SetPrec(floatPrec).SetInt(mant)
+		f.Quo(f, new(big.Float).SetPrec(floatPrec).SetInt(p))
+		x, _ := f.Float64()
+		return approx(x), nil
+	}
+	return ratValue(new(big.Rat).SetFrac(mant, p)), nil
+}
+
+func absI64(i int64) int64 {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+func parseSmall(digits string) int64 {
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		n = n*10 + int64(digits[i]-'0')
+	}
+	return n
+}
+
+// splitDecimal splits "12_3.45e-6" into "12_3", "45", "-6".
+func splitDecimal(s string) (intPart, frac, exp string, hasExp bool) {
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		s, exp, hasExp = s[:i], s[i+1:], true
+	}
+	intPart, frac, _ = strings.Cut(s, ".")
+	return intPart, frac, exp, hasExp
+}
+
+// validDigitGroups checks that underscores stand singly between digits. An empty group is
+// valid where the grammar allows it (the "1." and ".5" forms).
+func validDigitGroups(s string, emptyOK bool) bool {
+	s = strings.TrimLeft(s, "+-")
+	if s == "" {
+		return emptyOK
+	}
+	if s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '_' && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func parseRadix(t token, maxBits int) (value, error) {
+	s := t.text
+	base := 16
+	switch s[1] {
+	case 'o', 'O':
+		base = 8
+	case 'b', 'B':
+		base = 2
+	}
+	body := s[2:]
+	if body == "" || body[0] == '_' || body[len(body)-1] == '_' || strings.Contains(body, "__") {
+		return value{}, errAt(t, "invalid number '%s'", s)
+	}
+	for _, c := range body {
+		if c != '_' && digitValue(c) >= base {
+			return value{}, errAt(t, "invalid number '%s'", s)
+		}
+	}
+	n, ok := new(big.Int).SetString(strings.ReplaceAll(body, "_", ""), base)
+	if !ok {
+		return value{}, errAt(t, "invalid number '%s'", s)
+	}
+	if n.BitLen() > maxBits {
+		return value{}, errTooLarge(t, maxBits)
+	}
+	return intValue(n), nil
+}
+
+func digitValue(c rune) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return 99
+}

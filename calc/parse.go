@@ -1,0 +1,420 @@
+package calc
+
+import "fmt"
+
+// parser is a recursive-descent parser over the lazily scanned tokens of one line. The
+// first problem met, scanning left to right, is the one reported.
+type parser struct {
+	lx       lexer
+	tok      token // current token
+	prev     token // last token consumed
+	peeked   *token
+	depth    int
+	maxDepth int
+	maxBits  int
+	t        *tree
+	isVar    func(string) bool
+	contAns  bool // the line is a continuation: the first primary is ans
+}
+
+func (p *parser) advance() error {
+	p.prev = p.tok
+	if p.peeked != nil {
+		p.tok, p.peeked = *p.peeked, nil
+		return nil
+	}
+	t, err := p.lx.next()
+	if err != nil {
+		return err
+	}
+	p.tok = t
+	return nil
+}
+
+func (p *parser) peek() (token, error) {
+	if p.peeked == nil {
+		t, err := p.lx.next()
+		if err != nil {
+			return token{}, err
+		}
+		p.peeked = &t
+	}
+	return *p.peeked, nil
+}
+
+// parseLine parses a whole line: an assignment, a continuation or an expression.
+func (p *parser) parseLine() error {
+	if err := p.advance(); err != nil {
+		return err
+	}
+	if p.tok.kind == tName {
+		next, err := p.peek()
+		if err != nil {
+			return err
+		}
+		if next.kind == tAssign {
+			return p.parseAssignment()
+		}
+	}
+	p.contAns = startsContinuation(p.tok)
+	root, err := p.parseExpr()
+	if err != nil {
+		return err
+	}
+	p.t.root = root
+	return p.expectEOF()
+}
+
+// startsContinuation reports whether a line starting with t continues from ans.
+func startsContinuation(t token) bool {
+	switch t.kind {
+	case tStar, tSlash, tDSlash, tPercent, tPow:
+		return true
+	}
+	return t.isName("mod")
+}
+
+func (p *parser) parseAssignment() error {
+	name := p.tok
+	if isReserved(name.text) {
+		return errAt(name, "cannot assign to '%s'", name.text)
+	}
+	p.t.assign = &name
+	if err := p.advance(); err != nil { // the name
+		return err
+	}
+	if err := p.advance(); err != nil { // =
+		return err
+	}
+	root, err := p.parseExpr()
+	if err != nil {
+		return err
+	}
+	p.t.root = root
+	return p.expectEOF()
+}
+
+func (p *parser) expectEOF() error {
+	if p.tok.kind != tEOF {
+		return p.unexpected()
+	}
+	return nil
+}
+
+// unexpected reports the current token as misplaced.
+func (p *parser) unexpected() error {
+	if p.tok.kind == tEOF {
+		return errAt(p.tok, "unexpected end of input")
+	}
+	return errAt(p.tok, "unexpected '%s'", p.tok.text)
+}
+
+func (p *parser) parseExpr() (int32, error) { return p.parseBinary(precOr) }
+
+// Binary precedence levels, loosest first; ** is handled by parsePower.
+const (
+	precOr = iota
+	precAnd
+	precShift
+	precAdd
+	precMul
+)
+
+func binaryLevel(t token) (int, bool) {
+	switch t.kind {
+	case tPipe:
+		return precOr, true
+	case tAmp:
+		return precAnd, true
+	case tShl, tShr:
+		return precShift, true
+	case tPlus, tMinus:
+		return precAdd, true
+	case tStar, tSlash, tDSlash, tPercent:
+		return precMul, true
+	}
+	if t.isName("mod") {
+		return precMul, true
+	}
+	return 0, false
+}
+
+// parseBinary parses the left-associative levels from level down to the multiplicative.
+func (p *parser) parseBinary(level int) (int32, error) {
+	sub := func() (int32, error) {
+		if level == precMul {
+			return p.parseUnary()
+		}
+		return p.parseBinary(level + 1)
+	}
+	left, err := sub()
+	if err != nil {
+		return 0, err
+	}
+	for {
+		l, ok := binaryLevel(p.tok)
+		if !ok || l != level {
+			return left, nil
+		}
+		opTok := p.tok
+		op := nMod
+		if opTok.kind != tName { // the keyword mod is %
+			op = binaryOps[opTok.kind]
+		}
+		if err := p.advance(); err != nil {
+			return 0, err
+		}
+		if opTok.kind == tPercent && endsOperand(p.tok) {
+			return 0, &Error{Msg: percentMsg, Column: opTok.pos, End: opTok.end}
+		}
+		right, err := sub()
+		if err != nil {
+			return 0, err
+		}
+		left = p.t.add(node{op: op, tok: opTok, l: left, r: right})
+	}
+}
+
+const percentMsg = "'%' is the remainder operator and needs a right operand (for percent, divide by 100)"
+
+// endsOperand reports whether t cannot start an operand: after a '%' it means the user
+// wrote a percent sign.
+func endsOperand(t token) bool {
+	return t.kind == tEOF || t.kind == tRParen || t.kind == tComma
+}
+
+func (p *parser) enter(t token) error {
+	p.depth++
+	if p.depth > p.maxDepth {
+		return errAt(t, "too deeply nested (limit %d)", p.maxDepth)
+	}
+	return nil
+}
+
+func (p *parser) parseUnary() (int32, error) {
+	var op opKind
+	switch p.tok.kind {
+	case tMinus:
+		op = nNeg
+	case tPlus:
+		op = nPos
+	case tTilde:
+		op = nNot
+	default:
+		return p.parsePower()
+	}
+	opTok := p.tok
+	if err := p.enter(opTok); err != nil {
+		return 0, err
+	}
+	if err := p.advance(); err != nil {
+		return 0, err
+	}
+	x, err := p.parseUnary()
+	if err != nil {
+		return 0, err
+	}
+	p.depth--
+	return p.t.add(node{op: op, tok: opTok, l: x}), nil
+}
+
+// parsePower parses postfix ('**' unary)?: right-associative, and its right operand may
+// carry a sign (2 ** -1).
+func (p *parser) parsePower() (int32, error) {
+	base, err := p.parsePostfix()
+	if err != nil {
+		return 0, err
+	}
+	if p.tok.kind != tPow {
+		return base, nil
+	}
+	opTok := p.tok
+	if err := p.advance(); err != nil {
+		return 0, err
+	}
+	exp, err := p.parseUnary()
+	if err != nil {
+		return 0, err
+	}
+	return p.t.add(node{op: nPow, tok: opTok, l: base, r: exp}), nil
+}
+
+func (p *parser) parsePostfix() (int32, error) {
+	x, err := p.parsePrimary()
+	if err != nil {
+		return 0, err
+	}
+	for p.tok.kind == tBang {
+		x = p.t.add(node{op: nFact, tok: p.tok, l: x})
+		if err := p.advance(); err != nil {
+			return 0, err
+		}
+	}
+	if startsPrimary(p.tok) {
+		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.prev.text, p.tok.text)
+	}
+	return x, nil
+}
+
+func startsPrimary(t token) bool {
+	return t.kind == tNum || t.kind == tLParen || t.kind == tName && t.text != "mod"
+}
+
+func (p *parser) parsePrimary() (int32, error) {
+	if p.contAns {
+		p.contAns = false
+		return p.t.add(node{op: nAns, tok: p.tok}), nil
+	}
+	t := p.tok
+	switch {
+	case t.kind == tNum:
+		return p.parseNumber()
+	case t.kind == tLParen:
+		return p.parseParens()
+	case t.kind == tName && t.text != "mod":
+		next, err := p.peek()
+		if err != nil {
+			return 0, err
+		}
+		if next.kind == tLParen && p.isCallee(t.text) {
+			return p.parseCall()
+		}
+		if err := p.advance(); err != nil {
+			return 0, err
+		}
+		return p.t.add(node{op: nName, tok: t}), nil
+	}
+	return 0, p.unexpected()
+}
+
+// isCallee reports whether name followed by '(' is a call: a function, or a name that is
+// nothing else (reported as unknown when evaluated). A constant or variable followed by
+// '(' is a missing operator instead: pi(2), x(2).
+func (p *parser) isCallee(name string) bool {
+	if _, ok := functions[name]; ok {
+		return true
+	}
+	if _, ok := constants[name]; ok || name == "ans" || name == "_" {
+		return false
+	}
+	return p.isVar == nil || !p.isVar(name)
+}
+
+func (p *parser) parseNumber() (int32, error) {
+	t := p.tok
+	v, err := parseNumber(t, p.maxBits)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.advance(); err != nil {
+		return 0, err
+	}
+	return p.t.add(node{op: nLit, tok: t, val: v}), nil
+}
+
+func (p *parser) parseParens() (int32, error) {
+	open := p.tok
+	if err := p.enter(open); err != nil {
+		return 0, err
+	}
+	if err := p.advance(); err != nil {
+		return 0, err
+	}
+	x, err := p.parseExpr()
+	if err != nil {
+		return 0, err
+	}
+	if err := p.closeParen(open); err != nil {
+		return 0, err
+	}
+	p.depth--
+	return x, nil
+}
+
+func (p *parser) closeParen(open token) error {
+	switch p.tok.kind {
+	case tRParen:
+		return p.advance()
+	case tEOF:
+		return errAt(p.tok, "missing ')' to match '(' at column %d", open.pos)
+	}
+	return p.unexpected()
+}
+
+const maxArgs = 8
+
+func (p *parser) parseCall() (int32, error) {
+	name := p.tok
+	if err := p.enter(name); err != nil {
+		return 0, err
+	}
+	if err := p.advance(); err != nil { // name
+		return 0, err
+	}
+	open := p.tok
+	if err := p.advance(); err != nil { // (
+		return 0, err
+	}
+	var args [maxArgs]int32
+	n := 0
+	for p.tok.kind != tRParen {
+		if n == maxArgs {
+			return 0, errAt(p.tok, "too many arguments (limit %d)", maxArgs)
+		}
+		a, err := p.parseExpr()
+		if err != nil {
+			return 0, err
+		}
+		args[n] = a
+		n++
+		if p.tok.kind != tComma {
+			break
+		}
+		if err := p.advance(); err != nil {
+			return 0, err
+		}
+		if p.tok.kind == tRParen { // f(1,)
+			return 0, p.unexpected()
+		}
+	}
+	if err := p.closeParen(open); err != nil {
+		return 0, err
+	}
+	p.depth--
+	first := int32(len(p.t.args))
+	p.t.args = append(p.t.args, args[:n]...)
+	return p.t.add(node{op: nCall, tok: name, l: first, r: int32(n)}), nil
+}
+
+// String prints the tree fully parenthesised, for tests and debugging.
+func (t *tree) String() string {
+	s := t.format(t.root)
+	if t.assign != nil {
+		s = t.assign.text + " = " + s
+	}
+	return s
+}
+
+func (t *tree) format(i int32) string {
+	n := t.nodes[i]
+	switch n.op {
+	case nLit, nName:
+		return n.tok.text
+	case nAns:
+		return "ans"
+	case nCall:
+		s := n.tok.text + "("
+		for k := int32(0); k < n.r; k++ {
+			if k > 0 {
+				s += ", "
+			}
+			s += t.format(t.args[n.l+k])
+		}
+		return s + ")"
+	case nNeg, nPos, nNot:
+		return fmt.Sprintf("(%s%s)", n.tok.text, t.format(n.l))
+	case nFact:
+		return fmt.Sprintf("(%s!)", t.format(n.l))
+	}
+	return fmt.Sprintf("(%s %s %s)", t.format(n.l), n.tok.text, t.format(n.r))
+}

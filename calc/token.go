@@ -1,0 +1,38 @@
+package calc
+
+// tokKind is the kind of a lexical token.
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tNum
+	tName
+	tPlus    // +
+	tMinus   // -
+	tStar    // *
+	tSlash   // /
+	tDSlash  // //
+	tPercent // %
+	tPow     // ** or ^
+	tBang    // !
+	tTilde   // ~
+	tShl     // <<
+	tShr     // >>
+	tAmp     // &
+	tPipe    // |
+	tLParen  // (
+	tRParen  // )
+	tComma   // ,
+	tAssign  // =
+)
+
+// token is one lexical token. Columns are 1-based code-point columns of the mapped line;
+// end is the column of the token's last code point.
+type token struct {
+	kind     tokKind
+	pos, end int
+	text     string // the token's text after character mapping
+}
+
+// isName reports whether t is the name s (the keyword mod is lexed as a name).
+func (t token) isName(s string) bool { return t.kind == tName && t.text == s }

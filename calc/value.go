@@ -1,0 +1,227 @@
+package calc
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+)
+
+// vkind says how a value is stored. Exact values are kept as int64 while they fit (the
+// common case, and allocation-free), as *big.Rat otherwise, or as a lazy power whose
+// computation waits until something needs the digits.
+type vkind uint8
+
+const (
+	vSmall vkind = iota // exact integer in i
+	vRat                // exact rational in r (never mutated once stored)
+	vLazy               // exact power in lz, computed on demand
+	vFloat              // approximate binary64 in f
+)
+
+type value struct {
+	kind vkind
+	i    int64
+	f    float64
+	r    *big.Rat
+	lz   *lazyPow
+}
+
+// lazyPow is base**exp for an exact base and a large integer exponent. Nested powers such as
+// (((9**64)**64)**64)**64 are then refused by estimate before any intermediate is computed.
+type lazyPow struct {
+	base    *big.Rat
+	exp     int64 // > 0
+	numBits float64
+	denBits float64
+	val     *big.Rat
+}
+
+func small(i int64) value     { return value{kind: vSmall, i: i} }
+func approx(f float64) value  { return value{kind: vFloat, f: f} }
+func (v value) isExact() bool { return v.kind != vFloat }
+
+// ratValue stores an exact rational, as int64 when it fits.
+func ratValue(r *big.Rat) value {
+	if r.IsInt() && r.Num().IsInt64() {
+		return small(r.Num().Int64())
+	}
+	return value{kind: vRat, r: r}
+}
+
+func intValue(n *big.Int) value {
+	if n.IsInt64() {
+		return small(n.Int64())
+	}
+	return value{kind: vRat, r: new(big.Rat).SetInt(n)}
+}
+
+// rat returns the exact value; it must not be mutated. A lazy power is computed here.
+func (v value) rat() *big.Rat {
+	switch v.kind {
+	case vSmall:
+		return new(big.Rat).SetInt64(v.i)
+	case vLazy:
+		return v.lz.force()
+	}
+	return v.r
+}
+
+func (lz *lazyPow) force() *big.Rat {
+	if lz.val == nil {
+		lz.val = powRat(lz.base, lz.exp)
+	}
+	return lz.val
+}
+
+// isInt reports whether v is an exact integer.
+func (v value) isInt() bool {
+	switch v.kind {
+	case vSmall:
+		return true
+	case vRat:
+		return v.r.IsInt()
+	case vLazy:
+		return v.lz.base.IsInt()
+	}
+	return false
+}
+
+func (v value) sign() int {
+	switch v.kind {
+	case vSmall:
+		switch {
+		case v.i < 0:
+			return -1
+		case v.i > 0:
+			return 1
+		}
+		return 0
+	case vRat:
+		return v.r.Sign()
+	case vLazy:
+		if v.lz.base.Sign() < 0 && v.lz.exp%2 == 1 {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case v.f < 0:
+		return -1
+	case v.f > 0:
+		return 1
+	}
+	return 0
+}
+
+// numBits and denBits are upper bounds on the bit lengths of the numerator and the
+// denominator of an exact value, known without computing a lazy power.
+func (v value) numBits() float64 {
+	switch v.kind {
+	case vSmall:
+		return float64(bits.Len64(absU(v.i)))
+	case vLazy:
+		return v.lz.numBits
+	}
+	return float64(v.r.Num().BitLen())
+}
+
+func (v value) denBits() float64 {
+	switch v.kind {
+	case vSmall:
+		return 1
+	case vLazy:
+		return v.lz.denBits
+	}
+	return float64(v.r.Denom().BitLen())
+}
+
+func absU(i int64) uint64 {
+	if i < 0 {
+		return uint64(-i)
+	}
+	return uint64(i)
+}
+
+// float returns v as binary64. ok is false when |v| is beyond binary64's range; a value
+// too small for it becomes ±0, as the reference says (underflow is not an error).
+func (v value) float() (f float64, ok bool) {
+	switch v.kind {
+	case vFloat:
+		return v.f, true
+	case vSmall:
+		return float64(v.i), true
+	case vLazy:
+		bf := bigFloatPow(new(big.Float).SetPrec(floatPrec).SetRat(v.lz.base), v.lz.exp)
+		return bigToFloat(bf)
+	}
+	if v.r.IsInt() {
+		f, _ := new(big.Float).SetInt(v.r.Num()).Float64()
+		return f, !math.IsInf(f, 0)
+	}
+	f, _ = v.r.Float64()
+	return f, !math.IsInf(f, 0)
+}
+
+// floatPrec is the precision of intermediate big.Float work: a little more than binary64
+// so that results round once, at the end.
+const floatPrec = 80
+
+func bigToFloat(b *big.Float) (float64, bool) {
+	f, _ := b.Float64()
+	return f, !math.IsInf(f, 0)
+}
+
+// bigFloat returns v as a big.Float, whose exponent range is wide enough for any value
+// the limits allow.
+func (v value) bigFloat() *big.Float {
+	z := new(big.Float).SetPrec(floatPrec)
+	switch v.kind {
+	case vFloat:
+		return z.SetFloat64(v.f)
+	case vSmall:
+		return z.SetInt64(v.i)
+	case vLazy:
+		return bigFloatPow(z.SetRat(v.lz.base), v.lz.exp)
+	}
+	return z.SetRat(v.r)
+}
+
+// bigFloatPow returns x**n for n ≥ 0 by squaring, at x's precision.
+func bigFloatPow(x *big.Float, n int64) *big.Float {
+	result := new(big.Float).SetPrec(x.Prec()).SetInt64(1)
+	base := new(big.Float).Copy(x)
+	for n > 0 {
+		if n&1 == 1 {
+			result.Mul(result, base)
+		}
+		n >>= 1
+		if n > 0 {
+			base.Mul(base, base)
+		}
+	}
+	return result
+}
+
+// powRat returns x**n for n ≥ 0 exactly.
+func powRat(x *big.Rat, n int64) *big.Rat {
+	e := big.NewInt(n)
+	num := new(big.Int).Exp(x.Num(), e, nil)
+	if x.IsInt() {
+		return new(big.Rat).SetInt(num)
+	}
+	den := new(big.Int).Exp(x.Denom(), e, nil)
+	// num and den stay coprime, so SetFrac's GCD is cheap relative to the powers.
+	return new(big.Rat).SetFrac(num, den)
+}
+
+// log2Abs returns log2|n| for n ≠ 0, accurate for integers of any size.
+func log2Abs(n *big.Int) float64 {
+	bl := n.BitLen()
+	if bl <= 53 {
+		f, _ := new(big.Float).SetInt(n).Float64()
+		return math.Log2(math.Abs(f))
+	}
+	top := new(big.Int).Rsh(new(big.Int).Abs(n), uint(bl-53))
+	f, _ := new(big.Float).SetInt(top).Float64()
+	return math.Log2(f) + float64(bl-53)
+}
