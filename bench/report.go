@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// Summary is the outcome of a run; its JSON form is what -json prints.
+type Summary struct {
+	Proto       string  `json:"proto"`
+	Addr        string  `json:"addr"`
+	Conns       int     `json:"conns"`
+	Held        int     `json:"conns_held"` // open when the load started
+	DialErrors  int     `json:"dial_errors"`
+	Pipeline    int     `json:"pipeline"`
+	Rate        float64 `json:"rate,omitempty"` // open-loop target, requests/s
+	Requested   int64   `json:"requested,omitempty"`
+	DurationSec float64 `json:"duration_s,omitempty"`
+	Checked     bool    `json:"checked"`
+
+	Sent       int64   `json:"sent"`
+	Answered   int64   `json:"answered"`
+	Unanswered int64   `json:"unanswered"` // sent but never answered: must be 0
+	Errors     int     `json:"errors"`     // failed connections (dial, I/O, protocol, timeout)
+	Mismatches int64   `json:"mismatches"` // replies that differ from the expected one
+	ElapsedSec float64 `json:"elapsed_s"`  // load phase, until the last reply
+	RPS        float64 `json:"rps"`        // answered requests per second
+	Latency    Latency `json:"latency_us"`
+
+	ErrorSamples    []string   `json:"error_samples,omitempty"`
+	MismatchSamples []Mismatch `json:"mismatch_samples,omitempty"`
+}
+
+// Latency is the distribution of request latencies in microseconds.
+type Latency struct {
+	Count uint64  `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p99_9"`
+	Max   float64 `json:"max"`
+}
+
+// Mismatch is an example of a wrong reply.
+type Mismatch struct {
+	Expr string `json:"expr"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+}
+
+func latencyOf(h *Histogram) Latency {
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	return Latency{Count: h.Count(), Mean: us(h.Mean()), P50: us(h.Quantile(0.5)),
+		P90: us(h.Quantile(0.9)), P99: us(h.Quantile(0.99)), P999: us(h.Quantile(0.999)),
+		Max: us(h.Max())}
+}
+
+// OK reports whether the run was clean: every request answered, no connection failed, and
+// (when checked) every reply right.
+func (s *Summary) OK() bool {
+	return s.Unanswered == 0 && s.Errors == 0 && s.Mismatches == 0
+}
+
+// WriteText prints the summary for people.
+func (s *Summary) WriteText(w io.Writer) {
+	mode := "closed loop"
+	if s.Rate > 0 {
+		mode = fmt.Sprintf("open loop at %.0f req/s", s.Rate)
+	}
+	fmt.Fprintf(w, "wscalc bench: %s %s, %d connections × pipeline %d, %s\n", s.Proto, s.Addr,
+		s.Conns, s.Pipeline, mode)
+	fmt.Fprintf(w, "connections:  %d held (%d failed to open, %d errors in all)\n", s.Held, s.DialErrors, s.Errors)
+	check := "not checked"
+	if s.Checked {
+		check = fmt.Sprintf("%d mismatches", s.Mismatches)
+	}
+	fmt.Fprintf(w, "requests:     %d sent, %d answered, %d never answered, %s\n", s.Sent, s.Answered,
+		s.Unanswered, check)
+	fmt.Fprintf(w, "throughput:   %.0f req/s over %.2fs\n", s.RPS, s.ElapsedSec)
+	l := s.Latency
+	fmt.Fprintf(w, "latency:      p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s)\n",
+		fmtUS(l.P50), fmtUS(l.P90), fmtUS(l.P99), fmtUS(l.P999), fmtUS(l.Max), fmtUS(l.Mean))
+	for _, e := range s.ErrorSamples {
+		fmt.Fprintf(w, "error:        %s\n", e)
+	}
+	for _, m := range s.MismatchSamples {
+		fmt.Fprintf(w, "mismatch:     %q: want %q, got %q\n", m.Expr, m.Want, m.Got)
+	}
+	if !s.OK() {
+		fmt.Fprintln(w, "FAILED: "+strings.Join(s.problems(), ", "))
+	}
+}
+
+func (s *Summary) problems() []string {
+	var p []string
+	if s.Unanswered > 0 {
+		p = append(p, fmt.Sprintf("%d requests never answered", s.Unanswered))
+	}
+	if s.Errors > 0 {
+		p = append(p, fmt.Sprintf("%d connection errors", s.Errors))
+	}
+	if s.Mismatches > 0 {
+		p = append(p, fmt.Sprintf("%d wrong replies", s.Mismatches))
+	}
+	return p
+}
+
+// fmtUS prints microseconds with a unit that keeps 3 significant digits readable.
+func fmtUS(us float64) string {
+	switch {
+	case us >= 1e6:
+		return fmt.Sprintf("%.2fs", us/1e6)
+	case us >= 1e3:
+		return fmt.Sprintf("%.2fms", us/1e3)
+	default:
+		return fmt.Sprintf("%.0fµs", us)
+	}
+}
+
+// progress shows the load as it runs: a bar with elapsed and remaining time and the current
+// rate on a terminal, or a plain line per second otherwise.
+type progress struct {
+	r        *runner
+	workers  []*worker
+	bar      *progressbar.ProgressBar
+	lastAt   time.Duration
+	lastRecv int64
+}
+
+func newProgress(r *runner, workers []*worker) *progress {
+	p := &progress{r: r, workers: workers, lastAt: r.now()}
+	if r.cfg.Progress == nil || !r.cfg.ProgressBar {
+		return p
+	}
+	max, unit := r.cfg.Requests, "req"
+	if max == 0 { // a timed run: the bar counts milliseconds
+		max, unit = r.cfg.Duration.Milliseconds(), "ms"
+	}
+	p.bar = progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(r.cfg.Progress),
+		progressbar.OptionSetDescription("bench"),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+	)
+	return p
+}
+
+func (p *progress) interval() time.Duration {
+	if p.bar != nil {
+		return 200 * time.Millisecond
+	}
+	return time.Second
+}
+
+func (p *progress) totals() (sent, recv int64) {
+	for _, w := range p.workers {
+		sent += w.sent.Load()
+		recv += w.recv.Load()
+	}
+	return sent, recv
+}
+
+func (p *progress) update() {
+	if p.r.cfg.Progress == nil {
+		return
+	}
+	now := p.r.now()
+	sent, recv := p.totals()
+	rate := float64(recv-p.lastRecv) / (now - p.lastAt).Seconds()
+	p.lastAt, p.lastRecv = now, recv
+	elapsed := now - p.r.loadStart
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("%.0f req/s, %d in flight", rate, sent-recv))
+		if p.r.cfg.Requests > 0 {
+			p.bar.Set64(recv)
+		} else {
+			p.bar.Set64(min(elapsed.Milliseconds(), p.r.cfg.Duration.Milliseconds()))
+		}
+		return
+	}
+	fmt.Fprintf(p.r.cfg.Progress, "bench: %5.1fs  %d answered  %.0f req/s  %d in flight\n",
+		elapsed.Seconds(), recv, rate, sent-recv)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.r.cfg.Progress)
+	}
+}

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/coder/websocket"
+
+	"wscalc/client"
+)
+
+// transport is one connection as the load generator drives it: one goroutine writes
+// (write, flush), another reads replies in order.
+type transport interface {
+	// write queues one request line (without newline).
+	write(line []byte) error
+	// flush sends what write queued.
+	flush() error
+	// read returns the next reply, valid until the next read.
+	read() ([]byte, error)
+	// close ends the connection; a blocked read returns.
+	close() error
+}
+
+// errClosedByServer is a read that found the connection closed by the server.
+var errClosedByServer = errors.New("connection closed by the server")
+
+func dial(ctx context.Context, proto, addr string) (transport, error) {
+	switch proto {
+	case "tcp":
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		// Small buffers: thousands of connections may be open, and a pipeline of short
+		// lines fits in 4 KB anyway.
+		return &tcpTransport{c: c, r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriterSize(c, 4096)}, nil
+	case "ws":
+		u, err := client.WSURL(addr)
+		if err != nil {
+			return nil, err
+		}
+		c, _, err := websocket.Dial(ctx, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.SetReadLimit(client.MaxReply)
+		return &wsTransport{c: c}, nil
+	}
+	return nil, fmt.Errorf("unknown protocol %q (want tcp or ws)", proto)
+}
+
+type tcpTransport struct {
+	c   net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	big []byte // a reply longer than the read buffer is assembled here
+}
+
+func (t *tcpTransport) write(line []byte) error {
+	t.w.Write(line)
+	return t.w.WriteByte('\n')
+}
+
+func (t *tcpTransport) flush() error { return t.w.Flush() }
+
+func (t *tcpTransport) read() ([]byte, error) {
+	p, err := t.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		t.big = append(t.big[:0], p...)
+		for errors.Is(err, bufio.ErrBufferFull) && len(t.big) <= client.MaxReply {
+			p, err = t.r.ReadSlice('\n')
+			t.big = append(t.big, p...)
+		}
+		p = t.big
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errClosedByServer
+		}
+		return nil, err
+	}
+	p = p[:len(p)-1]
+	return bytes.TrimSuffix(p, []byte{'\r'}), nil
+}
+
+func (t *tcpTransport) close() error { return t.c.Close() }
+
+type wsTransport struct {
+	c   *websocket.Conn
+	buf bytes.Buffer
+}
+
+// write sends the line as one text message at once: coder/websocket writes and flushes each
+// message, so there is nothing to batch. The background context avoids the library's
+// per-call timer setup; close unblocks a stuck call instead.
+func (t *wsTransport) write(line []byte) error {
+	return t.c.Write(context.Background(), websocket.MessageText, line)
+}
+
+func (t *wsTransport) flush() error { return nil }
+
+func (t *wsTransport) read() ([]byte, error) {
+	typ, r, err := t.c.Reader(context.Background())
+	if err != nil {
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("%w (%d %s)", errClosedByServer, ce.Code, ce.Reason)
+		}
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		return nil, errors.New("server sent a binary message")
+	}
+	t.buf.Reset()
+	if _, err := t.buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return t.buf.Bytes(), nil
+}
+
+func (t *wsTransport) close() error {
+	// A close handshake, so that servers log an ordinary end of session; it is bounded by
+	// the library (5 s) and returns at once if the connection is already gone.
+	return t.c.Close(websocket.StatusNormalClosure, "")
+}
