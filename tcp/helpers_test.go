@@ -44,6 +44,34 @@ type testServer struct {
 // The server is closed when the test ends.
 func start(t *testing.T, configure func(*tcp.Server)) *testServer {
 	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	return serve(t, l, configure)
+}
+
+// startSmallBuffers is start with small kernel socket buffers on the server's side, so
+// that a client that does not read blocks the server's writes after a few replies
+// instead of megabytes of them.
+func startSmallBuffers(t *testing.T, configure func(*tcp.Server)) *testServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	return serve(t, smallBufferListener{l}, configure)
+}
+
+type smallBufferListener struct{ net.Listener }
+
+func (l smallBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+		tc.SetReadBuffer(4096)
+	}
+	return c, err
+}
+
+func serve(t *testing.T, l net.Listener, configure func(*tcp.Server)) *testServer {
+	t.Helper()
 	logs := &logBuffer{}
 	h := hub.New(hub.Options{})
 	srv := &tcp.Server{
@@ -54,8 +82,6 @@ func start(t *testing.T, configure func(*tcp.Server)) *testServer {
 	if configure != nil {
 		configure(srv)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	ts := &testServer{srv: srv, hub: h, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
 	go func() { ts.served <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -174,13 +200,16 @@ func (b *logBuffer) records(t *testing.T, msg string) []map[string]any {
 }
 
 // endOf returns the "session end" record of the session whose remote address is the
-// client's local address; the server logs it before it closes the connection.
+// client's local address. It waits for it: a session closed by Close may log after its
+// client has noticed.
 func (b *logBuffer) endOf(t *testing.T, c *client) map[string]any {
 	t.Helper()
 	local := c.conn.LocalAddr().String()
-	for _, rec := range b.records(t, "session end") {
-		if rec["remote"] == local {
-			return rec
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for _, rec := range b.records(t, "session end") {
+			if rec["remote"] == local {
+				return rec
+			}
 		}
 	}
 	t.Fatalf("no session end logged for %s in:\n%s", local, b.String())

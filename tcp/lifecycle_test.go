@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"wscalc/calc"
 	"wscalc/tcp"
 )
 
@@ -56,64 +59,113 @@ func TestMaxClients(t *testing.T) {
 	require.Equal(t, "5", c.ask("1 + 4"))
 }
 
-func TestClientThatNeverReadsIsClosedAndBlocksNobody(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.WriteTimeout = 300 * time.Millisecond })
-	hog := dial(t, ts.addr)
+// unlimitedBudget lets a session send thousands of lines with long replies, which would
+// exhaust the default session budget.
+var unlimitedBudget = calc.Limits{Budget: 1 << 50}
 
-	// The hog sends lines with long replies and never reads them. Its writes succeed
-	// until the server stops reading (its replies have filled the socket buffers), then
-	// fail once the server has given up on it.
-	line := []byte(strings.Repeat("10 ** 4000\n", 100))
-	hogDone := make(chan error, 1)
-	go func() {
-		for range 100_000 {
-			hog.conn.SetWriteDeadline(time.Now().Add(patience))
-			if _, err := hog.conn.Write(line); err != nil {
-				hogDone <- err
-				return
-			}
+// hogLines are lines with long replies (4001 digits each).
+var hogLines = []byte(strings.Repeat("10 ** 4000\n", 100))
+
+// stuff sends lines with long replies from a client that never reads, until its writes
+// block: its replies have filled the socket buffers, the server is blocked writing to it
+// and has stopped reading from it. The buffers are small on both sides (see
+// startSmallBuffers), so the server is soon blocked rather than just busy.
+func stuff(t *testing.T, hog *client) {
+	t.Helper()
+	require.NoError(t, hog.conn.SetReadBuffer(4096))
+	require.NoError(t, hog.conn.SetWriteBuffer(4096))
+	for i := 0; ; i++ {
+		require.Less(t, i, 100_000, "the server kept reading from a client that never reads")
+		hog.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := hog.conn.Write(hogLines); err != nil {
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			return
 		}
-		hogDone <- errors.New("the server kept reading from a client that never reads")
-	}()
+	}
+}
 
-	// Meanwhile another client is served as usual.
+// requireClosedUnder requires that the server closes the connection of a client whose
+// writes are blocked: its next write fails with something other than a timeout.
+func requireClosedUnder(t *testing.T, hog *client) {
+	t.Helper()
+	for range 100 {
+		hog.conn.SetWriteDeadline(time.Now().Add(patience))
+		if _, err := hog.conn.Write(hogLines); err != nil {
+			require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "the server did not close the connection: %v", err)
+			return
+		}
+	}
+	t.Fatal("the server kept reading from a client that never reads")
+}
+
+func TestClientThatNeverReadsIsClosedAndBlocksNobody(t *testing.T) {
+	ts := startSmallBuffers(t, func(s *tcp.Server) {
+		s.WriteTimeout = time.Second
+		s.Limits = unlimitedBudget
+	})
+	hog := dial(t, ts.addr)
+	stuff(t, hog)
+
+	// While the hog's session is blocked, another client is served as usual.
 	other := dial(t, ts.addr)
 	for i := range 20 {
 		require.Equal(t, strconv.Itoa(i+100), other.ask(fmt.Sprintf("%d + 100", i)))
 	}
 
-	select {
-	case err := <-hogDone:
-		require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "the server should have closed the hog: %v", err)
-	case <-time.After(patience):
-		t.Fatal("the hog's session was not closed")
-	}
+	// The hog's session ends when a write times out.
+	requireClosedUnder(t, hog)
 	assert.Equal(t, "write timeout", ts.logs.endOf(t, hog)["reason"])
 	require.Equal(t, "42", other.ask("6 * 7"))
 	require.Eventually(t, func() bool { return ts.hub.Counts().TCP == 1 }, patience, 5*time.Millisecond)
 }
 
 func TestShutdownAnswersLinesInFlight(t *testing.T) {
-	ts := start(t, nil)
-	c := dial(t, ts.addr)
-	const n = 1000
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, "%d * 7\n", i)
+	ts := start(t, func(s *tcp.Server) { s.Limits = unlimitedBudget })
+	// Each reply has 4001 digits and the clients read nothing until Shutdown has begun,
+	// so the sessions are blocked writing with most of their lines still unread, in
+	// their read buffers and in the kernel's: all of them must be answered.
+	const clients, lines = 2, 3000
+	var big10 big.Int
+	big10.Exp(big.NewInt(10), big.NewInt(4000), nil)
+	want := func(i int) string { return new(big.Int).Add(&big10, big.NewInt(int64(i))).String() }
+
+	var cs []*client
+	for range clients {
+		c := dial(t, ts.addr)
+		var b strings.Builder
+		for i := range lines {
+			fmt.Fprintf(&b, "10 ** 4000 + %d\n", i)
+		}
+		c.send(b.String())
+		require.Equal(t, want(0), c.line()) // the session is at work
+		cs = append(cs, c)
 	}
-	c.send(b.String())
-	require.Equal(t, "0", c.line()) // the session is at work
 
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- ts.srv.Shutdown(context.Background()) }()
-	for i := 1; i < n; i++ {
-		require.Equal(t, strconv.Itoa(i*7), c.line(), "reply %d", i)
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Go(func() {
+			c.conn.SetReadDeadline(time.Now().Add(patience))
+			for i := 1; i < lines; i++ {
+				got, err := c.r.ReadString('\n')
+				if err != nil || got != want(i)+"\n" {
+					t.Errorf("reply %d: %.30q…, %v", i, got, err)
+					return
+				}
+			}
+			got, err := c.r.ReadString('\n')
+			assert.NoError(t, err)
+			assert.Equal(t, "Error: server shutting down\n", got)
+		})
 	}
-	c.expect("Error: server shutting down")
-	c.expectEOF()
+	wg.Wait()
+	for _, c := range cs {
+		c.expectEOF()
+		assert.Equal(t, "server shutting down", ts.logs.endOf(t, c)["reason"])
+	}
 	require.NoError(t, <-shutdown)
 	require.ErrorIs(t, ts.serveResult(t), tcp.ErrServerClosed)
-	assert.Equal(t, "server shutting down", ts.logs.endOf(t, c)["reason"])
 }
 
 func TestShutdownSaysGoodbyeToEverySession(t *testing.T) {
@@ -137,30 +189,19 @@ func TestShutdownSaysGoodbyeToEverySession(t *testing.T) {
 }
 
 func TestShutdownGivesUpWhenTheContextExpires(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.WriteTimeout = time.Minute })
+	ts := startSmallBuffers(t, func(s *tcp.Server) {
+		s.WriteTimeout = time.Minute
+		s.Limits = unlimitedBudget
+	})
 	hog := dial(t, ts.addr)
-	// Send until the writes block: the server has stopped reading because it is blocked
-	// writing replies that the hog does not read, for up to a minute.
-	line := []byte(strings.Repeat("10 ** 4000\n", 100))
-	for i := 0; ; i++ {
-		require.Less(t, i, 100_000, "the server kept reading")
-		hog.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-		if _, err := hog.conn.Write(line); err != nil {
-			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
-			break
-		}
-	}
+	stuff(t, hog) // its session is blocked in a write for up to a minute
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, ts.srv.Shutdown(ctx), context.DeadlineExceeded)
 	require.ErrorIs(t, ts.serveResult(t), tcp.ErrServerClosed)
-	// The connection was closed under the blocked write.
-	hog.conn.SetWriteDeadline(time.Now().Add(patience))
-	require.Eventually(t, func() bool {
-		_, err := hog.conn.Write(line)
-		return err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
-	}, patience, 10*time.Millisecond)
+	requireClosedUnder(t, hog)
+	assert.Equal(t, "server closed", ts.logs.endOf(t, hog)["reason"])
 }
 
 func TestCloseClosesEverythingAtOnce(t *testing.T) {
