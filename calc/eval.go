@@ -306,8 +306,10 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		}
 		return checkFloat(fs[0]/fs[1], t)
 	}
+	// Only the numerator can outgrow the limit: a large denominator makes a fraction that
+	// the approximate fallback below takes care of.
 	numEst, denEst := a.numBits()+b.denBits(), a.denBits()+b.numBits()
-	if numEst > float64(e.lim.MaxBits) || denEst > float64(e.lim.MaxBits) {
+	if numEst > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
 	if a.isInt() && b.isInt() {

@@ -121,6 +121,9 @@ func (v value) numBits() float64 {
 		return float64(bits.Len64(absU(v.i)))
 	case vLazy:
 		return v.lz.numBits
+	case vFloat: // the exact value of a binary64: at most 53 significant bits
+		_, exp := math.Frexp(v.f)
+		return float64(53 + max(exp, 0))
 	}
 	return float64(v.r.Num().BitLen())
 }
@@ -131,6 +134,9 @@ func (v value) denBits() float64 {
 		return 1
 	case vLazy:
 		return v.lz.denBits
+	case vFloat:
+		_, exp := math.Frexp(v.f)
+		return float64(1 + max(53-exp, 0))
 	}
 	return float64(v.r.Denom().BitLen())
 }
