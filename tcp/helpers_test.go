@@ -42,7 +42,7 @@ type testServer struct {
 
 // start serves a new tcp.Server on 127.0.0.1:0; configure may change its fields first.
 // The server is closed when the test ends.
-func start(t *testing.T, configure func(*tcp.Server)) *testServer {
+func start(t testing.TB, configure func(*tcp.Server)) *testServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -52,7 +52,7 @@ func start(t *testing.T, configure func(*tcp.Server)) *testServer {
 // startSmallBuffers is start with small kernel socket buffers on the server's side, so
 // that a client that does not read blocks the server's writes after a few replies
 // instead of megabytes of them.
-func startSmallBuffers(t *testing.T, configure func(*tcp.Server)) *testServer {
+func startSmallBuffers(t testing.TB, configure func(*tcp.Server)) *testServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func serve(t *testing.T, l net.Listener, configure func(*tcp.Server)) *testServer {
+func serve(t testing.TB, l net.Listener, configure func(*tcp.Server)) *testServer {
 	t.Helper()
 	logs := &logBuffer{}
 	h := hub.New(hub.Options{})
@@ -92,7 +92,7 @@ func serve(t *testing.T, l net.Listener, configure func(*tcp.Server)) *testServe
 }
 
 // serveResult waits for Serve to return and gives its error.
-func (ts *testServer) serveResult(t *testing.T) error {
+func (ts *testServer) serveResult(t testing.TB) error {
 	t.Helper()
 	ts.serveOnce.Do(func() {
 		select {
@@ -106,12 +106,12 @@ func (ts *testServer) serveResult(t *testing.T) error {
 
 // client is a line-protocol client.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *net.TCPConn
 	r    *bufio.Reader
 }
 
-func dial(t *testing.T, addr string) *client {
+func dial(t testing.TB, addr string) *client {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, patience)
 	require.NoError(t, err)
