@@ -130,16 +130,16 @@ func (r *slowReader) Read(p []byte) (int, error) {
 
 func TestNeedsReply(t *testing.T) {
 	for line, want := range map[string]bool{
-		"1 + 1":                            true,
-		"":                                 false,
-		"   \t ":                           false,
-		"# note":                           false,
-		"  ＃ full-width hash":               false,
-		"\u3000":                           false,
-		"2 # two":                          true,
-		"help":                             true,
-		"\xff # invalid UTF-8":             true,
-		"#" + strings.Repeat("x", MaxLine): true,
+		"1 + 1":                              true,
+		"":                                   false,
+		"   \t ":                             false,
+		"# note":                             false,
+		"  ＃ full-width hash":                false,
+		"\u3000":                             false,
+		"2 # two":                            true,
+		"help":                               true,
+		"\xff # invalid UTF-8":               true,
+		"#" + strings.Repeat("x", MaxLine):   true,
 		"#" + strings.Repeat("x", MaxLine-1): false,
 	} {
 		assert.Equal(t, want, NeedsReply(line), "%q", line)
@@ -166,7 +166,7 @@ func TestWSURL(t *testing.T) {
 
 // fakeTTY is a terminal for Interactive: keys typed by the test, output collected.
 type fakeTTY struct {
-	keys *io.PipeReader
+	keys  *io.PipeReader
 	type_ *io.PipeWriter
 
 	mu  sync.Mutex

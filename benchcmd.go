@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"wscalc/bench"
+)
+
+const benchUsage = `usage: wscalc bench [flags]
+
+Drives a running wscalc server with many connections and reports requests/s, latency
+percentiles, errors, wrong replies and requests that were never answered. Exit status 1
+if any request went unanswered, a connection failed, or (with -check) a reply was wrong.
+
+`
+
+// runBench is `wscalc bench`.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wscalc bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg bench.Config
+	fs.StringVar(&cfg.Proto, "proto", "tcp", "protocol: tcp (line protocol) or ws (WebSocket plain text mode)")
+	addr := fs.String("addr", "", "server `address` (default 127.0.0.1:10000 for tcp, 127.0.0.1:8080 for ws; ws also takes a ws:// URL)")
+	fs.IntVar(&cfg.Conns, "conns", 64, "connections, all held open for the whole run")
+	fs.IntVar(&cfg.Pipeline, "pipeline", 1, "requests in flight per connection (with -rate: at most)")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send (unless -requests)")
+	fs.Int64Var(&cfg.Requests, "requests", 0, "total `requests` to send, split evenly over the connections (instead of -duration)")
+	exprsFile := fs.String("exprs", "", "`file` of expressions, one per line, optionally TAB and the expected reply (default: a built-in mix)")
+	fs.BoolVar(&cfg.Check, "check", false, "verify every reply against the expected one")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: total `requests/s` on a fixed schedule, latency from the scheduled time (0: closed loop)")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	fs.DurationVar(&cfg.Hold, "hold", 0, "keep the connections open and idle this long before the load")
+	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "give up on a connection with no reply for this long (its requests count as never answered)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "wscalc bench: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
+	if isSet(fs, "duration") && isSet(fs, "requests") {
+		return usage("use -duration or -requests, not both")
+	}
+	if cfg.Requests > 0 {
+		cfg.Duration = 0
+	}
+	cfg.Addr = *addr
+	if cfg.Addr == "" {
+		cfg.Addr = map[string]string{"tcp": "127.0.0.1:10000", "ws": "127.0.0.1:8080"}[cfg.Proto]
+	}
+	if *exprsFile != "" {
+		f, err := os.Open(*exprsFile)
+		if err != nil {
+			return usage("%v", err)
+		}
+		cfg.Exprs, err = bench.ParseExprs(f)
+		f.Close()
+		if err != nil {
+			return usage("%s: %v", *exprsFile, err)
+		}
+	}
+	if limit, err := bench.RaiseFileLimit(); err != nil || limit < uint64(cfg.Conns)+16 {
+		fmt.Fprintf(stderr, "wscalc bench: warning: open-file limit %d (%v) may not allow %d connections\n",
+			limit, err, cfg.Conns)
+	}
+	cfg.Progress, cfg.Log = stderr, stderr
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		cfg.ProgressBar = true
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return usage("%v", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(sum)
+	} else {
+		sum.WriteText(stdout)
+	}
+	if !sum.OK() {
+		return 1
+	}
+	return 0
+}
