@@ -21,6 +21,10 @@ func main() {
 		switch args[0] {
 		case "eval":
 			os.Exit(runEval(args[1:], os.Stdin, os.Stdout, os.Stderr))
+		case "client":
+			os.Exit(runClient(context.Background(), args[1:], os.Stdin, os.Stdout, os.Stderr))
+		case "bench":
+			os.Exit(runBench(context.Background(), args[1:], os.Stdout, os.Stderr))
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
