@@ -69,8 +69,8 @@ func (e *evaluator) eval(i int32) (value, error) {
 // read every 64 steps or after a large result, which keeps typical lines free of it.
 func (e *evaluator) account(v value) error {
 	big := false
-	if v.kind == vRat {
-		b := v.r.Num().BitLen() + v.r.Denom().BitLen()
+	if v.kind == vRat || v.kind == vLazy {
+		b := int(v.numBits() + v.denBits())
 		if b > 1024 {
 			e.dynCost += (b + 1023) / 1024
 			big = true

@@ -1,0 +1,39 @@
+package calc_test
+
+import (
+	"testing"
+
+	"wscalc/calc"
+)
+
+func benchLine(b *testing.B, line string, wantErr bool) {
+	var s calc.Session
+	s.Limits.Budget = 1 << 62 // measure evaluation, not the budget
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err := s.Eval(line)
+		if (err != nil) != wantErr {
+			b.Fatalf("%s: %v", line, err)
+		}
+	}
+}
+
+// A typical 10-token line: goal ≤ 2 µs and ≤ 20 allocations.
+func BenchmarkTypical(b *testing.B) { benchLine(b, "(1 + 2) * 3 / 4 - 5 ** 2 % 7", false) }
+
+func BenchmarkRational(b *testing.B) {
+	benchLine(b, "(1/3 + 2/7) * (5/11 - 3/13) / (7/17) + 1/19", false)
+}
+
+func BenchmarkFunctions(b *testing.B) {
+	benchLine(b, "sqrt(2) * sin(pi / 4) + ln(10) - max(1, abs(-3)) + round(2.5)", false)
+}
+
+func BenchmarkAssignment(b *testing.B) { benchLine(b, "x = 2 ** 64 + 1", false) }
+
+// Size bombs: each must be refused, from estimates, in well under 100 µs.
+func BenchmarkBombPowerTower(b *testing.B)  { benchLine(b, "9 ** 9 ** 9", true) }
+func BenchmarkBombNestedPower(b *testing.B) { benchLine(b, "(((9**64)**64)**64)**64", true) }
+func BenchmarkBombShift(b *testing.B)       { benchLine(b, "1 << 10000000", true) }
+func BenchmarkBombFactorial(b *testing.B)   { benchLine(b, "100000!", true) }
+func BenchmarkBombLiteral(b *testing.B)     { benchLine(b, "1e1000000000", true) }
