@@ -128,8 +128,8 @@ func TestParser(t *testing.T) {
 
 func TestParserErrorsCarryTokenSpan(t *testing.T) {
 	tests := []struct {
-		line       string
-		msg        string
+		line     string
+		msg      string
 		col, end int
 	}{
 		{"2 + * $", "unexpected '*'", 5, 5},
