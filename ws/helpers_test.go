@@ -1,0 +1,297 @@
+package ws_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/metrics"
+	"wscalc/wire"
+	"wscalc/ws"
+)
+
+// ioTimeout bounds every read and dial of the tests, so a missing reply fails the test
+// instead of hanging it.
+const ioTimeout = 10 * time.Second
+
+// env is one Handler behind an httptest server on 127.0.0.1:0.
+type env struct {
+	metrics *metrics.Metrics
+	hub     *hub.Hub
+	h       *ws.Handler
+	srv     *httptest.Server
+	url     string
+	logs    *syncBuffer
+	client  *http.Client
+}
+
+type envConfig struct {
+	opts  func(*ws.Options)
+	setup func(*ws.Handler)
+	wrap  func(http.Handler) http.Handler
+}
+
+// newEnv starts a server. At the end of the test it closes the handler and the server and
+// checks that no goroutine is left behind.
+func newEnv(t *testing.T, cfg envConfig) *env {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // registered first: runs last
+
+	m := metrics.New()
+	e := &env{metrics: m, hub: hub.New(hub.Options{Metrics: m}), logs: &syncBuffer{}}
+	opts := ws.Options{
+		Hub:     e.hub,
+		Version: "test-version",
+		Logger:  slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if cfg.opts != nil {
+		cfg.opts(&opts)
+	}
+	e.h = ws.New(opts)
+	if cfg.setup != nil {
+		cfg.setup(e.h)
+	}
+	var handler http.Handler = e.h
+	if cfg.wrap != nil {
+		handler = cfg.wrap(handler)
+	}
+	e.srv = httptest.NewServer(handler)
+	e.url = "ws" + strings.TrimPrefix(e.srv.URL, "http")
+	transport := &http.Transport{}
+	e.client = &http.Client{Transport: transport}
+	t.Cleanup(func() {
+		require.NoError(t, e.h.Close())
+		e.srv.Close()
+		transport.CloseIdleConnections()
+	})
+	return e
+}
+
+// dialOpts returns options for a text (json false) or JSON session.
+func (e *env) dialOpts(json bool) *websocket.DialOptions {
+	o := &websocket.DialOptions{HTTPClient: e.client}
+	if json {
+		o.Subprotocols = []string{wire.Subprotocol}
+	}
+	return o
+}
+
+// dial opens a session; a JSON session's hello and first presence message are checked
+// and consumed.
+// The connection is dropped when t ends.
+func (e *env) dial(t *testing.T, json bool) *websocket.Conn {
+	t.Helper()
+	c, _ := e.dialWith(t, e.dialOpts(json))
+	if json {
+		require.Equal(t, wire.Subprotocol, c.Subprotocol())
+		hello := readMsg(t, c)
+		require.Equal(t, "hello", hello.Type)
+		clients := readMsg(t, c)
+		require.Equal(t, "clients", clients.Type)
+	}
+	return c
+}
+
+func (e *env) dialWith(t *testing.T, o *websocket.DialOptions) (*websocket.Conn, *http.Response) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, e.url, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.CloseNow() })
+	return c, resp
+}
+
+// dialErr dials expecting the handshake to be refused and returns the HTTP status.
+func (e *env) dialErr(t *testing.T, o *websocket.DialOptions) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, e.url, o)
+	if c != nil {
+		c.CloseNow()
+	}
+	require.Error(t, err)
+	require.NotNil(t, resp, "dial error: %v", err)
+	return resp.StatusCode
+}
+
+// rejected is the number of WebSocket connections refused for reason, from the metrics.
+func (e *env) rejected(t *testing.T, reason string) int {
+	t.Helper()
+	families, err := e.metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "wscalc_rejected_sessions_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["transport"] == "ws" && labels["reason"] == reason {
+				return int(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return 0
+}
+
+// wsCount is the number of live WebSocket sessions the hub sees.
+func (e *env) wsCount() int { return e.hub.Counts().WS }
+
+// msg is any server message of the JSON protocol, decoded.
+type msg struct {
+	Type    string          `json:"type"`
+	ID      json.RawMessage `json:"id"`
+	Input   string          `json:"input"`
+	Display string          `json:"display"`
+	Kind    string          `json:"kind"`
+	Value   string          `json:"value"`
+	Decimal string          `json:"decimal"`
+	Name    string          `json:"name"`
+	Message string          `json:"message"`
+	Column  int             `json:"column"`
+	End     int             `json:"end"`
+	Session string          `json:"session"`
+	Version string          `json:"version"`
+	Limits  calc.Limits     `json:"limits"`
+	hub.Counts
+}
+
+func read(t *testing.T, c *websocket.Conn) (websocket.MessageType, []byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	return c.Read(ctx)
+}
+
+func readText(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	typ, p, err := read(t, c)
+	require.NoError(t, err)
+	require.Equal(t, websocket.MessageText, typ)
+	return string(p)
+}
+
+func readMsg(t *testing.T, c *websocket.Conn) msg {
+	t.Helper()
+	var m msg
+	require.NoError(t, json.Unmarshal([]byte(readText(t, c)), &m))
+	return m
+}
+
+// readReply returns the next result or error, skipping presence pushes.
+func readReply(t *testing.T, c *websocket.Conn) msg {
+	t.Helper()
+	for {
+		m := readMsg(t, c)
+		if m.Type != "clients" {
+			return m
+		}
+	}
+}
+
+// readClosed reads until the server closes the connection and returns the close status
+// and reason; data messages before it are returned too (JSON presence pushes included).
+func readClosed(t *testing.T, c *websocket.Conn) (websocket.StatusCode, string, []string) {
+	t.Helper()
+	var data []string
+	for range 1000 {
+		_, p, err := read(t, c)
+		if err != nil {
+			var ce websocket.CloseError
+			require.ErrorAs(t, err, &ce)
+			return ce.Code, ce.Reason, data
+		}
+		data = append(data, string(p))
+	}
+	t.Fatal("no close after 1000 messages")
+	return 0, "", nil
+}
+
+// requireClose reads until the close and checks its status and reason, and that no data
+// message other than presence came first.
+func requireClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, reason string) {
+	t.Helper()
+	got, why, data := readClosed(t, c)
+	for _, d := range data {
+		require.Contains(t, d, `"type":"clients"`, "unexpected message before the close")
+	}
+	require.Equal(t, code, got)
+	require.Equal(t, reason, why)
+}
+
+func write(t *testing.T, c *websocket.Conn, s string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(s)))
+}
+
+// request sends a JSON request.
+func request(t *testing.T, c *websocket.Conn, id any, expr string) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"id": id, "expr": expr})
+	require.NoError(t, err)
+	write(t, c, string(b))
+}
+
+// syncBuffer collects log output written from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// records returns the decoded JSON log records.
+func (b *syncBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var r map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		out = append(out, r)
+	}
+	return out
+}
+
+// withMsg returns the log records whose msg is m.
+func withMsg(recs []map[string]any, m string) []map[string]any {
+	var out []map[string]any
+	for _, r := range recs {
+		if r["msg"] == m {
+			out = append(out, r)
+		}
+	}
+	return out
+}

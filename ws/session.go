@@ -1,0 +1,450 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/wire"
+)
+
+// invalidRequest is the message of the error reply to a JSON message that is not a request.
+const invalidRequest = `invalid request: expected {"id": <number|string>, "expr": "<line>"}`
+
+// session is one WebSocket connection. Its ServeHTTP goroutine reads, evaluates and
+// replies (so replies keep request order); a helper goroutine (keep) pings, pushes
+// presence and closes the session on idle timeout or shutdown.
+//
+// Closing is coordinated through mu: a close decided while an evaluation is in progress
+// (busy) is carried out by the reader after the reply is written, so an accepted request
+// is always answered before the close frame; otherwise whoever decides closes at once.
+type session struct {
+	h      *Handler
+	conn   *websocket.Conn
+	raw    net.Conn // the hijacked connection, for closing without a handshake
+	id     string
+	remote string
+	json   bool
+	start  time.Time
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	calc     calc.Session // reader goroutine only
+	requests int          // reader goroutine only
+	lastMsg  atomic.Int64 // UnixNano of the last client message, for the idle timer
+
+	sent     hub.Counts // last presence pushed; keep goroutine only once it runs
+	lastPush time.Time  // keep goroutine only once it runs
+
+	pinging atomic.Bool
+	pings   sync.WaitGroup
+
+	mu          sync.Mutex
+	busy        bool
+	closeCode   websocket.StatusCode // a close has been decided
+	closeReason string
+	endReason   string // why the session ended, for the log; the first cause wins
+}
+
+// outcome says how handling one message ends: the zero value lets the session go on.
+type outcome struct {
+	code   websocket.StatusCode // close with this status after the message
+	reason string
+	broken bool // the connection failed: stop without a close handshake
+}
+
+func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, remote string) *session {
+	ctx, cancel := context.WithCancel(h.ctx)
+	s := &session{
+		h:      h,
+		conn:   conn,
+		raw:    raw,
+		id:     newID(),
+		remote: remote,
+		json:   conn.Subprotocol() == wire.Subprotocol,
+		start:  time.Now(),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	s.calc.Limits = h.opts.Limits
+	s.lastMsg.Store(s.start.UnixNano())
+	return s
+}
+
+// newID returns a random session id: 16 hex digits.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+func (s *session) protocol() string {
+	if s.json {
+		return wire.Subprotocol
+	}
+	return "text"
+}
+
+// run serves the session from its first message to its end.
+func (s *session) run() {
+	defer s.cancel()
+	leave, err := s.h.hub.Join(hub.WS, s.h.opts.MaxClients)
+	if err != nil {
+		s.h.log.Warn("session refused", "session", s.id, "transport", hub.WS, "remote", s.remote,
+			"reason", "server busy", "max_clients", s.h.opts.MaxClients)
+		_ = s.conn.Close(websocket.StatusTryAgainLater, "server busy")
+		return
+	}
+	defer leave()
+	s.h.log.Info("session start", "session", s.id, "transport", hub.WS, "remote", s.remote,
+		"protocol", s.protocol())
+	defer s.logEnd()
+
+	var presence <-chan struct{}
+	if s.json {
+		changes, unsubscribe := s.h.hub.Subscribe()
+		defer unsubscribe()
+		presence = changes
+		if !s.hello() {
+			s.conn.CloseNow()
+			return
+		}
+	}
+
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		s.keep(presence)
+	}()
+	s.serve()
+	s.cancel() // stops keep and any ping
+	<-kept
+	s.pings.Wait()
+	s.conn.CloseNow() // no-op unless the connection failed without a close
+}
+
+func (s *session) logEnd() {
+	s.mu.Lock()
+	reason := s.endReason
+	s.mu.Unlock()
+	s.h.log.Info("session end", "session", s.id, "transport", hub.WS, "remote", s.remote,
+		"duration", time.Since(s.start).Round(time.Millisecond), "requests", s.requests,
+		"reason", reason)
+}
+
+// setEnd records why the session ended unless a cause is known already.
+func (s *session) setEnd(reason string) {
+	s.mu.Lock()
+	if s.endReason == "" {
+		s.endReason = reason
+	}
+	s.mu.Unlock()
+}
+
+// hello sends the JSON session's greeting and the current presence.
+func (s *session) hello() bool {
+	err := s.writeJSON(wire.Hello{Type: "hello", Session: s.id, Version: s.h.opts.Version,
+		Limits: s.h.opts.Limits.WithDefaults()})
+	if err != nil {
+		return false
+	}
+	s.sent = s.h.hub.Counts()
+	s.lastPush = time.Now()
+	return s.writeJSON(wire.Clients{Type: "clients", Counts: s.sent}) == nil
+}
+
+// serve reads and answers messages until the session ends.
+func (s *session) serve() {
+	for {
+		typ, data, err := s.conn.Read(s.ctx)
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		s.lastMsg.Store(time.Now().UnixNano())
+		if !s.begin() {
+			return // a close is under way; the message crossed our close frame
+		}
+		if !s.finish(s.handle(typ, data)) {
+			return
+		}
+	}
+}
+
+func (s *session) readFailed(err error) {
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		s.setEnd("message too big")
+		// The library has sent the 1009 close frame; Close completes the handshake,
+		// reading past the rest of the message.
+		_ = s.conn.Close(websocket.StatusMessageTooBig, "message too big")
+	case websocket.CloseStatus(err) != -1:
+		s.setEnd(fmt.Sprintf("client closed (%d)", websocket.CloseStatus(err)))
+	default:
+		s.setEnd("connection lost")
+	}
+}
+
+// begin marks an evaluation in progress, unless the session is closing.
+func (s *session) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closeCode != 0 {
+		return false
+	}
+	s.busy = true
+	return true
+}
+
+// finish ends an evaluation and carries out a close decided during it (by the message
+// itself or by keep). It reports whether the session goes on.
+func (s *session) finish(o outcome) bool {
+	s.mu.Lock()
+	s.busy = false
+	if o.broken {
+		s.mu.Unlock()
+		return false
+	}
+	if o.code != 0 && s.closeCode == 0 {
+		s.closeCode, s.closeReason = o.code, o.reason
+	}
+	code, reason := s.closeCode, s.closeReason
+	s.mu.Unlock()
+	if code == 0 {
+		return true
+	}
+	s.closeConn(code, reason)
+	return false
+}
+
+// requestClose decides to close the session: at once if it is waiting for a message, else
+// after the reply in progress (see finish).
+func (s *session) requestClose(code websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	if s.closeCode != 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.closeCode, s.closeReason = code, reason
+	busy := s.busy
+	s.mu.Unlock()
+	if !busy {
+		s.closeConn(code, reason)
+	}
+}
+
+// closeConn performs the close handshake (bounded by the library's timeouts).
+func (s *session) closeConn(code websocket.StatusCode, reason string) {
+	s.setEnd(reason)
+	_ = s.conn.Close(code, reason)
+}
+
+// forceClose drops the connection without a handshake; reads and writes in progress fail.
+func (s *session) forceClose(reason string) {
+	s.setEnd(reason)
+	if s.raw != nil {
+		_ = s.raw.Close()
+	}
+	s.cancel()
+}
+
+// handle answers one message. A panic is recovered here so that one bad session cannot
+// take the server down.
+func (s *session) handle(typ websocket.MessageType, data []byte) (o outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.h.log.Error("session panic", "session", s.id, "transport", hub.WS, "remote", s.remote,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			o = outcome{code: websocket.StatusInternalError, reason: "internal error"}
+		}
+	}()
+	if typ != websocket.MessageText {
+		return outcome{code: websocket.StatusUnsupportedData, reason: "binary messages are not supported"}
+	}
+	s.requests++
+	if s.json {
+		return s.handleJSON(data)
+	}
+	return s.handleText(string(data))
+}
+
+func (s *session) handleText(line string) outcome {
+	res, err := s.eval(line)
+	var reply string
+	switch {
+	case errors.Is(err, calc.ErrQuit):
+		return outcome{code: websocket.StatusNormalClosure, reason: "quit"}
+	case err != nil:
+		reply = wire.NewError(nil, line, err).Display
+	case res.Kind == calc.KindNone:
+		return outcome{}
+	default:
+		reply = res.Display
+	}
+	return s.reply(s.write(websocket.MessageText, []byte(reply)))
+}
+
+func (s *session) handleJSON(data []byte) outcome {
+	var req wire.Request
+	if err := json.Unmarshal(data, &req); err != nil || req.Expr == nil || !wire.ValidID(req.ID) {
+		id := req.ID
+		if err != nil || !wire.ValidID(id) {
+			id = nil
+		}
+		return s.reply(s.writeJSON(wire.NewError(id, "", &calc.Error{Msg: invalidRequest})))
+	}
+	line := *req.Expr
+	res, err := s.eval(line)
+	var msg any
+	switch {
+	case errors.Is(err, calc.ErrQuit):
+		return outcome{code: websocket.StatusNormalClosure, reason: "quit"}
+	case err != nil:
+		msg = wire.NewError(req.ID, line, err)
+	default:
+		msg = wire.NewResult(req.ID, line, res)
+	}
+	return s.reply(s.writeJSON(msg))
+}
+
+func (s *session) eval(line string) (calc.Result, error) {
+	if hook := s.h.evalHook; hook != nil {
+		hook(line)
+	}
+	return s.h.hub.Eval(hub.WS, &s.calc, line)
+}
+
+// reply turns the result of writing a reply into an outcome.
+func (s *session) reply(err error) outcome {
+	if err != nil {
+		return outcome{broken: true}
+	}
+	return outcome{}
+}
+
+// write sends one message within the write timeout. On failure the library has closed the
+// connection; the cause is recorded for the log.
+func (s *session) write(typ websocket.MessageType, p []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.h.writeTimeout)
+	defer cancel()
+	err := s.conn.Write(ctx, typ, p)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.setEnd("write timeout")
+		} else {
+			s.setEnd("write failed")
+		}
+	}
+	return err
+}
+
+func (s *session) writeJSON(v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the replies are data, never inlined into HTML
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return s.write(websocket.MessageText, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// keep runs beside the reader: pings, the idle timer, presence pushes and shutdown. It
+// returns when the session's context ends or once it has decided to close the session.
+func (s *session) keep(presence <-chan struct{}) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.h.log.Error("session panic", "session", s.id, "transport", hub.WS, "remote", s.remote,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.forceClose("internal error")
+		}
+	}()
+	idle := time.NewTimer(s.h.opts.IdleTimeout)
+	defer idle.Stop()
+	ping := time.NewTicker(s.h.opts.PingInterval)
+	defer ping.Stop()
+	push := time.NewTimer(0)
+	push.Stop()
+	defer push.Stop()
+	var pushC <-chan time.Time // non-nil while a push is scheduled
+
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.h.draining:
+			s.requestClose(websocket.StatusGoingAway, "server shutting down")
+			return
+		case <-idle.C:
+			if left := s.idleLeft(); left > 0 {
+				idle.Reset(left)
+				continue
+			}
+			s.requestClose(websocket.StatusPolicyViolation, "idle timeout")
+			return
+		case <-ping.C:
+			s.ping()
+		case <-presence:
+			// Changes are coalesced: one push at most every presenceInterval, carrying the
+			// counts of the moment it is sent, so the last state always gets through.
+			if pushC == nil {
+				push.Reset(max(0, presenceInterval-time.Since(s.lastPush)))
+				pushC = push.C
+			}
+		case <-pushC:
+			pushC = nil
+			if !s.pushPresence() {
+				return
+			}
+		}
+	}
+}
+
+func (s *session) idleLeft() time.Duration {
+	last := time.Unix(0, s.lastMsg.Load())
+	return s.h.opts.IdleTimeout - time.Since(last)
+}
+
+// pushPresence sends the current counts if they differ from the last ones sent.
+func (s *session) pushPresence() bool {
+	c := s.h.hub.Counts()
+	if c == s.sent {
+		return true
+	}
+	s.lastPush = time.Now()
+	if s.writeJSON(wire.Clients{Type: "clients", Counts: c}) != nil {
+		return false
+	}
+	s.sent = c
+	return true
+}
+
+// ping sends a ping without blocking keep: the pong only arrives while the reader reads.
+// A peer that does not answer within the write timeout is gone, and the session is dropped.
+func (s *session) ping() {
+	if !s.pinging.CompareAndSwap(false, true) {
+		return // the previous ping is still waiting for its pong
+	}
+	s.pings.Add(1)
+	go func() {
+		defer s.pings.Done()
+		defer s.pinging.Store(false)
+		ctx, cancel := context.WithTimeout(s.ctx, s.h.writeTimeout)
+		defer cancel()
+		if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil && ctx.Err() != nil {
+			s.forceClose("ping timeout")
+		}
+	}()
+}

@@ -1,0 +1,336 @@
+// Package ws serves wscalc sessions over WebSocket (github.com/coder/websocket), for the
+// browser playground and for command-line clients such as wscat.
+//
+// A connection speaks one of two protocols, chosen by the WebSocket subprotocol:
+//
+//   - none: each text message is one line of the calculator language and gets one text
+//     message back, the core's display line (`14`, `Error at column 3: division by zero`).
+//     Blank and comment-only lines get no reply; `quit` or `exit` closes with 1000.
+//   - wire.Subprotocol ("wscalc.v1.json"): the server first sends a wire.Hello and a
+//     wire.Clients presence message; each client message {"id": …, "expr": "…"} gets a
+//     wire.Result or wire.Error carrying the same id. A malformed request gets a wire.Error
+//     (column 0) rather than a disconnect, and a blank expr gets a result of kind "none".
+//     Presence (wire.Clients) is pushed whenever the hub's counts change, at most four times
+//     a second per session; the last state is always delivered.
+//
+// Policy, each enforced here:
+//
+//   - Origins: same-origin only (the library's check), plus Options.OriginPatterns. A pattern
+//     that would allow every origin ("*", "*.*", "https://*": no letter or digit in its host
+//     part) or that is malformed is dropped by New with an error log, never honoured.
+//   - Compression is off: replies are short and deflate costs memory per connection.
+//   - Read limit: 6 × calc line limit + 256 bytes (24 832 for 4096). JSON may escape one
+//     byte of a line as \u00XX (6 bytes), and the request wrapper and id need a little more;
+//     a text line between the line limit and the read limit reaches the core, which answers
+//     "expression too long". A bigger message is closed by the library with 1009.
+//   - Binary message → close 1003; no client message for Options.IdleTimeout → close 1008
+//     "idle timeout"; over Options.MaxClients → accept, then close 1013 "server busy" (so a
+//     browser can say why); a ping every Options.PingInterval keeps proxies from timing the
+//     connection out, and a missing pong ends the session.
+//   - Writes time out (10 s): a client that never reads is disconnected and cannot hold up
+//     any other session.
+//   - A panic while serving a session is recovered: its stack is logged, the session is
+//     closed with 1011 and the process keeps serving.
+//
+// Each session runs on the goroutine of its ServeHTTP call (reading and evaluating, so
+// replies are in request order), with one helper goroutine for pings, presence, the idle
+// timer and shutdown. Session contexts derive from the Handler's lifetime, not from the
+// request (which ends at the upgrade). http.Server.Shutdown does not track hijacked
+// connections, so the Handler owns its sessions: Shutdown lets in-flight evaluations answer,
+// closes every session with 1001 "server shutting down" and waits for their goroutines.
+//
+// Logs: one line when a session starts and one when it ends (session id, transport "ws",
+// remote address, duration, request count, close reason); never an expression.
+package ws
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/coder/websocket"
+
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/wire"
+)
+
+// Defaults for the zero values of Options (the issue's flag defaults).
+const (
+	defaultMaxClients   = 10000
+	defaultIdleTimeout  = 10 * time.Minute
+	defaultPingInterval = 30 * time.Second
+)
+
+const (
+	// writeTimeout bounds every write to a client (replies, pushes, pings): a client that
+	// stops reading is disconnected instead of pinning its session forever.
+	writeTimeout = 10 * time.Second
+	// jsonOverhead is the room left in the read limit for the JSON request around the line:
+	// {"id": …, "expr": "…"} with an id of reasonable length.
+	jsonOverhead = 256
+	// maxEscapeGrowth is how many bytes JSON may spend on one byte of a line (\u00XX).
+	maxEscapeGrowth = 6
+	// presenceInterval is the shortest time between two presence pushes to one session.
+	presenceInterval = time.Second / 4
+)
+
+// Options configure a Handler.
+type Options struct {
+	// Hub is required: sessions join it (transport hub.WS), evaluate through its gate and
+	// read its counts for the presence pushes.
+	Hub *hub.Hub
+	// MaxClients bounds the live WebSocket sessions; <= 0 means 10000.
+	MaxClients int
+	// IdleTimeout closes a session that sends nothing for this long; <= 0 means 10m.
+	IdleTimeout time.Duration
+	// PingInterval is the time between pings; <= 0 means 30s.
+	PingInterval time.Duration
+	// OriginPatterns are extra allowed origins (coder/websocket AcceptOptions.OriginPatterns
+	// syntax: a host pattern such as "example.com" or "*.example.com", or a pattern with a
+	// scheme such as "https://example.com"). Same-origin requests are always allowed.
+	// Patterns that allow every origin are dropped (see the package documentation).
+	OriginPatterns []string
+	// Limits are given to each session's calculator; the JSON hello reports them with
+	// defaults filled in.
+	Limits calc.Limits
+	// Version is sent in the JSON hello.
+	Version string
+	// Logger receives the session logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves WebSocket sessions. Create it with New; it is an http.Handler.
+type Handler struct {
+	hub          *hub.Hub
+	opts         Options
+	log          *slog.Logger
+	accept       websocket.AcceptOptions
+	readLimit    int64
+	writeTimeout time.Duration
+	evalHook     func(line string) // tests only: runs before each evaluation
+
+	// ctx is the server lifetime that every session context derives from.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	closing  bool          // Shutdown or Close was called: refuse new sessions
+	forced   bool          // connections are being force-closed: close new ones at once
+	draining chan struct{} // closed with closing: sessions close with 1001
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup // one per ServeHTTP call past the closing check
+}
+
+// New returns a Handler. It panics if opts.Hub is nil.
+func New(opts Options) *Handler {
+	if opts.Hub == nil {
+		panic("ws: Options.Hub is required")
+	}
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = defaultMaxClients
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = defaultIdleTimeout
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = defaultPingInterval
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Handler{
+		hub:  opts.Hub,
+		opts: opts,
+		log:  log,
+		accept: websocket.AcceptOptions{
+			Subprotocols:    []string{wire.Subprotocol},
+			OriginPatterns:  originPatterns(opts.OriginPatterns, log),
+			CompressionMode: websocket.CompressionDisabled,
+		},
+		readLimit:    readLimit(opts.Limits),
+		writeTimeout: writeTimeout,
+		ctx:          ctx,
+		cancel:       cancel,
+		draining:     make(chan struct{}),
+		sessions:     make(map[*session]struct{}),
+	}
+}
+
+// readLimit is the largest message a session reads: the longest line the core accepts,
+// fully JSON-escaped, plus the request around it.
+func readLimit(l calc.Limits) int64 {
+	return int64(l.WithDefaults().MaxLineBytes)*maxEscapeGrowth + jsonOverhead
+}
+
+// originPatterns returns the patterns that are safe to hand to the library: a pattern that
+// would admit any origin turns the same-origin check off (cross-site WebSocket hijacking),
+// so it is dropped and logged rather than honoured; so is a malformed one.
+func originPatterns(in []string, log *slog.Logger) []string {
+	var out []string
+	for _, p := range in {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		host := p
+		if i := strings.Index(p, "://"); i >= 0 {
+			host = p[i+len("://"):]
+		}
+		if !strings.ContainsFunc(host, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+			log.Error("ws: ignoring an origin pattern that allows every origin; list the origins to allow", "pattern", p)
+			continue
+		}
+		if _, err := path.Match(p, ""); err != nil {
+			log.Error("ws: ignoring a malformed origin pattern", "pattern", p, "err", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// ServeHTTP upgrades the request and serves the session until it ends.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.enter() {
+		h.hub.Reject(hub.WS, "shutdown")
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.wg.Done()
+
+	rec := &hijackRecorder{ResponseWriter: w}
+	conn, err := websocket.Accept(rec, r, &h.accept)
+	if err != nil {
+		// Accept has answered the request already.
+		if rec.status == http.StatusForbidden {
+			h.hub.Reject(hub.WS, "origin")
+			h.log.Warn("websocket refused: origin not allowed", "transport", hub.WS,
+				"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		} else {
+			h.log.Debug("websocket handshake failed", "transport", hub.WS, "remote", r.RemoteAddr, "err", err)
+		}
+		return
+	}
+	conn.SetReadLimit(h.readLimit)
+
+	s := newSession(h, conn, rec.conn, r.RemoteAddr)
+	if !h.track(s) {
+		conn.CloseNow()
+		return
+	}
+	defer h.untrack(s)
+	s.run()
+}
+
+// enter admits a ServeHTTP call unless the handler is closing. The WaitGroup is added to
+// under the same lock that Shutdown takes to set closing, so Wait never races an Add.
+func (h *Handler) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Handler) track(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.forced {
+		return false
+	}
+	h.sessions[s] = struct{}{}
+	return true
+}
+
+func (h *Handler) untrack(s *session) {
+	h.mu.Lock()
+	delete(h.sessions, s)
+	h.mu.Unlock()
+}
+
+// beginClose refuses new sessions and tells the live ones to close.
+func (h *Handler) beginClose() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closing {
+		h.closing = true
+		close(h.draining)
+	}
+}
+
+// forceAll drops every connection without a close handshake and ends the lifetime
+// context, which aborts any read or write in progress.
+func (h *Handler) forceAll() {
+	h.mu.Lock()
+	h.forced = true
+	for s := range h.sessions {
+		s.forceClose("forced close")
+	}
+	h.mu.Unlock()
+	h.cancel()
+}
+
+// Shutdown refuses new sessions, lets every evaluation in progress send its reply, then
+// closes each session with 1001 "server shutting down" and waits for the session
+// goroutines to finish. If ctx ends first, the remaining connections are closed at once
+// and Shutdown returns ctx.Err() once their goroutines have finished.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.beginClose()
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		h.cancel()
+		return nil
+	case <-ctx.Done():
+		h.forceAll()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes every session at once, without a close handshake, and waits for the
+// session goroutines to finish.
+func (h *Handler) Close() error {
+	h.beginClose()
+	h.forceAll()
+	h.wg.Wait()
+	return nil
+}
+
+// hijackRecorder lets the Handler see what Accept did with the response: the status it
+// refused the handshake with (403 means a foreign origin) and the hijacked connection,
+// which is the only way to drop a session whose close handshake hangs.
+type hijackRecorder struct {
+	http.ResponseWriter
+	status int
+	conn   net.Conn
+}
+
+func (w *hijackRecorder) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	w.conn = c
+	return c, brw, err
+}
+
+func (w *hijackRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
