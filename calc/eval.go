@@ -21,7 +21,6 @@ type evaluator struct {
 	t       *tree
 	s       *Session
 	lim     Limits
-	now     func() time.Time
 	start   time.Time
 	steps   int
 	dynCost int // budget units for large exact results
@@ -78,7 +77,7 @@ func (e *evaluator) account(v value) error {
 	}
 	e.steps++
 	if big || e.steps%64 == 0 {
-		if e.now().Sub(e.start) > e.lim.MaxTime {
+		if e.s.now().Sub(e.start) > e.lim.MaxTime {
 			return &Error{Msg: "evaluation took too long (limit " + strconv.FormatFloat(e.lim.MaxTime.Seconds(), 'g', -1, 64) + " s)"}
 		}
 	}
@@ -213,6 +212,9 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 			return small(r), nil
 		}
 	}
+	if v, ok := smallAddSub(a, b, sub); ok {
+		return v, nil
+	}
 	if !a.isExact() || !b.isExact() {
 		fs, err := floats(n.tok, a, b)
 		if err != nil {
@@ -247,6 +249,51 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 	return e.checkRat(n.tok, r)
 }
 
+// smallAddSub adds or subtracts exact values held in int64s without big arithmetic;
+// ok is false when they are not, or when the result does not fit.
+func smallAddSub(a, b value, sub bool) (value, bool) {
+	an, ad, ok1 := smallParts(a)
+	bn, bd, ok2 := smallParts(b)
+	if !ok1 || !ok2 {
+		return value{}, false
+	}
+	if sub {
+		if bn == math.MinInt64 {
+			return value{}, false
+		}
+		bn = -bn
+	}
+	x, ok1 := mul64(an, bd)
+	y, ok2 := mul64(bn, ad)
+	d, ok3 := mul64(ad, bd)
+	if !ok1 || !ok2 || !ok3 {
+		return value{}, false
+	}
+	n, ok := add64(x, y)
+	if !ok {
+		return value{}, false
+	}
+	return fracValue(n, d)
+}
+
+// smallMulDiv multiplies or divides (b ≠ 0) exact values held in int64s.
+func smallMulDiv(a, b value, div bool) (value, bool) {
+	an, ad, ok1 := smallParts(a)
+	bn, bd, ok2 := smallParts(b)
+	if !ok1 || !ok2 {
+		return value{}, false
+	}
+	if div {
+		bn, bd = bd, bn
+	}
+	n, ok1 := mul64(an, bn)
+	d, ok2 := mul64(ad, bd)
+	if !ok1 || !ok2 {
+		return value{}, false
+	}
+	return fracValue(n, d)
+}
+
 // approxOp computes an exact operation approximately, for results too large to keep as
 // fractions: in big.Float, whose exponent range covers every value the limits allow, then
 // rounded once to binary64.
@@ -268,6 +315,9 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 			}
 			return small(r), nil
 		}
+	}
+	if v, ok := smallMulDiv(a, b, false); ok {
+		return v, nil
 	}
 	if !a.isExact() || !b.isExact() {
 		fs, err := floats(t, a, b)
@@ -297,7 +347,9 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		if a.i%b.i == 0 {
 			return small(a.i / b.i), nil
 		}
-		return ratValue(big.NewRat(a.i, b.i)), nil
+	}
+	if v, ok := smallMulDiv(a, b, true); ok {
+		return v, nil
 	}
 	if !a.isExact() || !b.isExact() {
 		fs, err := floats(t, a, b)
@@ -533,7 +585,7 @@ func powBits(base value, n int64) (num, den float64) {
 	case vLazy:
 		return base.lz.numBits * float64(n), base.lz.denBits * float64(n)
 	}
-	r := base.r
+	r := base.rat()
 	num = float64(n)*log2Abs(r.Num()) + 1
 	den = 1
 	if !r.IsInt() {

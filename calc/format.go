@@ -3,6 +3,7 @@ package calc
 import (
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -31,6 +32,10 @@ func format(v value) formatted {
 		return formatted{display: s, kind: KindInteger, value: s, decimal: s}
 	case vFloat:
 		return formatFloat(v.f)
+	case vFrac:
+		if f, ok := formatSmallFrac(v.i, v.d); ok {
+			return f
+		}
 	}
 	r := v.rat()
 	if r.IsInt() {
@@ -157,6 +162,48 @@ func plainText(digits string, exp int) string {
 		return digits + strings.Repeat("0", exp+1-len(digits))
 	}
 	return digits[:exp+1] + "." + digits[exp+1:]
+}
+
+// formatSmallFrac formats n/d (d > 1, lowest terms) held in int64s when it has a terminating
+// decimal that fits in uint64 digits, without big arithmetic; ok is false otherwise.
+func formatSmallFrac(n, d int64) (formatted, bool) {
+	twos := bits.TrailingZeros64(uint64(d))
+	rest := uint64(d) >> twos
+	fives := 0
+	for rest%5 == 0 {
+		rest /= 5
+		fives++
+	}
+	if rest != 1 {
+		return formatted{}, false
+	}
+	places := max(twos, fives)
+	digits := absU(n)
+	for range places - twos {
+		hi, lo := bits.Mul64(digits, 2)
+		if hi != 0 {
+			return formatted{}, false
+		}
+		digits = lo
+	}
+	for range places - fives {
+		hi, lo := bits.Mul64(digits, 5)
+		if hi != 0 {
+			return formatted{}, false
+		}
+		digits = lo
+	}
+	s := strconv.FormatUint(digits, 10)
+	exp := len(s) - 1 - places
+	dec := sciText(s, exp)
+	if exp > -7 && exp < 21 {
+		dec = plainText(s, exp)
+	}
+	if n < 0 {
+		dec = "-" + dec
+	}
+	value := strconv.FormatInt(n, 10) + "/" + strconv.FormatInt(d, 10)
+	return formatted{display: dec, kind: KindRational, value: value, decimal: dec}, true
 }
 
 func formatRat(r *big.Rat) formatted {

@@ -37,7 +37,8 @@ func FuzzEval(f *testing.F) {
 			checkColumns(t, line, e)
 			return
 		}
-		if res.Kind != calc.KindInteger && res.Kind != calc.KindRational || res.Value == "" {
+		if res.Kind != calc.KindInteger && res.Kind != calc.KindRational || res.Value == "" ||
+			len(res.Value) > calc.DefaultLimits().MaxLineBytes { // too long to be a line itself
 			return
 		}
 		var fresh calc.Session

@@ -137,8 +137,38 @@ func quoteRune(r rune) string {
 	return strconv.QuoteRune(r)
 }
 
+// tok makes the token that spans src[start:lx.i]. Operators take their text from a
+// table and numbers get theirs only when a message or the slow path of parseNumber needs
+// it (lexer.text), so a typical line's tokens allocate nothing.
 func (lx *lexer) tok(k tokKind, start int) token {
-	return token{kind: k, pos: start + 1, end: lx.i, text: string(lx.src[start:lx.i])}
+	t := token{kind: k, pos: start + 1, end: lx.i}
+	switch k {
+	case tName:
+		t.text = string(lx.src[start:lx.i])
+	case tNum:
+	case tPow:
+		t.text = "^"
+		if lx.i-start == 2 {
+			t.text = "**"
+		}
+	default:
+		t.text = opText[k]
+	}
+	return t
+}
+
+var opText = [...]string{
+	tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tDSlash: "//", tPercent: "%",
+	tBang: "!", tTilde: "~", tShl: "<<", tShr: ">>", tAmp: "&", tPipe: "|",
+	tLParen: "(", tRParen: ")", tComma: ",", tAssign: "=",
+}
+
+// text returns a token's text after mapping.
+func (lx *lexer) text(t token) string {
+	if t.text != "" || t.kind == tEOF {
+		return t.text
+	}
+	return string(lx.src[t.pos-1 : t.end])
 }
 
 // number scans digits, underscores and letters greedily as the reference says, then

@@ -9,8 +9,12 @@ import (
 // parseNumber validates a number token and returns its exact value. A literal whose
 // numerator or denominator would exceed the bit limit is refused here, before the power of
 // ten is computed; one whose fraction is merely large (1e-40000) is approximate.
-func parseNumber(t token, maxBits int) (value, error) {
-	s := t.text
+func parseNumber(t token, src []rune, maxBits int) (value, error) {
+	if v, ok := smallDecimal(src); ok {
+		return v, nil
+	}
+	s := string(src)
+	t.text = s
 	if len(s) > 1 && s[0] == '0' && isRadixLetter(rune(s[1])) {
 		return parseRadix(t, maxBits)
 	}
@@ -35,6 +39,22 @@ func parseNumber(t token, maxBits int) (value, error) {
 	}
 	scale := decimalExponent(strings.ReplaceAll(exp, "_", "")) - int64(len(fracDigits))
 	return scaleByPow10(mant, scale, t, maxBits)
+}
+
+// smallDecimal parses the common literal, a plain decimal integer of up to 18 digits
+// without leading zeros or underscores, straight from the runes.
+func smallDecimal(src []rune) (value, bool) {
+	if len(src) > 18 || len(src) > 1 && src[0] == '0' {
+		return value{}, false
+	}
+	var n int64
+	for _, r := range src {
+		if r < '0' || r > '9' {
+			return value{}, false
+		}
+		n = n*10 + int64(r-'0')
+	}
+	return small(n), true
 }
 
 // maxLiteralScale caps a literal's decimal exponent; anything near it is refused by the
@@ -126,7 +146,7 @@ func validDigitGroups(s string, emptyOK bool) bool {
 }
 
 func parseRadix(t token, maxBits int) (value, error) {
-	s := t.text
+	s := t.text // set by parseNumber
 	base := 16
 	switch s[1] {
 	case 'o', 'O':

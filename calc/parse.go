@@ -13,8 +13,8 @@ type parser struct {
 	maxDepth int
 	maxBits  int
 	t        *tree
-	isVar    func(string) bool
-	contAns  bool // the line is a continuation: the first primary is ans
+	vars     map[string]value // the session's variables: a name followed by '(' is not a call
+	contAns  bool             // the line is a continuation: the first primary is ans
 }
 
 func (p *parser) advance() error {
@@ -106,7 +106,7 @@ func (p *parser) unexpected() error {
 	if p.tok.kind == tEOF {
 		return errAt(p.tok, "unexpected end of input")
 	}
-	return errAt(p.tok, "unexpected '%s'", p.tok.text)
+	return errAt(p.tok, "unexpected '%s'", p.lx.text(p.tok))
 }
 
 func (p *parser) parseExpr() (int32, error) { return p.parseBinary(precOr) }
@@ -251,7 +251,7 @@ func (p *parser) parsePostfix() (int32, error) {
 		}
 	}
 	if startsPrimary(p.tok) {
-		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.prev.text, p.tok.text)
+		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.lx.text(p.prev), p.lx.text(p.tok))
 	}
 	return x, nil
 }
@@ -297,12 +297,13 @@ func (p *parser) isCallee(name string) bool {
 	if _, ok := constants[name]; ok || name == "ans" || name == "_" {
 		return false
 	}
-	return p.isVar == nil || !p.isVar(name)
+	_, isVar := p.vars[name]
+	return !isVar
 }
 
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
-	v, err := parseNumber(t, p.maxBits)
+	v, err := parseNumber(t, p.lx.src[t.pos-1:t.end], p.maxBits)
 	if err != nil {
 		return 0, err
 	}
@@ -398,7 +399,9 @@ func (t *tree) String() string {
 func (t *tree) format(i int32) string {
 	n := t.nodes[i]
 	switch n.op {
-	case nLit, nName:
+	case nLit:
+		return format(n.val).display
+	case nName:
 		return n.tok.text
 	case nAns:
 		return "ans"

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func lexAll(t *testing.T, line string) []token {
+func lexAll(t *testing.T, line string) ([]token, *lexer) {
 	t.Helper()
 	src := []rune(line)
 	for i, r := range src {
@@ -20,7 +20,7 @@ func lexAll(t *testing.T, line string) []token {
 		require.NoError(t, err, line)
 		toks = append(toks, tok)
 		if tok.kind == tEOF {
-			return toks
+			return toks, &lx
 		}
 	}
 }
@@ -47,11 +47,11 @@ func TestLexer(t *testing.T) {
 		{"~-+^", []string{"~", "-", "+", "^", ""}, []int{1, 2, 3, 4, 5}},
 	}
 	for _, tt := range tests {
-		toks := lexAll(t, tt.line)
+		toks, lx := lexAll(t, tt.line)
 		var texts []string
 		var cols []int
 		for _, tok := range toks {
-			texts = append(texts, tok.text)
+			texts = append(texts, lx.text(tok))
 			cols = append(cols, tok.pos)
 		}
 		assert.Equal(t, tt.texts, texts, tt.line)

@@ -143,7 +143,7 @@ func (s *Session) parse(src []rune, lim Limits) (*tree, error) {
 		maxDepth: lim.MaxDepth,
 		maxBits:  lim.MaxBits,
 		t:        t,
-		isVar:    func(name string) bool { _, ok := s.vars[name]; return ok },
+		vars:     s.vars,
 	}
 	if err := p.parseLine(); err != nil {
 		return nil, err
@@ -160,7 +160,7 @@ func (s *Session) run(t *tree, lim Limits) (Result, error) {
 	if err := s.budget.charge(now, t.cost, lim); err != nil {
 		return Result{}, err
 	}
-	e := evaluator{t: t, s: s, lim: lim, now: s.now, start: now}
+	e := evaluator{t: t, s: s, lim: lim, start: now}
 	v, err := e.eval(t.root)
 	s.budget.debit(e.dynCost)
 	if err != nil {

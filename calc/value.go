@@ -13,6 +13,7 @@ type vkind uint8
 
 const (
 	vSmall vkind = iota // exact integer in i
+	vFrac               // exact non-integer i/d: d > 1, in lowest terms
 	vRat                // exact rational in r (never mutated once stored)
 	vLazy               // exact power in lz, computed on demand
 	vFloat              // approximate binary64 in f
@@ -21,6 +22,7 @@ const (
 type value struct {
 	kind vkind
 	i    int64
+	d    int64
 	f    float64
 	r    *big.Rat
 	lz   *lazyPow
@@ -40,12 +42,67 @@ func small(i int64) value     { return value{kind: vSmall, i: i} }
 func approx(f float64) value  { return value{kind: vFloat, f: f} }
 func (v value) isExact() bool { return v.kind != vFloat }
 
-// ratValue stores an exact rational, as int64 when it fits.
+// ratValue stores an exact rational, in int64s when it fits.
 func ratValue(r *big.Rat) value {
-	if r.IsInt() && r.Num().IsInt64() {
-		return small(r.Num().Int64())
+	if r.Num().IsInt64() && r.Denom().IsInt64() {
+		if r.IsInt() {
+			return small(r.Num().Int64())
+		}
+		return value{kind: vFrac, i: r.Num().Int64(), d: r.Denom().Int64()}
 	}
 	return value{kind: vRat, r: r}
+}
+
+// fracValue returns n/d in lowest terms; ok is false when that does not fit in int64s.
+func fracValue(n, d int64) (v value, ok bool) {
+	if n == math.MinInt64 || d == math.MinInt64 || d == 0 {
+		return value{}, false
+	}
+	if d < 0 {
+		n, d = -n, -d
+	}
+	g := int64(gcd64(absU(n), uint64(d)))
+	n, d = n/g, d/g
+	if d == 1 {
+		return small(n), true
+	}
+	return value{kind: vFrac, i: n, d: d}, true
+}
+
+func gcd64(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// smallParts returns an exact value held in int64s as numerator and denominator.
+func smallParts(v value) (n, d int64, ok bool) {
+	switch v.kind {
+	case vSmall:
+		return v.i, 1, true
+	case vFrac:
+		return v.i, v.d, true
+	}
+	return 0, 0, false
+}
+
+// mul64 and add64 are int64 arithmetic that report overflow.
+func mul64(a, b int64) (int64, bool) {
+	hi, lo := bits.Mul64(absU(a), absU(b))
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	r := int64(lo)
+	if (a < 0) != (b < 0) {
+		r = -r
+	}
+	return r, true
+}
+
+func add64(a, b int64) (int64, bool) {
+	r := a + b
+	return r, (a >= 0) != (b >= 0) || (r >= 0) == (a >= 0)
 }
 
 func intValue(n *big.Int) value {
@@ -60,6 +117,8 @@ func (v value) rat() *big.Rat {
 	switch v.kind {
 	case vSmall:
 		return new(big.Rat).SetInt64(v.i)
+	case vFrac:
+		return big.NewRat(v.i, v.d)
 	case vLazy:
 		return v.lz.force()
 	}
@@ -78,6 +137,8 @@ func (v value) isInt() bool {
 	switch v.kind {
 	case vSmall:
 		return true
+	case vFrac:
+		return false
 	case vRat:
 		return v.r.IsInt()
 	case vLazy:
@@ -88,7 +149,7 @@ func (v value) isInt() bool {
 
 func (v value) sign() int {
 	switch v.kind {
-	case vSmall:
+	case vSmall, vFrac:
 		switch {
 		case v.i < 0:
 			return -1
@@ -117,7 +178,7 @@ func (v value) sign() int {
 // denominator of an exact value, known without computing a lazy power.
 func (v value) numBits() float64 {
 	switch v.kind {
-	case vSmall:
+	case vSmall, vFrac:
 		return float64(bits.Len64(absU(v.i)))
 	case vLazy:
 		return v.lz.numBits
@@ -132,6 +193,8 @@ func (v value) denBits() float64 {
 	switch v.kind {
 	case vSmall:
 		return 1
+	case vFrac:
+		return float64(bits.Len64(uint64(v.d)))
 	case vLazy:
 		return v.lz.denBits
 	case vFloat:
@@ -156,6 +219,12 @@ func (v value) float() (f float64, ok bool) {
 		return v.f, true
 	case vSmall:
 		return float64(v.i), true
+	case vFrac:
+		if absU(v.i) <= 1<<53 && v.d <= 1<<53 { // both exact: one correctly rounded division
+			return float64(v.i) / float64(v.d), true
+		}
+		f, _ := v.rat().Float64()
+		return f, true
 	case vLazy:
 		bf := bigFloatPow(new(big.Float).SetPrec(floatPrec).SetRat(v.lz.base), v.lz.exp)
 		return bigToFloat(bf)
@@ -189,7 +258,7 @@ func (v value) bigFloat() *big.Float {
 	case vLazy:
 		return bigFloatPow(z.SetRat(v.lz.base), v.lz.exp)
 	}
-	return z.SetRat(v.r)
+	return z.SetRat(v.rat())
 }
 
 // bigFloatPow returns x**n for n ≥ 0 by squaring, at x's precision.
