@@ -135,12 +135,18 @@ func (h *Hub) notifyLocked() {
 func (h *Hub) Eval(t Transport, s *calc.Session, line string) (calc.Result, error) {
 	h.gate <- struct{}{}
 	start := time.Now()
-	res, err := s.Eval(line)
+	res, err := evalReleasing(h.gate, s, line)
 	d := time.Since(start)
-	<-h.gate
 	if errors.Is(err, calc.ErrQuit) || (err == nil && res.Kind == calc.KindNone) {
 		return res, err
 	}
 	h.metrics.Evaluated(string(t), err == nil, d)
 	return res, err
+}
+
+// evalReleasing evaluates and frees the gate slot even if the evaluation panics (the
+// transports recover panics per session), so a slot is never lost.
+func evalReleasing(gate chan struct{}, s *calc.Session, line string) (calc.Result, error) {
+	defer func() { <-gate }()
+	return s.Eval(line)
 }
