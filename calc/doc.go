@@ -1,0 +1,76 @@
+// Package calc is wscalc's calculator: the scanner, parser and exact evaluator of the
+// wscalc language, and the per-connection Session that holds variables, ans and a cost
+// budget. It is pure and synchronous: no goroutines, no I/O, no logging and no mutable
+// package state, so every transport (stdin, TCP, WebSocket, HTTP) shares it unchanged.
+//
+// # Use
+//
+//	var s calc.Session            // zero value: default limits, no variables
+//	res, err := s.Eval("1 / 3")   // res.Display == "1/3 ≈ 0.33333333333333333333"
+//
+// Eval returns a Result (the reply line in Display, plus Kind, Value, Decimal and Name
+// for JSON replies), a *Error (message, column and end column of the offending token;
+// its Error method is the reply line), or ErrQuit for quit and exit. A blank or
+// comment-only line gives a Result of KindNone: nothing is replied.
+//
+// # Grammar
+//
+// Loosest binding first; all binary operators are left-associative except **.
+//
+//	line     = assign | continue | expr
+//	assign   = name "=" expr
+//	continue = ("*" | "/" | "//" | "%" | "mod" | "**" | "^") ...   (ans is the left operand)
+//	expr     = and { "|" and }
+//	and      = shift { "&" shift }
+//	shift    = sum { ("<<" | ">>") sum }
+//	sum      = term { ("+" | "-") term }
+//	term     = unary { ("*" | "/" | "//" | "%" | "mod") unary }
+//	unary    = ("-" | "+" | "~") unary | power
+//	power    = postfix [ ("**" | "^") unary ]
+//	postfix  = primary { "!" }
+//	primary  = number | name | name "(" [ expr { "," expr } ] ")" | "(" expr ")"
+//
+// Before scanning, full-width ASCII, the ideographic space, × · ⋅ ∗ ÷ ∕ − – and π are
+// mapped one code point for one, so columns stay those of the line as received.
+//
+// # Numbers
+//
+// Values are exact (integers and rationals, math/big) or approximate (binary64). Exact
+// values that fit in int64 numerator and denominator are kept as such, so typical lines
+// never touch math/big. Literals are exact (0.1 is 1/10). + - * / // % on exact values
+// are exact; ** is exact for integer exponents and for p/q exponents of perfect q-th
+// powers; sqrt, cbrt, log10, log2 and log are exact on perfect powers; everything else
+// from the reference's list of functions, and anything with an approximate operand, is
+// approximate. An exact fraction whose numerator and denominator together exceed
+// 100 000 bits is computed approximately instead.
+//
+// # Limits
+//
+// Limits (zero value: the defaults of the reference) bound the line length, nesting,
+// node count, exact integer size, evaluation time, variables and a token-bucket budget.
+// Integer sizes are refused from estimates before computing: a power whose estimated
+// size is large stays lazy (base and exponent) until its digits are needed, so nested
+// towers such as (((9**64)**64)**64)**64 are refused without computing any level.
+// Integers over 4300 digits are displayed from their leading digits computed in
+// big.Float; the full decimal string of such an integer is never built.
+//
+// # Decisions where the reference is silent
+//
+//   - 1 // 0.1 is 10: the literal 0.1 is exact. The reference's example of 9 holds for
+//     an approximate 0.1, e.g. 1 // (0.1 + 0*pi), whose exact binary64 value is used.
+//   - A name that is neither a function, a constant, ans nor a variable, followed by
+//     "(", is reported as an unknown name (foo(2)); a constant or variable followed by
+//     "(" is a missing operator (pi(2), x(2)).
+//   - A line that starts with one of the continuation operators but has no right
+//     operand is a syntax error (end of input), which beats "no previous result".
+//   - "no previous result" for a continuation line points at its operator.
+//   - '%' followed by the end of input, ")" or "," gets the percent hint.
+//   - A line whose static cost exceeds the whole budget is refused with
+//     "expression too costly for the session budget (cost N, limit M units)", since
+//     waiting would never help.
+//   - Invisible characters are quoted Go-style in messages ('\n' (U+000A)), so that a
+//     reply never contains a line break.
+//   - The time limit is read every 64 operations and after every large result.
+//   - Arity is checked before arguments are evaluated; "too many arguments" points at the
+//     ninth argument.
+package calc
