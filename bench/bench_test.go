@@ -152,6 +152,31 @@ func TestDialFailuresAreCounted(t *testing.T) {
 	assert.Contains(t, s.ErrorSamples[0], "refused")
 }
 
+func TestLongLinesAndReplies(t *testing.T) {
+	srv := startTableServer(t, nil)
+	var exprs []Expr
+	for _, n := range []int{125, 126, 4000, 5000, 65535, 65536, 100_000} {
+		line := "echo:" + strings.Repeat("x", n)
+		exprs = append(exprs, Expr{Line: line, Want: line[len("echo:"):], Checked: true})
+	}
+	for _, proto := range []string{"tcp", "ws"} {
+		t.Run(proto, func(t *testing.T) {
+			s := run(t, Config{Proto: proto, Addr: addrOf(srv, proto), Conns: 2, Pipeline: 3,
+				Requests: int64(4 * len(exprs)), Exprs: exprs, Check: true})
+			assert.True(t, s.OK(), "%+v", s)
+			assert.Equal(t, int64(4*len(exprs)), s.Answered)
+		})
+	}
+}
+
+func TestWebSocketPingsAreAnswered(t *testing.T) {
+	srv := startTableServer(t, func(s *tableServer) { s.pingEvery = 20 * time.Millisecond })
+	s := run(t, Config{Proto: "ws", Addr: srv.WS, Conns: 2, Pipeline: 2,
+		Duration: 500 * time.Millisecond, Rate: 200, Check: true})
+	assert.True(t, s.OK(), "%+v", s)
+	assert.Positive(t, srv.pongs.Load(), "the server's pings got pongs")
+}
+
 func TestConfigErrors(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"proto":    {Proto: "udp", Conns: 1, Pipeline: 1},

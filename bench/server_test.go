@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
@@ -26,8 +27,10 @@ type tableServer struct {
 	dropEvery  int64
 	wrong      string
 	closeAfter int
+	pingEvery  time.Duration // WebSocket: the server pings the client this often
 
 	replies atomic.Int64
+	pongs   atomic.Int64
 	dropped atomic.Int64
 	wg      sync.WaitGroup
 }
@@ -76,6 +79,9 @@ func (s *tableServer) answer(line string) (string, bool) {
 	if line == s.wrong {
 		return "wrong", true
 	}
+	if rest, ok := strings.CutPrefix(line, "echo:"); ok {
+		return rest, true
+	}
 	if a, ok := s.answers[line]; ok {
 		return a, true
 	}
@@ -118,7 +124,25 @@ func (s *tableServer) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
-	ctx := context.Background()
+	c.SetReadLimit(1 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if s.pingEvery > 0 {
+		go func() {
+			t := time.NewTicker(s.pingEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if c.Ping(ctx) == nil {
+						s.pongs.Add(1)
+					}
+				}
+			}
+		}()
+	}
 	sent := 0
 	for {
 		_, p, err := c.Read(ctx)

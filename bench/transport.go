@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 
-	"github.com/coder/websocket"
-
 	"wscalc/client"
 )
 
@@ -42,16 +40,7 @@ func dial(ctx context.Context, proto, addr string) (transport, error) {
 		// lines fits in 4 KB anyway.
 		return &tcpTransport{c: c, r: bufio.NewReaderSize(c, 4096), w: bufio.NewWriterSize(c, 4096)}, nil
 	case "ws":
-		u, err := client.WSURL(addr)
-		if err != nil {
-			return nil, err
-		}
-		c, _, err := websocket.Dial(ctx, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		c.SetReadLimit(client.MaxReply)
-		return &wsTransport{c: c}, nil
+		return dialWS(ctx, addr)
 	}
 	return nil, fmt.Errorf("unknown protocol %q (want tcp or ws)", proto)
 }
@@ -91,42 +80,3 @@ func (t *tcpTransport) read() ([]byte, error) {
 }
 
 func (t *tcpTransport) close() error { return t.c.Close() }
-
-type wsTransport struct {
-	c   *websocket.Conn
-	buf bytes.Buffer
-}
-
-// write sends the line as one text message at once: coder/websocket writes and flushes each
-// message, so there is nothing to batch. The background context avoids the library's
-// per-call timer setup; close unblocks a stuck call instead.
-func (t *wsTransport) write(line []byte) error {
-	return t.c.Write(context.Background(), websocket.MessageText, line)
-}
-
-func (t *wsTransport) flush() error { return nil }
-
-func (t *wsTransport) read() ([]byte, error) {
-	typ, r, err := t.c.Reader(context.Background())
-	if err != nil {
-		var ce websocket.CloseError
-		if errors.As(err, &ce) {
-			return nil, fmt.Errorf("%w (%d %s)", errClosedByServer, ce.Code, ce.Reason)
-		}
-		return nil, err
-	}
-	if typ != websocket.MessageText {
-		return nil, errors.New("server sent a binary message")
-	}
-	t.buf.Reset()
-	if _, err := t.buf.ReadFrom(r); err != nil {
-		return nil, err
-	}
-	return t.buf.Bytes(), nil
-}
-
-func (t *wsTransport) close() error {
-	// A close handshake, so that servers log an ordinary end of session; it is bounded by
-	// the library (5 s) and returns at once if the connection is already gone.
-	return t.c.Close(websocket.StatusNormalClosure, "")
-}

@@ -1,0 +1,80 @@
+package bench_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"wscalc/bench"
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/tcp"
+	"wscalc/ws"
+)
+
+// These benchmarks run the real transports in-process under the load of `wscalc bench`
+// (64 connections × pipeline 16, the built-in mix, every reply checked), so that
+//
+//	go test -run '^$' -bench Server -cpuprofile cpu.out ./bench
+//	go tool pprof -top -focus 'wscalc/(tcp|ws|hub|calc)' bench.test cpu.out
+//
+// profiles the server side. The session budget is lifted: it exists to stop one user
+// hogging a shared server and would otherwise refuse most of this load.
+
+var unlimited = calc.Limits{Budget: 1 << 50}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func BenchmarkServerTCP(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &tcp.Server{Hub: hub.New(hub.Options{}), Limits: unlimited, Logger: quiet()}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	defer func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, tcp.ErrServerClosed) {
+			b.Error(err)
+		}
+	}()
+	load(b, "tcp", l.Addr().String())
+}
+
+func BenchmarkServerWS(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := ws.New(ws.Options{Hub: hub.New(hub.Options{}), Limits: unlimited, Logger: quiet()})
+	mux := http.NewServeMux()
+	mux.Handle("/ws", h)
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(l)
+	defer func() {
+		h.Close()
+		hs.Close()
+	}()
+	load(b, "ws", l.Addr().String())
+}
+
+func load(b *testing.B, proto, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	sum, err := bench.Run(ctx, bench.Config{Proto: proto, Addr: addr, Conns: 64, Pipeline: 16,
+		Requests: int64(max(b.N, 64)), Check: true})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !sum.OK() {
+		b.Fatalf("unclean run: %+v", sum)
+	}
+	b.ReportMetric(sum.RPS, "req/s")
+}
