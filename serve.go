@@ -3,10 +3,499 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/metrics"
+	"wscalc/static"
+	"wscalc/tcp"
+	"wscalc/web"
+	"wscalc/ws"
 )
 
-// run serves until ctx is cancelled. TEMPORARY stub: the server issue wires it.
+// stderr receives the usage and the logs; tests replace it.
+var stderr io.Writer = os.Stderr
+
+// HTTP server limits against slow or greedy clients. Hijacked connections (/ws) are not
+// affected: net/http clears the deadlines when a handler hijacks, and the WebSocket handler
+// keeps its own idle timeout and pings.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second // a whole request: headers plus a body of a few KiB
+	writeTimeout      = 30 * time.Second // a reply; an evaluation takes at most 1 s
+	httpIdleTimeout   = 2 * time.Minute  // keep-alive between requests
+	maxHeaderBytes    = 64 << 10         // a GET /api/eval query of 4096 bytes escaped is at most 12 KiB
+	pingInterval      = 30 * time.Second // WebSocket pings, so proxies keep idle sessions open
+)
+
+// run serves until ctx is cancelled, then drains and returns nil. Addresses are printed
+// to stdout once bound (port 0 works); logs go to stderr.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	return errors.New("server not wired yet")
+	cfg, err := parseConfig(args, os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+
+	httpLn, tcpLn, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	s := newServers(cfg, log, httpLn)
+	announce(stdout, log, httpLn, tcpLn)
+	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
+}
+
+func newLogger(cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
+}
+
+// listen binds both listeners before anything serves, so a port in use fails the start
+// with a clear error instead of leaving half a server running. A nil listener is disabled.
+func listen(cfg config) (httpLn, tcpLn net.Listener, err error) {
+	if cfg.httpAddr != "" {
+		if httpLn, err = net.Listen("tcp", cfg.httpAddr); err != nil {
+			return nil, nil, fmt.Errorf("cannot listen for HTTP (-http %s): %w", cfg.httpAddr, err)
+		}
+	}
+	if cfg.tcpAddr != "" {
+		if tcpLn, err = net.Listen("tcp", cfg.tcpAddr); err != nil {
+			if httpLn != nil {
+				httpLn.Close()
+			}
+			return nil, nil, fmt.Errorf("cannot listen for the line protocol (-tcp %s): %w", cfg.tcpAddr, err)
+		}
+	}
+	return httpLn, tcpLn, nil
+}
+
+// servers is everything that runs: the shared hub, the two transports and the HTTP server.
+type servers struct {
+	log   *slog.Logger
+	ready atomic.Bool
+	http  *http.Server
+	ws    *ws.Handler
+	tcp   *tcp.Server
+}
+
+func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
+	m := metrics.New()
+	h := hub.New(hub.Options{Metrics: m})
+	limits := calc.DefaultLimits()
+	s := &servers{log: log}
+	s.ready.Store(true)
+
+	var httpAddr string
+	if httpLn != nil {
+		httpAddr = httpLn.Addr().String()
+	}
+	s.tcp = &tcp.Server{
+		Hub:         h,
+		MaxClients:  cfg.maxClients,
+		IdleTimeout: cfg.idleTimeout,
+		HTTPAddr:    httpAddr,
+		Limits:      limits,
+		Logger:      log,
+	}
+	s.ws = ws.New(ws.Options{
+		Hub:            h,
+		MaxClients:     cfg.maxClients,
+		IdleTimeout:    cfg.idleTimeout,
+		PingInterval:   pingInterval,
+		OriginPatterns: cfg.allowOrigins.patterns,
+		Limits:         limits,
+		Version:        version(),
+		Logger:         log,
+	})
+	s.http = &http.Server{
+		Handler: web.New(web.Config{
+			Assets:  static.FS,
+			WS:      s.ws,
+			Hub:     h,
+			Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+			Ready:   s.ready.Load,
+			Limits:  limits,
+			Logger:  log,
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// announce prints the bound addresses for people and scripts (stdout), and logs the same.
+func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener) {
+	attrs := []any{"version", version()}
+	if httpLn != nil {
+		url := "http://" + displayAddr(httpLn.Addr()) + "/"
+		fmt.Fprintf(stdout, "wscalc: playground %s\n", url)
+		attrs = append(attrs, "playground", url)
+	}
+	if tcpLn != nil {
+		addr := displayAddr(tcpLn.Addr())
+		host, port, _ := net.SplitHostPort(addr)
+		try := "nc " + strings.Trim(host, "[]") + " " + port
+		fmt.Fprintf(stdout, "wscalc: line protocol on %s (try: %s)\n", addr, try)
+		attrs = append(attrs, "line_protocol", addr, "try", try)
+	}
+	log.Info("wscalc serving", attrs...)
+}
+
+// displayAddr is addr as a person would type it: a wildcard bind (0.0.0.0, ::) is shown as
+// localhost, which a browser and nc can reach, instead of an address they cannot open.
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// serve runs the servers until ctx is done or one of them fails, then shuts down.
+func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdownTimeout time.Duration) error {
+	failed := make(chan error, 2)
+	var wg sync.WaitGroup
+	if httpLn != nil {
+		wg.Go(func() {
+			if err := s.http.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+				failed <- fmt.Errorf("HTTP server: %w", err)
+			}
+		})
+	}
+	if tcpLn != nil {
+		wg.Go(func() {
+			if err := s.tcp.Serve(tcpLn); !errors.Is(err, tcp.ErrServerClosed) {
+				failed <- fmt.Errorf("line protocol server: %w", err)
+			}
+		})
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "timeout", shutdownTimeout)
+	case serveErr = <-failed:
+		s.log.Error("server failed; shutting down", "err", serveErr)
+	}
+	shutdownErr := s.shutdown(shutdownTimeout)
+	wg.Wait()
+	if serveErr != nil {
+		return serveErr
+	}
+	return shutdownErr
+}
+
+// shutdown drains in the order the issue asks for: /readyz turns 503 so that a load balancer
+// stops sending; the listeners stop; in-flight HTTP requests and the lines TCP sessions have
+// already sent are answered; then every WebSocket session is closed with 1001 and every TCP
+// session is told "Error: server shutting down". Everything is bounded by timeout, after
+// which whatever is left is closed at once.
+func (s *servers) shutdown(timeout time.Duration) error {
+	s.ready.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	wg.Go(func() { errs[0] = s.tcp.Shutdown(ctx) }) // it closes the rest itself on timeout
+	wg.Go(func() {
+		// http.Server.Shutdown closes the listener, waits for in-flight requests and does not
+		// track hijacked connections; once no new upgrade can arrive, the WebSocket handler
+		// closes its own sessions.
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.http.Close()
+			errs[1] = fmt.Errorf("HTTP requests: %w", err)
+		}
+		if err := s.ws.Shutdown(ctx); err != nil { // it closes the rest itself
+			errs[2] = fmt.Errorf("WebSocket sessions: %w", err)
+		}
+	})
+	wg.Wait()
+	if errs[0] != nil {
+		errs[0] = fmt.Errorf("TCP sessions: %w", errs[0])
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("shutdown did not finish within -shutdown-timeout %v; closed the rest: %w", timeout, err)
+	}
+	s.log.Info("shut down cleanly")
+	return nil
+}
+
+// version is the module version stamped by the go command (a tag, or a pseudo-version of
+// the VCS state), or "dev" when there is none (go run, tests).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// config is the server's command line, read from flags and WSCALC_* environment variables.
+type config struct {
+	httpAddr        string
+	tcpAddr         string
+	maxClients      int
+	idleTimeout     time.Duration
+	shutdownTimeout time.Duration
+	allowOrigins    originList
+	logFormat       string
+	logLevel        slog.Level
+}
+
+// envPrefix starts the environment variable of every flag: -max-clients is
+// WSCALC_MAX_CLIENTS. Containers configure the server this way; a flag given on the
+// command line wins over its variable.
+const envPrefix = "WSCALC_"
+
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// originList is the repeatable -allow-origin. Its environment variable is comma-separated;
+// the first -allow-origin on the command line replaces what the environment gave (flags win)
+// rather than adding to it.
+type originList struct {
+	patterns []string
+	fromEnv  bool
+}
+
+func (o *originList) String() string {
+	if o == nil {
+		return ""
+	}
+	return strings.Join(o.patterns, ",")
+}
+
+func (o *originList) Set(v string) error {
+	if o.fromEnv {
+		o.patterns, o.fromEnv = nil, false
+	}
+	host := v
+	if i := strings.Index(v, "://"); i >= 0 {
+		host = v[i+len("://"):]
+	}
+	if !strings.ContainsFunc(host, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+		return fmt.Errorf("%q would allow every origin; name the origins to allow (example.com, *.example.com, https://example.com:8443)", v)
+	}
+	if _, err := path.Match(v, ""); err != nil {
+		return fmt.Errorf("%q: %v", v, err)
+	}
+	o.patterns = append(o.patterns, v)
+	return nil
+}
+
+func (o *originList) setFromEnv(v string) error {
+	o.patterns = nil
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if err := o.Set(p); err != nil {
+			return err
+		}
+	}
+	o.fromEnv = true
+	return nil
+}
+
+// levelFlag accepts the four slog level names, in any case.
+type levelFlag struct{ level *slog.Level }
+
+func (l levelFlag) String() string {
+	if l.level == nil {
+		return ""
+	}
+	return strings.ToLower(l.level.String())
+}
+
+func (l levelFlag) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		*l.level = slog.LevelDebug
+	case "info":
+		*l.level = slog.LevelInfo
+	case "warn":
+		*l.level = slog.LevelWarn
+	case "error":
+		*l.level = slog.LevelError
+	default:
+		return errors.New("want debug, info, warn or error")
+	}
+	return nil
+}
+
+// formatFlag accepts text or json.
+type formatFlag struct{ format *string }
+
+func (f formatFlag) String() string {
+	if f.format == nil {
+		return ""
+	}
+	return *f.format
+}
+
+func (f formatFlag) Set(v string) error {
+	if v != "text" && v != "json" {
+		return errors.New("want text or json")
+	}
+	*f.format = v
+	return nil
+}
+
+func newFlagSet(c *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("wscalc", flag.ContinueOnError)
+	// Errors are returned to main, which prints them once; -h prints the usage itself.
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080",
+		"`address` of the HTTP server: playground, /ws, /api/eval, /healthz, /readyz, /metrics; empty disables it")
+	fs.StringVar(&c.tcpAddr, "tcp", "127.0.0.1:10000",
+		"`address` of the line protocol (nc); empty disables it")
+	fs.IntVar(&c.maxClients, "max-clients", 10000,
+		"most live sessions per transport (TCP and WebSocket `count`ed separately)")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 10*time.Minute,
+		"close a session that sends nothing for this `duration`")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second,
+		"on SIGINT/SIGTERM, wait at most this `duration` for sessions to finish before closing them")
+	fs.Var(&c.allowOrigins, "allow-origin",
+		"also accept WebSocket connections from pages of this `origin`: example.com, *.example.com or https://example.com:8443 (repeatable; comma-separated in the environment variable); same-origin pages are always accepted")
+	c.logFormat = "text"
+	fs.Var(formatFlag{&c.logFormat}, "log-format", "log `format`: text or json")
+	c.logLevel = slog.LevelInfo
+	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error")
+	return fs
+}
+
+// parseConfig reads the environment (through lookupEnv), then args. -h returns
+// flag.ErrHelp after writing the usage to usageOut; any other mistake is a usageError.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer) (config, error) {
+	var c config
+	fs := newFlagSet(&c)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := lookupEnv(envName(f.Name))
+		if !ok || envErr != nil {
+			return
+		}
+		var err error
+		if f.Name == "allow-origin" {
+			err = c.allowOrigins.setFromEnv(v)
+		} else {
+			err = f.Value.Set(v)
+		}
+		if err != nil {
+			envErr = usageError{fmt.Errorf("invalid value %q for %s (flag -%s): %v", v, envName(f.Name), f.Name, err)}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(usageOut, fs)
+			return c, flag.ErrHelp
+		}
+		return c, usageError{fmt.Errorf("%w (see wscalc -h)", err)}
+	}
+	if fs.NArg() > 0 {
+		return c, usageError{fmt.Errorf("unexpected argument %q: the subcommands are eval, client and bench (see wscalc -h)", fs.Arg(0))}
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	switch {
+	case c.httpAddr == "" && c.tcpAddr == "":
+		return usageError{errors.New("-http and -tcp are both empty: nothing to serve")}
+	case c.maxClients < 1:
+		return usageError{fmt.Errorf("-max-clients %d: want at least 1", c.maxClients)}
+	case c.idleTimeout <= 0:
+		return usageError{fmt.Errorf("-idle-timeout %v: want a positive duration", c.idleTimeout)}
+	case c.shutdownTimeout <= 0:
+		return usageError{fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.shutdownTimeout)}
+	}
+	return nil
+}
+
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `wscalc is an exact calculator server: a browser playground over WebSocket, an HTTP API
+and a line protocol for nc, sharing one calculator core.
+
+Usage:
+  wscalc [flags]                        serve (SIGINT or SIGTERM drains and stops it)
+  wscalc eval [EXPR ...]                evaluate the arguments, or the lines of stdin, in one session
+  wscalc client [-tcp ADDR | -ws URL]   interactive client (wscalc client -h)
+  wscalc bench [flags]                  load generator (wscalc bench -h)
+
+Flags (each can also be set with the environment variable shown; the flag wins):
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		head := "  -" + f.Name
+		if name != "" {
+			head += " " + name
+		}
+		env := "$" + envName(f.Name)
+		if f.DefValue != "" {
+			env += " (default " + quoteIfNeeded(f.DefValue) + ")"
+		}
+		fmt.Fprintf(w, "%-30s %s\n", head, env)
+		for _, line := range wrap(usage, 72) {
+			fmt.Fprintf(w, "        %s\n", line)
+		}
+	})
+}
+
+// quoteIfNeeded shows a default as typed, quoted only when it is empty or has blanks.
+func quoteIfNeeded(s string) string {
+	if strings.TrimSpace(s) != s || s == "" {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}
+
+// wrap breaks text into lines of at most width bytes at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
