@@ -209,16 +209,13 @@ func Interactive(ctx context.Context, c Conn, tty io.ReadWriter) error {
 	defer c.Close()
 	fmt.Fprintf(t, "connected to %s; type an expression, help, or quit (Ctrl-D) to leave\n", c)
 	r := startReplies(c, t)
-	lines := make(chan string)
-	inputDone := make(chan error, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go readLines(t, lines, inputDone, stop)
+	in := startLineReader(t)
+	defer in.stop()
 
 	var expected int64
 	for {
 		select {
-		case line := <-lines:
+		case line := <-in.lines:
 			if err := c.Send(line); err != nil {
 				return showEnd(t, writeFailed(err, r.done))
 			}
@@ -231,7 +228,8 @@ func Interactive(ctx context.Context, c Conn, tty io.ReadWriter) error {
 			if NeedsReply(line) {
 				expected++
 			}
-		case <-inputDone: // Ctrl-D, Ctrl-C or the end of tty
+			in.next()
+		case <-in.done: // Ctrl-D, Ctrl-C or the end of tty
 			wctx, cancel := context.WithTimeout(ctx, QuitWait)
 			err := awaitCount(wctx, r, expected)
 			cancel()
@@ -247,24 +245,50 @@ func Interactive(ctx context.Context, c Conn, tty io.ReadWriter) error {
 	}
 }
 
-// readLines feeds the lines typed on t to lines until the input ends.
-func readLines(t *term.Terminal, lines chan<- string, done chan<- error, stop <-chan struct{}) {
-	for {
-		line, err := t.ReadLine()
-		if err != nil {
-			done <- err
-			return
-		}
-		select {
-		case lines <- line:
-		case <-stop:
-			return
-		}
-	}
+// lineReader reads the lines typed on a terminal in its own goroutine, one at a time: it
+// reads the next line (and so shows the prompt again) only when told to, so that no prompt
+// appears after the last line of a session.
+type lineReader struct {
+	lines chan string
+	done  chan error
+	more  chan struct{}
+	quit  chan struct{}
 }
+
+func startLineReader(t *term.Terminal) *lineReader {
+	lr := &lineReader{lines: make(chan string), done: make(chan error, 1),
+		more: make(chan struct{}, 1), quit: make(chan struct{})}
+	go func() {
+		for {
+			line, err := t.ReadLine()
+			if err != nil {
+				lr.done <- err
+				return
+			}
+			select {
+			case lr.lines <- line:
+			case <-lr.quit:
+				return
+			}
+			select {
+			case <-lr.more:
+			case <-lr.quit:
+				return
+			}
+		}
+	}()
+	return lr
+}
+
+// next lets the reader show the prompt and read another line.
+func (lr *lineReader) next() { lr.more <- struct{}{} }
+
+// stop ends the reader once its pending read, if any, returns.
+func (lr *lineReader) stop() { close(lr.quit) }
 
 // showEnd tells the user why the session ended, when it was not their choice.
 func showEnd(t *term.Terminal, err error) error {
+	t.SetPrompt("") // the session is over: no prompt after this
 	if err != nil {
 		fmt.Fprintf(t, "wscalc: %v\n", err)
 	}
