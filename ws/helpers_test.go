@@ -74,6 +74,11 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	transport := &http.Transport{}
 	e.client = &http.Client{Transport: transport}
 	t.Cleanup(func() {
+		if t.Failed() {
+			for _, r := range withMsg(e.logs.records(t), "session panic") {
+				t.Logf("server: session panic: %v\n%v", r["panic"], r["stack"])
+			}
+		}
 		require.NoError(t, e.h.Close())
 		e.srv.Close()
 		transport.CloseIdleConnections()

@@ -26,7 +26,7 @@
 //   - Binary message → close 1003; no client message for Options.IdleTimeout → close 1008
 //     "idle timeout"; over Options.MaxClients → accept, then close 1013 "server busy" (so a
 //     browser can say why); a ping every Options.PingInterval keeps proxies from timing the
-//     connection out, and a missing pong ends the session.
+//     connection out.
 //   - Writes time out (10 s): a client that never reads is disconnected and cannot hold up
 //     any other session.
 //   - A panic while serving a session is recovered: its stack is logged, the session is
