@@ -46,7 +46,7 @@ var pyWant = []pyReply{
 func TestPythonWebSocketJSON(t *testing.T) {
 	py := requirePythonWebsockets(t)
 	s := startServer(t)
-	msgs := runPythonClient(t, py, s.WSURL(), append([]string{"--json", "--origin", s.URL()}, pyExprs...)...)
+	msgs := runPythonClient(t, py, s.WSURL(), append([]string{"--json", "--origin", s.URL(), "--"}, pyExprs...)...)
 	if len(msgs) != len(pyExprs)+3 {
 		t.Fatalf("got %d messages, want open, hello, %d replies, closed:\n%s", len(msgs), len(pyExprs), dumpJSON(msgs))
 	}
@@ -81,7 +81,7 @@ func TestPythonWebSocketJSON(t *testing.T) {
 func TestPythonWebSocketText(t *testing.T) {
 	py := requirePythonWebsockets(t)
 	s := startServer(t)
-	msgs := runPythonClient(t, py, s.WSURL(), append([]string{"--quit"}, pyExprs...)...)
+	msgs := runPythonClient(t, py, s.WSURL(), append([]string{"--quit", "--"}, pyExprs...)...)
 	if len(msgs) != len(pyExprs)+2 {
 		t.Fatalf("got %d messages, want open, %d replies, closed:\n%s", len(msgs), len(pyExprs), dumpJSON(msgs))
 	}
@@ -102,7 +102,7 @@ func TestPythonWebSocketText(t *testing.T) {
 func TestPythonWebSocketForeignOrigin(t *testing.T) {
 	py := requirePythonWebsockets(t)
 	s := startServer(t)
-	msgs := runPythonClient(t, py, s.WSURL(), "--json", "--origin", "http://evil.example", "1 + 1")
+	msgs := runPythonClient(t, py, s.WSURL(), "--json", "--origin", "http://evil.example", "--", "1 + 1")
 	if len(msgs) != 1 || msgs[0]["event"] != "rejected" || msgs[0]["status"] != float64(403) {
 		t.Fatalf("foreign origin: %s\nwant the handshake rejected with 403", dumpJSON(msgs))
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A wscalc WebSocket client built on Debian's python3-websockets, for the e2e tests.
 
-usage: wsclient.py URL [--json] [--origin ORIGIN] [--quit] EXPR...
+usage: wsclient.py URL [--json] [--origin ORIGIN] [--quit] [--] EXPR...
 
 Connects to URL (ws://HOST:PORT/ws), with the wscalc.v1.json subprotocol if --json, sends
 every EXPR at once (pipelined), reads one reply per EXPR and prints one JSON object per line:
@@ -89,7 +89,8 @@ def main():
     p.add_argument("--origin", help="Origin header to send (none by default)")
     p.add_argument("--quit", action="store_true", help="send quit after the replies")
     p.add_argument("exprs", nargs="*")
-    args = p.parse_args()
+    # Options may follow the URL; "--" protects expressions that start with '-'.
+    args = p.parse_intermixed_args()
     try:
         asyncio.run(session(args))
     except asyncio.TimeoutError:
