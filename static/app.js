@@ -108,6 +108,7 @@ function remember(msg) {
 
 function onHello(hello, again) {
   statusEl.title = `Session ${hello.session} · wscalc ${hello.version || ""}`.trim();
+  $("session-id").textContent = hello.session ? `#${String(hello.session).slice(0, 8)}` : "";
   if (!again) return [];
   const lines = model.restoreLines();
   const n = model.size;
@@ -141,7 +142,7 @@ function showState({ state, detail, retryIn }) {
     wasConnected = false;
     const text = state === "offline" && detail.startsWith("you ended")
       ? "Session ended. Press Enter to start a new one."
-      : `Disconnected: ${detail || "connection lost"}. Reconnecting by itself; lines you type are queued.`;
+      : `Disconnected: ${detail || "connection lost"}. Reconnecting; lines you type wait in a queue.`;
     append(noticeNode(text, "warn"));
   }
 }

@@ -3,7 +3,7 @@
 
 const KIND_LABEL = {
   integer: "integer",
-  rational: "exact fraction",
+  rational: "rational",
   approx: "approximate",
   text: "command",
   error: "error",
@@ -56,6 +56,9 @@ export function splitApprox(text) {
 export function valueNode(text, kind) {
   const out = el("span", `value k-${kind}`);
   const [exact, approx] = splitApprox(text);
+  // An exact value too large to print in full shows only its approximation: it keeps the
+  // colour of its kind, so it still reads as exact.
+  if (!exact && kind !== "approx") out.classList.add("only-approx");
   if (exact) out.append(el("span", "exact", exact));
   if (exact && approx) out.append(" ");
   if (approx) out.append(el("span", "approx", approx));

@@ -1,0 +1,830 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"iter"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// Bounds for the browser tests. They are generous because the machine may be busy (a
+// -race server, twenty tabs on two cores); every wait is a poll that ends as soon as the
+// page is ready, so the bounds never slow a passing run.
+const (
+	pageWait      = 30 * time.Second // one page reaction: a reply, a count, a state
+	reconnectWait = 60 * time.Second // backoff after a restart can reach several seconds
+	tabCount      = 20
+	screenshotW   = 1280
+	screenshotH   = 800
+)
+
+// Selectors of the page's test hooks (static/index.html, static/render.js).
+const (
+	selExpr    = `[data-testid=expr]`
+	selStatus  = `[data-testid=status]`
+	selClients = `[data-testid=clients]`
+	selVars    = `[data-testid=vars]`
+)
+
+// TestPlayground drives the playground in one headless Chromium for the whole package:
+// each subtest opens its own tabs, against its own server so that presence counts are
+// its own. At the end the browser is shut down and no Chromium process may remain.
+func TestPlayground(t *testing.T) {
+	b := startBrowser(t)
+
+	t.Run("Evaluate", func(t *testing.T) { testEvaluate(t, b) })
+	t.Run("HistoryAndKeys", func(t *testing.T) { testHistoryAndKeys(t, b) })
+	t.Run("TwentyTabs", func(t *testing.T) { testTwentyTabs(t, b) })
+	t.Run("NCClientCounted", func(t *testing.T) { testNCClientCounted(t, b) })
+	t.Run("ReconnectAfterRestart", func(t *testing.T) { testReconnectAfterRestart(t, b) })
+	t.Run("ServerBusy", func(t *testing.T) { testServerBusy(t, b) })
+	t.Run("QuitStaysOffline", func(t *testing.T) { testQuitStaysOffline(t, b) })
+	t.Run("Screenshot", func(t *testing.T) { testScreenshot(t, b) })
+
+	b.shutdown(t)
+}
+
+// ---- the browser ----
+
+// browser is one Chromium process with a fresh profile; tabs are chromedp contexts under
+// ctx.
+type browser struct {
+	ctx         context.Context
+	cancel      context.CancelFunc // cancels the browser context, then the allocator
+	userDataDir string
+	pid         int
+	closed      bool
+}
+
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := requireTool(t, "chromium")
+	// A fresh profile outside t.TempDir: Chromium may still be flushing it while TempDir's
+	// cleanup runs, which would fail the test for a reason that is not the page's.
+	dir, err := os.MkdirTemp("", "wscalc-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // CI runs as root, where the sandbox cannot start
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(dir),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(screenshotW, screenshotH),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	b := &browser{ctx: ctx, userDataDir: dir, cancel: func() { cancelCtx(); cancelAlloc() }}
+	// Start the browser with a context that has no timeout: it lives as long as ctx.
+	if err := chromedp.Do(ctx); err != nil {
+		b.cancel()
+		os.RemoveAll(dir)
+		t.Fatalf("starting %s: %v", exe, err)
+	}
+	if p := chromedp.FromContext(ctx).Browser.Process(); p != nil {
+		b.pid = p.Pid
+	}
+	t.Cleanup(func() {
+		if !b.closed {
+			b.cancel()
+		}
+		os.RemoveAll(dir)
+	})
+	return b
+}
+
+// shutdown closes the browser and asserts that no Chromium process of it is left: not the
+// browser, and none of its helpers (renderers, zygotes, GPU and network processes), which
+// Chromium starts with the profile directory on their command line.
+func (b *browser) shutdown(t *testing.T) {
+	t.Helper()
+	b.closed = true
+	b.cancel()
+	if runtime.GOOS != "linux" {
+		t.Log("process check skipped: it reads /proc")
+		return
+	}
+	deadline := time.Now().Add(pageWait)
+	for {
+		left := chromiumProcesses(b.userDataDir)
+		if b.pid != 0 && processAlive(b.pid) {
+			left = append(left, b.pid)
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Chromium processes left after the browser was closed: %v", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// chromiumProcesses lists the processes started with --user-data-dir=dir (what
+// `pgrep -f -- --user-data-dir=dir` finds, without needing procps installed).
+func chromiumProcesses(dir string) []int {
+	want := []byte("--user-data-dir=" + dir)
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		for _, arg := range bytes.Split(cmdline, []byte{0}) {
+			if bytes.Equal(arg, want) {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// processAlive reports whether pid runs and is not a zombie waiting for its parent.
+func processAlive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// ---- tabs ----
+
+// tab is one page of the playground.
+type tab struct {
+	t      testing.TB
+	name   string
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	problems []string // uncaught exceptions and CSP violations seen in the console
+	done     chan struct{}
+}
+
+// openTab opens url in a new tab and waits until the page is connected. It does not call
+// t.Fatal, so it may run in a goroutine; the returned error says what went wrong.
+func (b *browser) openTab(t testing.TB, name, url string) (*tab, error) {
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	tb := &tab{t: t, name: name, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if err := chromedp.Do(ctx); err != nil { // opens the tab, bound to ctx
+		cancel()
+		return nil, fmt.Errorf("%s: opening a tab: %w", name, err)
+	}
+	console := chromedp.Console(ctx)
+	go tb.watchConsole(console)
+	if err := tb.do(pageWait, chromedp.Navigate(url)); err != nil {
+		tb.close()
+		return nil, err
+	}
+	if _, err := tb.waitStatus("connected", ""); err != nil {
+		tb.close()
+		return nil, err
+	}
+	return tb, nil
+}
+
+// openLoadingTab opens url in a new tab without waiting for the page to connect.
+func (b *browser) openLoadingTab(t *testing.T, url string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	tb := &tab{t: t, name: "tab", ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("opening a tab: %v", err)
+	}
+	go tb.watchConsole(chromedp.Console(ctx))
+	t.Cleanup(tb.close)
+	ok(t, tb.do(pageWait, chromedp.Navigate(url)))
+	return tb
+}
+
+// mustOpenTab is openTab for the test goroutine; the tab closes when the test ends.
+func (b *browser) mustOpenTab(t *testing.T, url string) *tab {
+	t.Helper()
+	tb, err := b.openTab(t, "tab", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tb.close)
+	return tb
+}
+
+// watchConsole records what must never happen on the page: an uncaught exception, or a
+// resource or script refused by the Content-Security-Policy.
+func (tb *tab) watchConsole(msgs iter.Seq2[chromedp.ConsoleMessage, error]) {
+	defer close(tb.done)
+	for m, err := range msgs {
+		if err != nil {
+			return // the tab closed
+		}
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+			tb.mu.Lock()
+			tb.problems = append(tb.problems, fmt.Sprintf("%s: %s", m.Type, m.Text))
+			tb.mu.Unlock()
+		}
+	}
+}
+
+// close closes the tab and reports the console problems it saw.
+func (tb *tab) close() {
+	if tb.cancel == nil {
+		return
+	}
+	tb.cancel()
+	tb.cancel = nil
+	<-tb.done
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, p := range tb.problems {
+		tb.t.Errorf("%s console: %s", tb.name, p)
+	}
+}
+
+func (tb *tab) do(limit time.Duration, steps ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(tb.ctx, limit)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		return fmt.Errorf("%s: %w", tb.name, err)
+	}
+	return nil
+}
+
+// poll waits until the page function, called with args, returns a truthy value, and
+// decodes that value into T.
+func poll[T any](tb *tab, limit time.Duration, fn string, args ...any) (T, error) {
+	ctx, cancel := context.WithTimeout(tb.ctx, limit+5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.PollFunction[T](fn,
+		chromedp.WithPollingArgs(args...),
+		chromedp.WithPollingInterval(50*time.Millisecond),
+		chromedp.WithPollingTimeout(limit)))
+	if err != nil {
+		return v, fmt.Errorf("%s: waiting for %s%v: %w", tb.name, shortJS(fn), args, err)
+	}
+	return v, nil
+}
+
+func shortJS(fn string) string {
+	fn = strings.Join(strings.Fields(fn), " ")
+	if len(fn) > 80 {
+		fn = fn[:80] + "…"
+	}
+	return fn
+}
+
+func evaluate[T any](tb *tab, js string) (T, error) {
+	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		return v, fmt.Errorf("%s: evaluating %s: %w", tb.name, shortJS(js), err)
+	}
+	return v, nil
+}
+
+// entry is what a history entry shows.
+type entry struct {
+	Kind      string `json:"kind"`
+	Input     string `json:"input"`
+	Result    string `json:"result"`
+	Message   string `json:"message"`
+	ErrText   string `json:"errText"`   // the underlined part of the input
+	ErrBefore string `json:"errBefore"` // the input before it
+	ErrColumn int    `json:"errColumn"`
+	Earlier   bool   `json:"earlier"` // restored from an earlier visit
+}
+
+// entryJS reads entry n (1-based) once it has its reply.
+const entryJS = `(n) => {
+	const es = document.querySelectorAll('[data-testid=history] [data-testid=entry]');
+	if (es.length < n) return null;
+	const e = es[n - 1];
+	if (e.dataset.kind === 'pending') return null;
+	const q = (id) => e.querySelector('[data-testid=' + id + ']');
+	const input = q('input'), span = q('err-span');
+	let before = '';
+	if (span) {
+		const r = document.createRange();
+		r.setStart(input, 0);
+		r.setEndBefore(span);
+		before = r.toString();
+	}
+	return {
+		kind: e.dataset.kind,
+		input: input.textContent,
+		result: q('result') ? q('result').textContent : '',
+		message: q('message') ? q('message').textContent : '',
+		errText: span ? span.textContent : '',
+		errBefore: before,
+		errColumn: span ? Number(span.dataset.column) : 0,
+		earlier: e.classList.contains('earlier'),
+	};
+}`
+
+const entryCountJS = `document.querySelectorAll('[data-testid=history] [data-testid=entry]').length`
+
+func (tb *tab) entryCount() (int, error) { return evaluate[int](tb, entryCountJS) }
+
+func (tb *tab) entryAt(n int) (entry, error) { return poll[entry](tb, pageWait, entryJS, n) }
+
+// eval types line into the expression box, presses Enter and returns the new entry once
+// the server has answered.
+func (tb *tab) eval(line string) (entry, error) {
+	n, err := tb.entryCount()
+	if err != nil {
+		return entry{}, err
+	}
+	if err := tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), line+kb.Enter)); err != nil {
+		return entry{}, err
+	}
+	e, err := tb.entryAt(n + 1)
+	if err == nil && e.Input != line {
+		err = fmt.Errorf("%s: entry %d shows input %q, want %q", tb.name, n+1, e.Input, line)
+	}
+	return e, err
+}
+
+// mustEval is eval that fails the test on error and checks the kind and the result text.
+func (tb *tab) mustEval(t *testing.T, line, kind, result string) entry {
+	t.Helper()
+	e, err := tb.eval(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Kind != kind || e.Result != result {
+		t.Fatalf("%q: entry shows kind %q, result %q; want %q, %q", line, e.Kind, e.Result, kind, result)
+	}
+	return e
+}
+
+// waitStatus waits for the status badge to be in state with text containing substr, and
+// returns its text.
+func (tb *tab) waitStatus(state, substr string) (string, error) {
+	return tb.waitStatusFor(pageWait, state, substr)
+}
+
+func (tb *tab) waitStatusFor(limit time.Duration, state, substr string) (string, error) {
+	// An empty string argument arrives as undefined (chromedp drops it from the call as an
+	// empty JSON value), hence the ?? ''.
+	return poll[string](tb, limit, `(state, substr) => {
+		const s = document.querySelector('`+selStatus+`');
+		return s.dataset.state === state && s.textContent.includes(substr ?? '') ? s.textContent : null;
+	}`, state, substr)
+}
+
+// waitClients waits until the presence count shows total sessions and returns its text.
+func (tb *tab) waitClients(total int) (string, error) {
+	return poll[string](tb, pageWait, `(want) => {
+		const c = document.querySelector('`+selClients+`');
+		return c.dataset.total === String(want) ? c.textContent : null;
+	}`, total)
+}
+
+func (tb *tab) text(sel string) (string, error) {
+	return evaluate[string](tb, `document.querySelector('`+sel+`').textContent`)
+}
+
+func (tb *tab) value() (string, error) {
+	return evaluate[string](tb, `document.querySelector('`+selExpr+`').value`)
+}
+
+// must turns a (value, error) result into the value, failing the test on an error; it is
+// written must(tb.text(sel))(t) so that the call's two results pass straight in.
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// ok fails the test on an error.
+func ok(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ---- the tests ----
+
+// Typed lines give entries of the right kind, with the server's display; an error
+// underlines the offending code points; Up recalls the previous input.
+func testEvaluate(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+
+	tb.mustEval(t, "2 + 3 * 4", "integer", "14")
+	tb.mustEval(t, "1/3", "rational", "1/3 ≈ 0.33333333333333333333")
+	tb.mustEval(t, "sqrt(2)", "approx", "≈ 1.4142135623731")
+	tb.mustEval(t, "x = 2/3", "rational", "x = 2/3 ≈ 0.66666666666666666667")
+	tb.mustEval(t, "x * 3", "integer", "2")
+	tb.mustEval(t, "* 2", "integer", "4") // a continuation line: ans * 2
+
+	vars := must(tb.text(selVars))(t)
+	if !strings.Contains(vars, "x") || !strings.Contains(vars, "2/3") {
+		t.Errorf("variables panel shows %q, want x = 2/3 in it", vars)
+	}
+	if !strings.Contains(vars, "ans") || !strings.Contains(vars, "4") {
+		t.Errorf("variables panel shows %q, want ans = 4 in it", vars)
+	}
+	rtt := must(tb.text(`[data-testid=rtt]`))(t)
+	if !strings.HasSuffix(rtt, " ms") {
+		t.Errorf("round-trip time shows %q, want a duration in ms", rtt)
+	}
+
+	// Errors: the underline covers the columns the server named (1-based code points).
+	for _, tc := range []struct {
+		line, under, message string
+		column               int
+	}{
+		{"2 + foo", "foo", "unknown name 'foo'", 5},
+		{"1 / 0", "/", "division by zero", 3},
+		{"π × ☃", "☃", "unexpected character '☃' (U+2603)", 5}, // columns count code points
+	} {
+		e, err := tb.eval(tc.line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != "error" || e.Message != tc.message {
+			t.Errorf("%q: kind %q, message %q; want error %q", tc.line, e.Kind, e.Message, tc.message)
+		}
+		if e.ErrText != tc.under || e.ErrColumn != tc.column || utf8.RuneCountInString(e.ErrBefore)+1 != tc.column {
+			t.Errorf("%q: underlined %q after %q (column %d); want %q at column %d",
+				tc.line, e.ErrText, e.ErrBefore, e.ErrColumn, tc.under, tc.column)
+		}
+	}
+
+	// Up recalls the previous input, Up again the one before, Down comes back.
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.ArrowUp)))
+	if v := must(tb.value())(t); v != "π × ☃" {
+		t.Errorf("after Up the input holds %q, want the previous line %q", v, "π × ☃")
+	}
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.ArrowUp)))
+	if v := must(tb.value())(t); v != "1 / 0" {
+		t.Errorf("after Up Up the input holds %q, want %q", v, "1 / 0")
+	}
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.ArrowDown)))
+	if v := must(tb.value())(t); v != "π × ☃" {
+		t.Errorf("after Up Up Down the input holds %q, want %q", v, "π × ☃")
+	}
+}
+
+// History survives a reload and can be cleared; clicking an entry puts its input back;
+// Esc clears the input.
+func testHistoryAndKeys(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	tb.mustEval(t, "6 * 7", "integer", "42")
+	tb.mustEval(t, "2 ** 10", "integer", "1024")
+
+	ok(t, tb.do(pageWait, chromedp.Reload()))
+	must(tb.waitStatus("connected", ""))(t)
+	for i, want := range []string{"6 * 7", "2 ** 10"} {
+		e := must(tb.entryAt(i + 1))(t)
+		if e.Input != want || !e.Earlier {
+			t.Errorf("after reload entry %d is %+v, want the earlier %q", i+1, e, want)
+		}
+	}
+
+	// Clicking an entry puts its input in the box; Esc empties the box.
+	ok(t, tb.do(pageWait, chromedp.Click(chromedp.CSS(`[data-testid=entry] .recall`))))
+	if v := must(tb.value())(t); v != "6 * 7" {
+		t.Errorf("after clicking the first entry the input holds %q, want %q", v, "6 * 7")
+	}
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.Escape)))
+	if v := must(tb.value())(t); v != "" {
+		t.Errorf("after Esc the input holds %q, want it empty", v)
+	}
+
+	ok(t, tb.do(pageWait, chromedp.Click(chromedp.ID("clear-history"))))
+	if n := must(tb.entryCount())(t); n != 0 {
+		t.Errorf("after Clear history %d entries remain", n)
+	}
+	ok(t, tb.do(pageWait, chromedp.Reload()))
+	must(tb.waitStatus("connected", ""))(t)
+	if n := must(tb.entryCount())(t); n != 0 {
+		t.Errorf("after Clear history and a reload %d entries came back", n)
+	}
+}
+
+// Twenty tabs at once, each with its own session and variables, all seeing the count
+// reach 20; closing ten brings the count in the others down to 10.
+func testTwentyTabs(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tabs := make([]*tab, tabCount)
+	errs := make(chan error, tabCount)
+	var wg sync.WaitGroup
+	for k := range tabCount {
+		wg.Go(func() {
+			tb, err := b.openTab(t, fmt.Sprintf("tab %d", k), srv.URL()+"/")
+			if err != nil {
+				errs <- err
+				return
+			}
+			tabs[k] = tb
+			errs <- tb.ownSession(k)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	t.Cleanup(func() {
+		for _, tb := range tabs {
+			if tb != nil {
+				tb.close()
+			}
+		}
+	})
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	for _, tb := range tabs {
+		text := must(tb.waitClients(tabCount))(t)
+		if want := fmt.Sprintf("%d connected (%d browser, 0 nc)", tabCount, tabCount); text != want {
+			t.Errorf("%s: presence shows %q, want %q", tb.name, text, want)
+		}
+	}
+
+	for _, tb := range tabs[tabCount/2:] {
+		tb.close()
+	}
+	for _, tb := range tabs[:tabCount/2] {
+		must(tb.waitClients(tabCount / 2))(t)
+	}
+	// The remaining sessions still have their own variables.
+	for k, tb := range tabs[:tabCount/2] {
+		if e, err := tb.eval("x + 1"); err != nil || e.Result != strconv.Itoa(k+1) {
+			t.Errorf("%s: x + 1 gave %+v (%v), want %d", tb.name, e, err, k+1)
+		}
+	}
+}
+
+// ownSession sets x = k in this tab and checks that x * 1000 is this tab's own answer.
+func (tb *tab) ownSession(k int) error {
+	if e, err := tb.eval(fmt.Sprintf("x = %d", k)); err != nil {
+		return err
+	} else if want := fmt.Sprintf("x = %d", k); e.Result != want {
+		return fmt.Errorf("%s: x = %d shows %q, want %q", tb.name, k, e.Result, want)
+	}
+	e, err := tb.eval("x * 1000")
+	if err != nil {
+		return err
+	}
+	if want := strconv.Itoa(k * 1000); e.Kind != "integer" || e.Result != want {
+		return fmt.Errorf("%s: x * 1000 shows %s %q, want integer %q", tb.name, e.Kind, e.Result, want)
+	}
+	return nil
+}
+
+// A nc client connecting makes the count in an open tab go up by one, and down again when
+// it leaves.
+func testNCClientCounted(t *testing.T, b *browser) {
+	ncPath := requireTool(t, "nc")
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	must(tb.waitClients(1))(t)
+
+	host, port, ok := strings.Cut(srv.TCPAddr, ":")
+	if !ok {
+		t.Fatalf("TCP address %q has no port", srv.TCPAddr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*pageWait)
+	defer cancel()
+	nc := exec.CommandContext(ctx, ncPath, host, port)
+	stdin, err := nc.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := nc.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if nc.ProcessState == nil { // still running: the test failed before quit
+			_ = nc.Process.Kill()
+			_ = nc.Wait()
+		}
+	}()
+	// One exchange proves the session is live before the count is read.
+	if _, err := io.WriteString(stdin, "20 + 22\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "42\n" {
+		t.Fatalf("nc got %q (%v), want %q", line, err, "42\n")
+	}
+	text := must(tb.waitClients(2))(t)
+	if want := "2 connected (1 browser, 1 nc)"; text != want {
+		t.Errorf("presence shows %q with nc connected, want %q", text, want)
+	}
+
+	// quit ends the session and the server closes the connection; nc exits once its
+	// input has ended too.
+	if _, err := io.WriteString(stdin, "quit\n"); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Close()
+	if err := nc.Wait(); err != nil {
+		t.Errorf("nc after quit: %v", err)
+	}
+	must(tb.waitClients(1))(t)
+}
+
+// The server stops and starts again on the same port: the tab shows why it lost the
+// connection, reconnects by itself, restores its variables, sends what was typed while
+// it was away, and evaluates again.
+func testReconnectAfterRestart(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	tb.mustEval(t, "x = 7", "integer", "x = 7")
+	tb.mustEval(t, "y = sqrt(2)", "approx", "y = ≈ 1.4142135623731")
+	tb.mustEval(t, "z = 1/3", "rational", "z = 1/3 ≈ 0.33333333333333333333")
+	tb.mustEval(t, "x = x * 6", "integer", "x = 42") // restored with its last value
+
+	if code := srv.Stop(t); code != 0 {
+		t.Fatalf("server exit status %d after SIGTERM", code)
+	}
+	text := must(tb.waitStatus("reconnecting", "server shutting down"))(t)
+	if !strings.Contains(text, "1001") {
+		t.Errorf("status shows %q, want the close code 1001 too", text)
+	}
+
+	// Typed while the server is away: queued, sent after the restore.
+	n := must(tb.entryCount())(t)
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "x + 1"+kb.Enter)))
+
+	startServerOn(t, srv.HTTPAddr, srv.TCPAddr)
+	must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+
+	queued := must(tb.entryAt(n + 1))(t)
+	if queued.Input != "x + 1" || queued.Kind != "integer" || queued.Result != "43" {
+		t.Errorf("the line typed while disconnected shows %+v, want x + 1 = 43", queued)
+	}
+	tb.mustEval(t, "x", "integer", "42")
+	tb.mustEval(t, "y", "approx", "≈ 1.4142135623731")
+	tb.mustEval(t, "z * 3", "integer", "1")
+	tb.mustEval(t, "vars", "text", "x = 42, y = ≈ 1.4142135623731, z = 1/3 ≈ 0.33333333333333333333")
+}
+
+// Over -max-clients the server accepts and closes with 1013: the page says "server busy",
+// keeps trying, and gets in once a place is free.
+func testServerBusy(t *testing.T, b *browser) {
+	srv := startServer(t, "-max-clients", "1")
+	first := b.mustOpenTab(t, srv.URL()+"/")
+	second := b.openLoadingTab(t, srv.URL()+"/")
+	text := must(second.waitStatus("reconnecting", "server busy"))(t)
+	if !strings.Contains(text, "1013") {
+		t.Errorf("status shows %q, want the close code 1013 too", text)
+	}
+	first.close()
+	must(second.waitStatusFor(reconnectWait, "connected", ""))(t)
+	second.mustEval(t, "3 * 14", "integer", "42")
+}
+
+// quit ends the session for good: the page goes offline and stays there (no reconnect),
+// until the user types again, which starts a new, empty session.
+func testQuitStaysOffline(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	tb.mustEval(t, "x = 5", "integer", "x = 5")
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "quit"+kb.Enter)))
+	must(tb.waitStatus("offline", "ended"))(t)
+	// The first reconnect would come within a second (backoff starts at 0.25-0.5 s), so
+	// still being offline well after that means the page did not try.
+	time.Sleep(2 * time.Second)
+	if st := must(evaluate[string](tb, `document.querySelector('`+selStatus+`').dataset.state`))(t); st != "offline" {
+		t.Fatalf("after quit the page went %q by itself, want it to stay offline", st)
+	}
+	// Typing starts a new session; quit ended the old one, so its variables are gone.
+	e, err := tb.eval("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Kind != "error" || e.Message != "unknown name 'x'" {
+		t.Errorf("x after quit and a new session gave %+v, want unknown name 'x'", e)
+	}
+	must(tb.waitStatus("connected", ""))(t)
+}
+
+// A screenshot after a few evaluations is a PNG of the viewport's size. With
+// WSCALC_SCREENSHOT=path it is also written there (docs/playground.png for the README).
+func testScreenshot(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	ok(t, tb.do(pageWait, chromedp.EmulateViewport(screenshotW, screenshotH), reducedMotion()))
+
+	tb.mustEval(t, "0.1 + 0.2", "rational", "0.3")
+	tb.mustEval(t, "2 ** 100", "integer", "1267650600228229401496703205376")
+	tb.mustEval(t, "rate = 1/3 + 1/7", "rational", "rate = 10/21 ≈ 0.47619047619047619048")
+	tb.mustEval(t, "rate * 21", "integer", "10")
+	tb.mustEval(t, "sqrt(2)", "approx", "≈ 1.4142135623731")
+	tb.mustEval(t, "(1 + 1/365) ** 365", "rational", "≈ 2.7145674820218743032")
+	e, err := tb.eval("2 + sqr(9)")
+	if err != nil || e.Kind != "error" {
+		t.Fatalf("2 + sqr(9) gave %+v (%v), want an error", e, err)
+	}
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "* 2")))
+	must(tb.waitClients(1))(t)
+
+	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "playground.png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if got := img.Bounds().Size(); got != (image.Point{X: screenshotW, Y: screenshotH}) {
+		t.Errorf("screenshot is %v, want the viewport %dx%d", got, screenshotW, screenshotH)
+	}
+	if colors := distinctColors(img, 64); colors < 16 {
+		t.Errorf("screenshot has %d distinct colours: the page did not render", colors)
+	}
+	if out := os.Getenv("WSCALC_SCREENSHOT"); out != "" {
+		if err := os.WriteFile(out, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot written to %s", out)
+	}
+}
+
+// reducedMotion asks the page for no animations (prefers-reduced-motion), so that the
+// screenshot never catches an entry halfway through fading in.
+func reducedMotion() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+		})
+		return err
+	})
+}
+
+// distinctColors counts the colours of img, stopping at limit.
+func distinctColors(img image.Image, limit int) int {
+	seen := map[[4]uint32]bool{}
+	r := img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y += 3 {
+		for x := r.Min.X; x < r.Max.X; x += 3 {
+			cr, cg, cb, ca := img.At(x, y).RGBA()
+			seen[[4]uint32{cr, cg, cb, ca}] = true
+			if len(seen) >= limit {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
