@@ -1,22 +1,67 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
-// wscalc -h prints the usage with every flag and exits 0.
+// wscalc -h prints the usage with every flag and the environment variable that also sets
+// it, and exits 0.
 func TestHelpListsFlags(t *testing.T) {
 	stdout, stderr, code := runBinary(t, "", "-h")
 	if code != 0 {
 		t.Errorf("wscalc -h: exit status %d, want 0", code)
 	}
 	usage := stdout + stderr
-	for _, flag := range []string{"-http", "-tcp", "-max-clients", "-idle-timeout",
-		"-shutdown-timeout", "-allow-origin", "-log-format", "-log-level"} {
-		if !strings.Contains(usage, flag) {
-			t.Errorf("wscalc -h does not mention %s:\n%s", flag, usage)
+	for _, flag := range []string{"http", "tcp", "max-clients", "idle-timeout",
+		"shutdown-timeout", "allow-origin", "log-format", "log-level"} {
+		env := "WSCALC_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+		if !strings.Contains(usage, "-"+flag+" ") || !strings.Contains(usage, env) {
+			t.Errorf("wscalc -h does not mention -%s and %s:\n%s", flag, env, usage)
 		}
+	}
+}
+
+// Configuration from the environment, as in a container, and a flag overriding it:
+// -max-clients is enforced on the line protocol with its documented refusal.
+func TestEnvironmentConfiguresServer(t *testing.T) {
+	t.Run("environment", func(t *testing.T) {
+		s := startServerEnv(t, []string{"WSCALC_MAX_CLIENTS=1"}, "127.0.0.1:0", "127.0.0.1:0")
+		assertTCPCapacity(t, s, 1)
+	})
+	t.Run("flag wins", func(t *testing.T) {
+		s := startServerEnv(t, []string{"WSCALC_MAX_CLIENTS=1"}, "127.0.0.1:0", "127.0.0.1:0", "-max-clients", "2")
+		assertTCPCapacity(t, s, 2)
+	})
+}
+
+// assertTCPCapacity opens n live TCP sessions, then checks that one more is refused with
+// "Error: server busy (max n clients)" and closed.
+func assertTCPCapacity(t *testing.T, s *server, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for range n {
+		c := openTCPSession(ctx, t, s.TCPAddr)
+		defer c.Close()
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", s.TCPAddr)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	deadline, _ := ctx.Deadline()
+	c.SetDeadline(deadline)
+	got, err := io.ReadAll(c)
+	want := fmt.Sprintf("Error: server busy (max %d clients)\n", n)
+	if err != nil || string(got) != want {
+		t.Errorf("client %d read %q (error %v), want %q then EOF", n+1, got, err, want)
 	}
 }
 

@@ -24,6 +24,7 @@
 //
 //	startServer(t, args...) *server                  // port 0 for both listeners
 //	startServerOn(t, httpAddr, tcpAddr, args...)     // fixed addresses, e.g. a restart
+//	startServerEnv(t, env, httpAddr, tcpAddr, args...) // plus environment variables
 //	(*server).URL(), .WSURL(), .HTTPAddr, .TCPAddr, .Stop(t) (exit code), .Output()
 //	requireTool(t, name) string                      // path of the tool, or skip/fail
 //	runBinary(t, stdin, args...) (stdout, stderr, exit code)

@@ -90,6 +90,13 @@ func startServer(t testing.TB, args ...string) *server {
 // the server's output if the test failed.
 func startServerOn(t testing.TB, httpAddr, tcpAddr string, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, httpAddr, tcpAddr, args...)
+}
+
+// startServerEnv is startServerOn with extra environment variables ("WSCALC_MAX_CLIENTS=1")
+// added to the test's own.
+func startServerEnv(t testing.TB, env []string, httpAddr, tcpAddr string, args ...string) *server {
+	t.Helper()
 	if binPath == "" {
 		t.Fatal("e2e: wscalc binary not built (TestMain did not run)")
 	}
@@ -105,6 +112,7 @@ func startServerOn(t testing.TB, httpAddr, tcpAddr string, args ...string) *serv
 		}
 	}}
 	s.cmd.Stderr = &lineWriter{log: s.out, stream: "stderr"}
+	s.cmd.Env = append(childEnv(), env...)
 	s.cmd.WaitDelay = 5 * time.Second // do not hang on output pipes after the process exits
 	configureChild(s.cmd)
 	if err := s.cmd.Start(); err != nil {
@@ -266,6 +274,7 @@ func runBinary(t testing.TB, stdin string, args ...string) (stdout, stderr strin
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = childEnv()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	configureChild(cmd)
@@ -278,4 +287,14 @@ func runBinary(t testing.TB, stdin string, args ...string) (stdout, stderr strin
 		t.Fatalf("wscalc %s: %v", strings.Join(args, " "), err)
 	}
 	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// childEnv is the environment of a wscalc process: the test's, and for a -race binary no
+// race-detector pause at exit (1 s by default), which every stop would otherwise pay.
+func childEnv() []string {
+	env := os.Environ()
+	if _, set := os.LookupEnv("GORACE"); raceEnabled && !set {
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	return env
 }
