@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,7 @@ const (
 func TestPlayground(t *testing.T) {
 	b := startBrowser(t)
 
+	t.Run("Modules", func(t *testing.T) { testModules(t, b) })
 	t.Run("Evaluate", func(t *testing.T) { testEvaluate(t, b) })
 	t.Run("HistoryAndKeys", func(t *testing.T) { testHistoryAndKeys(t, b) })
 	t.Run("TwentyTabs", func(t *testing.T) { testTwentyTabs(t, b) })
@@ -97,6 +99,9 @@ func startBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(screenshotW, screenshotH),
+		// Chromium's crash handler carries neither the profile nor a parent we could
+		// follow (it detaches), but it inherits the environment: this marks it as ours.
+		chromedp.Env(browserMarkEnv+"="+dir),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
@@ -124,12 +129,19 @@ func startBrowser(t *testing.T) *browser {
 // Chromium starts with the profile directory on their command line.
 func (b *browser) shutdown(t *testing.T) {
 	t.Helper()
-	b.closed = true
-	b.cancel()
 	if runtime.GOOS != "linux" {
+		b.closed = true
+		b.cancel()
 		t.Log("process check skipped: it reads /proc")
 		return
 	}
+	// The check must see the browser while it runs, or finding nothing later proves nothing.
+	running := chromiumProcesses(b.userDataDir)
+	if b.pid == 0 || !slices.Contains(running, b.pid) {
+		t.Errorf("process check does not find the browser (pid %d) while it runs: found %v", b.pid, running)
+	}
+	b.closed = true
+	b.cancel()
 	deadline := time.Now().Add(pageWait)
 	for {
 		left := chromiumProcesses(b.userDataDir)
@@ -146,10 +158,16 @@ func (b *browser) shutdown(t *testing.T) {
 	}
 }
 
-// chromiumProcesses lists the processes started with --user-data-dir=dir (what
-// `pgrep -f -- --user-data-dir=dir` finds, without needing procps installed).
+// browserMarkEnv names the environment variable that marks the test's Chromium processes.
+const browserMarkEnv = "WSCALC_E2E_BROWSER"
+
+// chromiumProcesses lists the processes of the browser started with profile dir: those
+// with --user-data-dir=dir on their command line (what `pgrep -f -- --user-data-dir=dir`
+// finds, without needing procps installed: the browser, zygotes, renderers, GPU and
+// network processes) and those whose environment carries the mark (the crash handler).
 func chromiumProcesses(dir string) []int {
-	want := []byte("--user-data-dir=" + dir)
+	arg := []byte("--user-data-dir=" + dir)
+	mark := []byte(browserMarkEnv + "=" + dir)
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -157,18 +175,26 @@ func chromiumProcesses(dir string) []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue // gone meanwhile
-		}
-		for _, arg := range bytes.Split(cmdline, []byte{0}) {
-			if bytes.Equal(arg, want) {
-				pids = append(pids, pid)
-				break
-			}
+		if procListHas(pid, "cmdline", arg) || procListHas(pid, "environ", mark) {
+			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// procListHas reports whether /proc/pid/file, a NUL-separated list, holds item. A process
+// that is gone, or not ours to read, does not.
+func procListHas(pid int, file string, item []byte) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), file))
+	if err != nil {
+		return false
+	}
+	for _, v := range bytes.Split(data, []byte{0}) {
+		if bytes.Equal(v, item) {
+			return true
+		}
+	}
+	return false
 }
 
 // processAlive reports whether pid runs and is not a zombie waiting for its parent.
@@ -446,6 +472,52 @@ func ok(t *testing.T, err error) {
 }
 
 // ---- the tests ----
+
+// The page's modules, called directly in the page for what the other tests cannot reach
+// through a plain-http loopback server: the wss: address under https and behind a path
+// prefix, the backoff bounds, and the session-restore literals.
+func testModules(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(async () => {
+		const c = await import(new URL('connection.js', location.href).href);
+		const s = await import(new URL('session.js', location.href).href);
+		const st = await import(new URL('store.js', location.href).href);
+		const r = new st.Recall(['a', 'b', 'b']);
+		const recall = [r.up('draft'), r.up(''), r.up(''), r.down(), r.down(), r.down()];
+		return {
+			wss: c.socketURL(new URL('https://calc.example.org/play/?q=1#top')),
+			ws: c.socketURL(new URL('http://127.0.0.1:8080/')),
+			first: [c.backoffDelay(0, () => 0), c.backoffDelay(0, () => 1)],
+			capped: [c.backoffDelay(10, () => 0), c.backoffDelay(99, () => 1)],
+			closeReason: c.closeText(1001, 'server shutting down'),
+			closeCode: c.closeText(1006, ''),
+			literals: [s.literal({kind: 'approx', value: '1.5'}), s.literal({kind: 'rational', value: '-2/3'}),
+				s.literal({kind: 'integer', value: ''})],
+			recall: recall.map((v) => v === null ? '<null>' : v),
+		};
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"wss":         "wss://calc.example.org/play/ws",
+		"ws":          "ws://127.0.0.1:8080/ws",
+		"first":       []any{250.0, 500.0},
+		"capped":      []any{15000.0, 30000.0},
+		"closeReason": "server shutting down (1001)",
+		"closeCode":   "connection lost (1006)",
+		"literals":    []any{"1.5 * exp(0)", "-2/3", ""},
+		"recall":      []any{"b", "a", "<null>", "b", "draft", "<null>"},
+	}
+	for k, w := range want {
+		if g := fmt.Sprint(got[k]); g != fmt.Sprint(w) {
+			t.Errorf("%s = %s, want %s", k, g, fmt.Sprint(w))
+		}
+	}
+}
 
 // Typed lines give entries of the right kind, with the server's display; an error
 // underlines the offending code points; Up recalls the previous input.
