@@ -163,8 +163,13 @@ function insertName(name) {
 
 // ---- history list ----
 
+// A long session keeps only the newest entries on screen so the page stays light; the
+// stored history is bounded the same way.
+const MAX_ON_SCREEN = 1000;
+
 function append(li) {
   historyEl.append(li);
+  while (historyEl.childElementCount > MAX_ON_SCREEN) historyEl.firstElementChild.remove();
   welcome.hidden = true;
   reveal(li);
 }
