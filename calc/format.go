@@ -193,17 +193,23 @@ func formatSmallFrac(n, d int64) (formatted, bool) {
 		}
 		digits = lo
 	}
-	s := strconv.FormatUint(digits, 10)
+	var buf [24]byte
+	s := strconv.AppendUint(buf[:0], digits, 10)
 	exp := len(s) - 1 - places
-	dec := sciText(s, exp)
+	var dec string
 	if exp > -7 && exp < 21 {
-		dec = plainText(s, exp)
+		dec = plainText(string(s), exp)
+	} else {
+		dec = sciText(string(s), exp)
 	}
 	if n < 0 {
 		dec = "-" + dec
 	}
-	value := strconv.FormatInt(n, 10) + "/" + strconv.FormatInt(d, 10)
-	return formatted{display: dec, kind: KindRational, value: value, decimal: dec}, true
+	var vbuf [48]byte
+	v := strconv.AppendInt(vbuf[:0], n, 10)
+	v = append(v, '/')
+	v = strconv.AppendInt(v, d, 10)
+	return formatted{display: dec, kind: KindRational, value: string(v), decimal: dec}, true
 }
 
 func formatRat(r *big.Rat) formatted {

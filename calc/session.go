@@ -31,6 +31,7 @@ type Session struct {
 type scratch struct {
 	runes []rune
 	tree  tree
+	eval  evaluator
 }
 
 func (s *Session) now() time.Time {
@@ -95,8 +96,11 @@ func isBlankRunes(src []rune) bool {
 var commands = map[string]bool{"help": true, "vars": true, "quit": true, "exit": true}
 
 func (s *Session) command(src []rune) (Result, error, bool) {
-	word := strings.ToLower(strings.Trim(string(src), " \t"))
-	switch word {
+	word := trimBlanks(src)
+	if len(word) != 4 { // every command has four letters: skip the conversion otherwise
+		return Result{}, nil, false
+	}
+	switch strings.ToLower(string(word)) {
 	case "quit", "exit":
 		return Result{}, ErrQuit, true
 	case "help":
@@ -105,6 +109,16 @@ func (s *Session) command(src []rune) (Result, error, bool) {
 		return Result{Display: s.varsText(), Kind: KindText}, nil, true
 	}
 	return Result{}, nil, false
+}
+
+func trimBlanks(src []rune) []rune {
+	for len(src) > 0 && isBlank(src[0]) {
+		src = src[1:]
+	}
+	for len(src) > 0 && isBlank(src[len(src)-1]) {
+		src = src[:len(src)-1]
+	}
+	return src
 }
 
 const helpText = "operators: + - * / // % mod ** ^ ! ~ << >> & | ( ) and x = expr; " +
@@ -160,7 +174,8 @@ func (s *Session) run(t *tree, lim Limits) (Result, error) {
 	if err := s.budget.charge(now, t.cost, lim); err != nil {
 		return Result{}, err
 	}
-	e := evaluator{t: t, s: s, lim: lim, start: now}
+	e := &s.scratch.eval
+	*e = evaluator{t: t, s: s, lim: lim, start: now}
 	v, err := e.eval(t.root)
 	s.budget.debit(e.dynCost)
 	if err != nil {
