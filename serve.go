@@ -105,9 +105,9 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	s := &servers{log: log}
 	s.ready.Store(true)
 
-	var httpAddr string
+	var httpAddr string // for the line protocol's hint to browsers that connect to it
 	if httpLn != nil {
-		httpAddr = httpLn.Addr().String()
+		httpAddr = displayAddr(httpLn.Addr())
 	}
 	s.tcp = &tcp.Server{
 		Hub:         h,
