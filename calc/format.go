@@ -56,13 +56,13 @@ func formatFloat(f float64) formatted {
 // count, computed without converting the whole integer to decimal.
 func formatInt(n *big.Int) formatted {
 	bl := n.BitLen()
-	// Below this many bits an integer surely has ≤ 4300 digits; above the next, surely more.
+	// Below this many bits an integer surely has ≤ 4300 digits; between it and the next,
+	// an exact comparison with 10^4300 decides, so String is only ever called on an
+	// integer that is shown in full.
 	const surelyShort, surelyLong = 14280, 14290
-	if bl <= surelyLong {
+	if bl <= surelyShort || bl <= surelyLong && n.CmpAbs(pow10(maxIntDigits)) < 0 {
 		s := n.String()
-		if bl <= surelyShort || len(strings.TrimPrefix(s, "-")) <= maxIntDigits {
-			return formatted{display: s, kind: KindInteger, value: s, decimal: s}
-		}
+		return formatted{display: s, kind: KindInteger, value: s, decimal: s}
 	}
 	mant, exp, count := leadingDigits(n, floatDigits)
 	dec := sciText(mant, exp)
