@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: total `requests/s` on a fixed schedule, latency from the scheduled time (0: closed loop)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	fs.DurationVar(&cfg.Hold, "hold", 0, "keep the connections open and idle this long before the load")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file`")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "give up on a connection with no reply for this long (its requests count as never answered)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, benchUsage)
@@ -87,6 +89,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfg.Progress, cfg.Log = stderr, stderr
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		cfg.ProgressBar = true
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usage("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return usage("%v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

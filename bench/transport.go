@@ -21,6 +21,8 @@ type transport interface {
 	flush() error
 	// read returns the next reply, valid until the next read.
 	read() ([]byte, error)
+	// buffered is how many received bytes read has not consumed yet.
+	buffered() int
 	// close ends the connection; a blocked read returns.
 	close() error
 }
@@ -78,5 +80,7 @@ func (t *tcpTransport) read() ([]byte, error) {
 	p = p[:len(p)-1]
 	return bytes.TrimSuffix(p, []byte{'\r'}), nil
 }
+
+func (t *tcpTransport) buffered() int { return t.r.Buffered() }
 
 func (t *tcpTransport) close() error { return t.c.Close() }

@@ -192,6 +192,8 @@ func (t *wsTransport) read() ([]byte, error) {
 	}
 }
 
+func (t *wsTransport) buffered() int { return t.r.Buffered() }
+
 // readFrame reads one unmasked server frame; its payload is valid until the next call.
 func (t *wsTransport) readFrame() (fin bool, op byte, payload []byte, err error) {
 	var hdr [2]byte

@@ -13,7 +13,8 @@ server pinned to one core and the load generator to another (taskset).
 
 Every load is on loopback and bounded in count and time. Each table is printed as Markdown;
 --json FILE also saves the raw summaries. Options: --duration (seconds per measured run),
---server-cpu and --load-cpu (the cores), --wscalc-args (extra server flags).
+--server-cpu and --load-cpu (the cores), --wscalc-args (extra server flags; by default
+the session budget is lifted, since a load test is the one user it exists to stop).
 """
 
 import argparse
@@ -322,8 +323,11 @@ def main():
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--load-cpu", default="1")
     ap.add_argument("--scale-conns", type=int, default=9900)
-    ap.add_argument("--wscalc-args", default=os.environ.get("WSCALC_BENCH_ARGS", ""),
-                    help="extra flags for the wscalc server")
+    # The session budget (200 000 cost units per minute) is there so that one user cannot
+    # hog a shared server; a load test is exactly such a user, so it is lifted here.
+    ap.add_argument("--wscalc-args",
+                    default=os.environ.get("WSCALC_BENCH_ARGS", "-session-budget 1000000000000"),
+                    help="extra flags for the wscalc server (default: lift the session budget)")
     ap.add_argument("--json", help="save the raw summaries to this file")
     OPTS = ap.parse_args()
     build()
