@@ -24,3 +24,18 @@ func TestBuiltinMixMatchesTheCore(t *testing.T) {
 		assert.Equal(t, e.Want, got, e.Line)
 	}
 }
+
+// BenchmarkBuiltinMix is the calculator's share of a request of the built-in load: one
+// session evaluating the mix in turn, as a benchmark connection does (the budget lifted),
+// so that BENCHMARKS.md can split the server's CPU per request into core and transport.
+func BenchmarkBuiltinMix(b *testing.B) {
+	exprs := Builtin()
+	s := calc.Session{Limits: calc.Limits{Budget: 1 << 50}}
+	i := 0
+	for b.Loop() {
+		s.Eval(exprs[i].Line)
+		if i++; i == len(exprs) {
+			i = 0
+		}
+	}
+}
