@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // dialers opens a session of each transport on s.
-func dialers(s *fakeServer) map[string]func(context.Context) (Conn, error) {
+func dialers(s *testServer) map[string]func(context.Context) (Conn, error) {
 	return map[string]func(context.Context) (Conn, error){
 		"tcp": func(ctx context.Context) (Conn, error) { return DialTCP(ctx, s.TCP) },
 		"ws":  func(ctx context.Context) (Conn, error) { return DialWS(ctx, s.WS) },
@@ -32,7 +32,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 func TestPipeAnswersEveryLineInOrder(t *testing.T) {
-	s := startFakeServer(t, 0)
+	s := startServer(t)
 	in := "2 + 3 * 4\n\n   # a comment\n1 / 0\r\nx = 1/3\nx * 3\n1/3" // last line has no newline
 	want := "14\nError at column 3: division by zero\nx = 1/3 ≈ 0.33333333333333333333\n1\n1/3 ≈ 0.33333333333333333333\n"
 	for name, dial := range dialers(s) {
@@ -48,7 +48,7 @@ func TestPipeAnswersEveryLineInOrder(t *testing.T) {
 }
 
 func TestPipePipelinesManyLines(t *testing.T) {
-	s := startFakeServer(t, 0)
+	s := startServer(t)
 	var in, want strings.Builder
 	for i := range 3000 {
 		fmt.Fprintf(&in, "%d * 2\n", i)
@@ -70,7 +70,7 @@ func TestPipePipelinesManyLines(t *testing.T) {
 }
 
 func TestPipeStopsAtQuit(t *testing.T) {
-	s := startFakeServer(t, 0)
+	s := startServer(t)
 	for name, dial := range dialers(s) {
 		t.Run(name, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -84,29 +84,59 @@ func TestPipeStopsAtQuit(t *testing.T) {
 }
 
 func TestPipeReportsServerClose(t *testing.T) {
-	s := startFakeServer(t, 2)
-	cases := map[string]*ClosedError{
-		"tcp": {},
-		"ws":  {Code: 1001, Reason: "server shutting down"},
-	}
-	for name, dial := range dialers(s) {
+	for _, name := range []string{"tcp", "ws"} {
 		t.Run(name, func(t *testing.T) {
+			s := startServer(t)
 			ctx := testCtx(t)
-			c, err := dial(ctx)
+			c, err := dialers(s)[name](ctx)
 			require.NoError(t, err)
-			var out bytes.Buffer
-			// Slow input, so that the server closes while the client still has lines to send.
-			in := &slowReader{lines: []string{"1\n", "2\n", "3\n", "4\n"}, delay: 50 * time.Millisecond}
-			err = Pipe(ctx, c, in, &out)
+			// The server shuts down once the second reply is out, while the client still
+			// has lines to send (they come slowly, like a person's or a slow script's).
+			out := &lineWriter{after: 2, then: func() { s.shutdown(t) }}
+			in := &slowReader{lines: []string{"1\n", "2\n", "3\n", "4\n", "5\n"}, delay: 100 * time.Millisecond}
+			err = Pipe(ctx, c, in, out)
 			var ce *ClosedError
 			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, cases[name], ce)
-			assert.Equal(t, "1\n2\n", out.String())
-			if name == "ws" {
+			got := out.String()
+			assert.True(t, strings.HasPrefix(got, "1\n2\n"), got)
+			switch name {
+			case "tcp":
+				assert.Equal(t, &ClosedError{}, ce)
+				assert.True(t, strings.HasSuffix(got, "Error: server shutting down\n"), got)
+			case "ws":
+				assert.Equal(t, &ClosedError{Code: 1001, Reason: "server shutting down"}, ce)
 				assert.Equal(t, "connection closed by the server: server shutting down (WebSocket status 1001)", err.Error())
 			}
 		})
 	}
+}
+
+// lineWriter collects output and calls then (once, in its own goroutine) after the given
+// number of lines.
+type lineWriter struct {
+	after int
+	then  func()
+
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines int
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	before := w.lines
+	w.lines += bytes.Count(p, []byte("\n"))
+	if before < w.after && w.lines >= w.after {
+		go w.then()
+	}
+	return w.buf.Write(p)
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // slowReader returns one line per Read after a delay, like a person or a slow script.
@@ -211,7 +241,7 @@ func runInteractive(t *testing.T, dial func(context.Context) (Conn, error)) (*fa
 }
 
 func TestInteractivePromptRepliesAndCtrlD(t *testing.T) {
-	s := startFakeServer(t, 0)
+	s := startServer(t)
 	for name, dial := range dialers(s) {
 		t.Run(name, func(t *testing.T) {
 			tty, done := runInteractive(t, dial)
@@ -228,7 +258,7 @@ func TestInteractivePromptRepliesAndCtrlD(t *testing.T) {
 }
 
 func TestInteractiveQuit(t *testing.T) {
-	s := startFakeServer(t, 0)
+	s := startServer(t)
 	for name, dial := range dialers(s) {
 		t.Run(name, func(t *testing.T) {
 			tty, done := runInteractive(t, dial)
@@ -239,11 +269,13 @@ func TestInteractiveQuit(t *testing.T) {
 }
 
 func TestInteractiveShowsServerClose(t *testing.T) {
-	s := startFakeServer(t, 1)
-	for name, dial := range dialers(s) {
+	for _, name := range []string{"tcp", "ws"} {
 		t.Run(name, func(t *testing.T) {
-			tty, done := runInteractive(t, dial)
+			s := startServer(t)
+			tty, done := runInteractive(t, dialers(s)[name])
 			io.WriteString(tty.type_, "1 + 2\r")
+			tty.waitFor(t, "3\r\n")
+			s.shutdown(t)
 			var err error
 			select {
 			case err = <-done:
@@ -252,10 +284,11 @@ func TestInteractiveShowsServerClose(t *testing.T) {
 			}
 			var ce *ClosedError
 			require.ErrorAs(t, err, &ce)
-			assert.Contains(t, tty.output(), "3\r\n")
 			assert.Contains(t, tty.output(), "connection closed by the server")
 			if name == "ws" {
 				assert.Contains(t, tty.output(), "connection closed by the server: server shutting down (WebSocket status 1001)")
+			} else {
+				assert.Contains(t, tty.output(), "Error: server shutting down")
 			}
 		})
 	}
