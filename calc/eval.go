@@ -122,17 +122,22 @@ func checkFloat(f float64, t token) (value, error) {
 	return approx(f), nil
 }
 
-// floats converts operands to binary64 for an approximate operation.
-func floats(t token, vs ...value) ([]float64, error) {
-	out := make([]float64, len(vs))
-	for i, v := range vs {
-		f, ok := v.float()
-		if !ok {
-			return nil, errApproxOverflow(t)
-		}
-		out[i] = f
+// floats2 and float1 convert operands to binary64 for an approximate operation.
+func floats2(t token, a, b value) (float64, float64, error) {
+	x, err := float1(t, a)
+	if err != nil {
+		return 0, 0, err
 	}
-	return out, nil
+	y, err := float1(t, b)
+	return x, y, err
+}
+
+func float1(t token, v value) (float64, error) {
+	f, ok := v.float()
+	if !ok {
+		return 0, errApproxOverflow(t)
+	}
+	return f, nil
 }
 
 func (e *evaluator) unary(n *node, x value) (value, error) {
@@ -216,15 +221,15 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 		return v, nil
 	}
 	if !a.isExact() || !b.isExact() {
-		fs, err := floats(n.tok, a, b)
+		f0, f1, err := floats2(n.tok, a, b)
 		if err != nil {
 			return value{}, err
 		}
-		r := fs[0] + fs[1]
+		r := f0 + f1
 		if sub {
-			r = fs[0] - fs[1]
+			r = f0 - f1
 		}
-		if math.Abs(r) <= 1e-15*math.Max(math.Abs(fs[0]), math.Abs(fs[1])) {
+		if math.Abs(r) <= 1e-15*math.Max(math.Abs(f0), math.Abs(f1)) {
 			r = 0 // snap: the difference is rounding noise
 		}
 		return checkFloat(r, n.tok)
@@ -320,11 +325,11 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 		return v, nil
 	}
 	if !a.isExact() || !b.isExact() {
-		fs, err := floats(t, a, b)
+		f0, f1, err := floats2(t, a, b)
 		if err != nil {
 			return value{}, err
 		}
-		return checkFloat(fs[0]*fs[1], t)
+		return checkFloat(f0*f1, t)
 	}
 	if a.sign() == 0 || b.sign() == 0 {
 		return small(0), nil
@@ -352,11 +357,11 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		return v, nil
 	}
 	if !a.isExact() || !b.isExact() {
-		fs, err := floats(t, a, b)
+		f0, f1, err := floats2(t, a, b)
 		if err != nil {
 			return value{}, err
 		}
-		return checkFloat(fs[0]/fs[1], t)
+		return checkFloat(f0/f1, t)
 	}
 	// Only the numerator can outgrow the limit: a large denominator makes a fraction that
 	// the approximate fallback below takes care of.
@@ -510,11 +515,11 @@ func (e *evaluator) pow(t token, a, b value) (value, error) {
 }
 
 func (e *evaluator) powFloat(t token, a, b value) (value, error) {
-	fs, err := floats(t, a, b)
+	f0, f1, err := floats2(t, a, b)
 	if err != nil {
 		return value{}, err
 	}
-	x, y := fs[0], fs[1]
+	x, y := f0, f1
 	switch {
 	case x == 0 && y < 0:
 		return value{}, errAt(t, "division by zero")

@@ -36,6 +36,7 @@ func format(v value) formatted {
 		if f, ok := formatSmallFrac(v.i, v.d); ok {
 			return f
 		}
+		return formatSmallRepeating(v.i, v.d)
 	}
 	r := v.rat()
 	if r.IsInt() {
@@ -210,6 +211,65 @@ func formatSmallFrac(n, d int64) (formatted, bool) {
 	v = append(v, '/')
 	v = strconv.AppendInt(v, d, 10)
 	return formatted{display: dec, kind: KindRational, value: string(v), decimal: dec}, true
+}
+
+// formatSmallRepeating formats n/d held in int64s (d > 1, lowest terms) in the
+// "n/d ≈ 20 digits" form by long division in 64-bit words: the same digits as
+// roundedDigits, without big arithmetic.
+func formatSmallRepeating(n, d int64) formatted {
+	var buf [64]byte
+	digits, exp := divideDigits(buf[:0], absU(n), uint64(d), ratDigits)
+	dec := sciText(string(digits), exp)
+	if exp > -7 && exp < 19 {
+		dec = plainText(string(digits), exp)
+	}
+	if n < 0 {
+		dec = "-" + dec
+	}
+	var vbuf [48]byte
+	v := strconv.AppendInt(vbuf[:0], n, 10)
+	v = append(v, '/')
+	v = strconv.AppendInt(v, d, 10)
+	value := string(v)
+	return formatted{display: value + " ≈ " + dec, kind: KindRational, value: value, decimal: dec}
+}
+
+// divideDigits appends the first `want` significant digits of n/d (n > 0), rounded half
+// to even, and returns them with the decimal exponent of the first one.
+func divideDigits(out []byte, n, d uint64, want int) ([]byte, int) {
+	q, r := n/d, n%d
+	exp := -1
+	if q > 0 {
+		out = strconv.AppendUint(out, q, 10)
+		exp = len(out) - 1
+	}
+	for len(out) < want {
+		hi, lo := bits.Mul64(r, 10)
+		digit, rem := bits.Div64(hi, lo, d) // hi < d: r < d, so r·10 / 2^64 < d
+		r = rem
+		if len(out) == 0 && digit == 0 {
+			exp-- // a leading zero after the point
+			continue
+		}
+		out = append(out, byte('0'+digit))
+	}
+	// Round half to even on the remainder r/d of the last digit.
+	hi, lo := bits.Mul64(r, 2)
+	if hi > 0 || lo > d || lo == d && (out[len(out)-1]-'0')%2 == 1 {
+		i := len(out) - 1
+		for ; i >= 0 && out[i] == '9'; i-- {
+			out[i] = '0'
+		}
+		if i < 0 { // 99…9 rounds up to 100…0: one more digit before the point
+			out = append(out[:0], '1')
+			for len(out) < want {
+				out = append(out, '0')
+			}
+			return out, exp + 1
+		}
+		out[i]++
+	}
+	return out, exp
 }
 
 func formatRat(r *big.Rat) formatted {

@@ -46,14 +46,14 @@ func two(fn func(e *evaluator, t token, x, y value) (value, error)) function {
 // approxFn wraps a binary64 function; domain reports whether x is in its real domain.
 func approxFn(f func(float64) float64, domain func(float64) bool) function {
 	return one(func(e *evaluator, t token, x value) (value, error) {
-		fs, err := floats(t, x)
+		f0, err := float1(t, x)
 		if err != nil {
 			return value{}, err
 		}
-		if domain != nil && !domain(fs[0]) {
+		if domain != nil && !domain(f0) {
 			return value{}, errAt(t, "complex results are not supported")
 		}
-		return checkFloat(f(fs[0]), t)
+		return checkFloat(f(f0), t)
 	})
 }
 
@@ -84,11 +84,11 @@ var functions = map[string]function{
 	"acos":  approxFn(math.Acos, unitInterval),
 	"atan":  approxFn(math.Atan, nil),
 	"atan2": two(func(e *evaluator, t token, y, x value) (value, error) {
-		fs, err := floats(t, y, x)
+		f0, f1, err := floats2(t, y, x)
 		if err != nil {
 			return value{}, err
 		}
-		return checkFloat(math.Atan2(fs[0], fs[1]), t)
+		return checkFloat(math.Atan2(f0, f1), t)
 	}),
 	"sinh":      approxFn(math.Sinh, nil),
 	"cosh":      approxFn(math.Cosh, nil),
@@ -177,11 +177,11 @@ func root(e *evaluator, t token, x value, q int, f func(float64) float64) (value
 			return ratValue(r), nil
 		}
 	}
-	fs, err := floats(t, x)
+	f0, err := float1(t, x)
 	if err != nil {
 		return value{}, err
 	}
-	return checkFloat(f(fs[0]), t)
+	return checkFloat(f(f0), t)
 }
 
 // logDomain checks the argument of a logarithm.

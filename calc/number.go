@@ -30,14 +30,15 @@ func parseNumber(t token, src []rune, maxBits int) (value, error) {
 		return value{}, errAt(t, "leading zeros are not allowed in '%s' (use 0o%s for octal)", s, strings.TrimLeft(intPart, "0_"))
 	}
 	fracDigits := strings.ReplaceAll(frac, "_", "")
-	if !hasExp && fracDigits == "" && len(digits) <= 18 {
-		return small(parseSmall(digits)), nil
+	expDigits := strings.ReplaceAll(exp, "_", "")
+	if v, ok := smallScaled(digits, fracDigits, expDigits); ok {
+		return v, nil
 	}
 	mant, ok := new(big.Int).SetString(digits+fracDigits, 10)
 	if !ok {
 		return value{}, errAt(t, "invalid number '%s'", s)
 	}
-	scale := decimalExponent(strings.ReplaceAll(exp, "_", "")) - int64(len(fracDigits))
+	scale := decimalExponent(expDigits) - int64(len(fracDigits))
 	return scaleByPow10(mant, scale, t, maxBits)
 }
 
@@ -55,6 +56,33 @@ func smallDecimal(src []rune) (value, bool) {
 		n = n*10 + int64(r-'0')
 	}
 	return small(n), true
+}
+
+// pow10s are the powers of ten that fit in int64.
+var pow10s = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// smallScaled returns the literal int.frac·10^exp in int64s when its digits and its
+// power of ten fit, the case of nearly every decimal people type (0.1, 2.25, 1.5e-7).
+func smallScaled(intPart, frac, exp string) (value, bool) {
+	if len(intPart)+len(frac) > 18 || len(exp) > 4 {
+		return value{}, false
+	}
+	mant := parseSmall(intPart)*pow10s[len(frac)] + parseSmall(frac)
+	scale := decimalExponent(exp) - int64(len(frac))
+	switch {
+	case scale >= 0 && scale < int64(len(pow10s)):
+		v, ok := mul64(mant, pow10s[scale])
+		return small(v), ok
+	case scale < 0 && -scale < int64(len(pow10s)):
+		return fracValue(mant, pow10s[-scale])
+	}
+	return value{}, false
 }
 
 // maxLiteralScale caps a literal's decimal exponent; anything near it is refused by the

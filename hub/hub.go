@@ -8,7 +8,6 @@ import (
 	"errors"
 	"runtime"
 	"sync"
-	"time"
 
 	"wscalc/calc"
 	"wscalc/metrics"
@@ -34,6 +33,7 @@ type Counts struct {
 // Hub is safe for concurrent use. Create it with New.
 type Hub struct {
 	metrics *metrics.Metrics
+	bound   map[Transport]*metrics.Bound // read-only after New
 	gate    chan struct{}
 
 	mu     sync.Mutex
@@ -55,8 +55,13 @@ func New(opts Options) *Hub {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	bound := make(map[Transport]*metrics.Bound)
+	for _, t := range []Transport{TCP, WS, HTTP} {
+		bound[t] = opts.Metrics.Transport(string(t))
+	}
 	return &Hub{
 		metrics: opts.Metrics,
+		bound:   bound,
 		gate:    make(chan struct{}, n),
 		counts:  make(map[Transport]int),
 		subs:    make(map[chan struct{}]struct{}),
@@ -134,13 +139,11 @@ func (h *Hub) notifyLocked() {
 // recorded as expressions.
 func (h *Hub) Eval(t Transport, s *calc.Session, line string) (calc.Result, error) {
 	h.gate <- struct{}{}
-	start := time.Now()
 	res, err := evalReleasing(h.gate, s, line)
-	d := time.Since(start)
-	if errors.Is(err, calc.ErrQuit) || (err == nil && res.Kind == calc.KindNone) {
+	if errors.Is(err, calc.ErrQuit) || (err == nil && (res.Kind == calc.KindNone || res.Kind == calc.KindText)) {
 		return res, err
 	}
-	h.metrics.Evaluated(string(t), err == nil, d)
+	h.bound[t].Evaluated(err == nil, s.LastDuration())
 	return res, err
 }
 

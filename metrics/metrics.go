@@ -81,15 +81,35 @@ func (m *Metrics) Rejected(transport, reason string) {
 	m.rejected.WithLabelValues(transport, reason).Inc()
 }
 
-// Evaluated records one evaluated line.
-func (m *Metrics) Evaluated(transport string, ok bool, d time.Duration) {
+// Transport returns the collectors of one transport with their labels resolved, for a
+// caller that records every line: it saves a label lookup per line. A nil *Metrics gives
+// a nil *Bound, which records nothing.
+func (m *Metrics) Transport(transport string) *Bound {
 	if m == nil {
+		return nil
+	}
+	return &Bound{
+		ok:       m.expressions.WithLabelValues(transport, "ok"),
+		failed:   m.expressions.WithLabelValues(transport, "error"),
+		duration: m.evalDuration,
+	}
+}
+
+// Bound records the lines of one transport.
+type Bound struct {
+	ok, failed prometheus.Counter
+	duration   prometheus.Histogram
+}
+
+// Evaluated records one evaluated line.
+func (b *Bound) Evaluated(ok bool, d time.Duration) {
+	if b == nil {
 		return
 	}
-	outcome := "ok"
-	if !ok {
-		outcome = "error"
+	if ok {
+		b.ok.Inc()
+	} else {
+		b.failed.Inc()
 	}
-	m.expressions.WithLabelValues(transport, outcome).Inc()
-	m.evalDuration.Observe(d.Seconds())
+	b.duration.Observe(d.Seconds())
 }
