@@ -102,6 +102,7 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	m := metrics.New()
 	h := hub.New(hub.Options{Metrics: m})
 	limits := calc.DefaultLimits()
+	limits.Budget = cfg.sessionBudget
 	s := &servers{log: log}
 	s.ready.Store(true)
 
@@ -262,6 +263,7 @@ type config struct {
 	httpAddr        string
 	tcpAddr         string
 	maxClients      int
+	sessionBudget   int
 	idleTimeout     time.Duration
 	shutdownTimeout time.Duration
 	allowOrigins    originList
@@ -379,6 +381,8 @@ func newFlagSet(c *config) *flag.FlagSet {
 		"`address` of the line protocol (nc); empty disables it")
 	fs.IntVar(&c.maxClients, "max-clients", 10000,
 		"most live sessions per transport (TCP and WebSocket `count`ed separately)")
+	fs.IntVar(&c.sessionBudget, "session-budget", calc.DefaultLimits().Budget,
+		"cost `units` each session may spend per minute (a power costs 1000, a product 10); raise it for load tests")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 10*time.Minute,
 		"close a session that sends nothing for this `duration`")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second,
@@ -435,6 +439,8 @@ func (c config) validate() error {
 		return usageError{errors.New("-http and -tcp are both empty: nothing to serve")}
 	case c.maxClients < 1:
 		return usageError{fmt.Errorf("-max-clients %d: want at least 1", c.maxClients)}
+	case c.sessionBudget < 1:
+		return usageError{fmt.Errorf("-session-budget %d: want at least 1", c.sessionBudget)}
 	case c.idleTimeout <= 0:
 		return usageError{fmt.Errorf("-idle-timeout %v: want a positive duration", c.idleTimeout)}
 	case c.shutdownTimeout <= 0:

@@ -269,10 +269,10 @@ func TestConfigFromEnvironment(t *testing.T) {
 	c, err := parseConfig(nil, env(), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, config{httpAddr: "127.0.0.1:8080", tcpAddr: "127.0.0.1:10000", maxClients: 10000,
-		idleTimeout: 10 * time.Minute, shutdownTimeout: 10 * time.Second, logFormat: "text", logLevel: slog.LevelInfo}, c)
+		sessionBudget: 200_000, idleTimeout: 10 * time.Minute, shutdownTimeout: 10 * time.Second, logFormat: "text", logLevel: slog.LevelInfo}, c)
 
 	c, err = parseConfig(nil, env(
-		"WSCALC_HTTP", "0.0.0.0:80", "WSCALC_TCP", "", "WSCALC_MAX_CLIENTS", "5",
+		"WSCALC_HTTP", "0.0.0.0:80", "WSCALC_TCP", "", "WSCALC_MAX_CLIENTS", "5", "WSCALC_SESSION_BUDGET", "1000000",
 		"WSCALC_IDLE_TIMEOUT", "90s", "WSCALC_SHUTDOWN_TIMEOUT", "3s",
 		"WSCALC_ALLOW_ORIGIN", "a.example, *.b.example,", "WSCALC_LOG_FORMAT", "json", "WSCALC_LOG_LEVEL", "DEBUG",
 	), io.Discard)
@@ -280,6 +280,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	assert.Equal(t, "0.0.0.0:80", c.httpAddr)
 	assert.Equal(t, "", c.tcpAddr, "an empty variable disables the listener")
 	assert.Equal(t, 5, c.maxClients)
+	assert.Equal(t, 1_000_000, c.sessionBudget)
 	assert.Equal(t, 90*time.Second, c.idleTimeout)
 	assert.Equal(t, 3*time.Second, c.shutdownTimeout)
 	assert.Equal(t, []string{"a.example", "*.b.example"}, c.allowOrigins.patterns)
@@ -301,19 +302,29 @@ func TestConfigFromEnvironment(t *testing.T) {
 }
 
 // The environment reaches run: WSCALC_TCP= disables the line protocol and
-// WSCALC_LOG_FORMAT=json makes the logs JSON.
+// WSCALC_LOG_FORMAT=json makes the logs JSON; WSCALC_SESSION_BUDGET reaches the sessions.
 func TestRunReadsEnvironment(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	logs := captureStderr(t)
 	t.Setenv("WSCALC_HTTP", "127.0.0.1:0")
 	t.Setenv("WSCALC_TCP", "")
 	t.Setenv("WSCALC_LOG_FORMAT", "json")
+	t.Setenv("WSCALC_SESSION_BUDGET", "999")
 	r := startRun(t, 1)
 	require.NotEmpty(t, r.httpAddr, r.lines)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + r.httpAddr + "/healthz")
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + r.httpAddr + "/healthz")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	// A power costs 1000 units: more than this server's whole session budget.
+	resp, err = client.Get("http://" + r.httpAddr + "/api/eval?expr=2**2")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, string(body), "limit 999 units")
 	require.NoError(t, r.stop(t))
 	http.DefaultClient.CloseIdleConnections()
 
