@@ -74,7 +74,7 @@ func nodeCost(op opKind) int {
 	return 1 // unary, + -, shifts and bitwise
 }
 
-var binaryOps = map[tokKind]opKind{
+var binaryOps = [...]opKind{
 	tPlus: nAdd, tMinus: nSub, tStar: nMul, tSlash: nDiv, tDSlash: nFloorDiv,
 	tPercent: nMod, tPow: nPow, tShl: nShl, tShr: nShr, tAmp: nAnd, tPipe: nOr,
 }

@@ -139,21 +139,18 @@ func binaryLevel(t token) (int, bool) {
 	return 0, false
 }
 
-// parseBinary parses the left-associative levels from level down to the multiplicative.
-func (p *parser) parseBinary(level int) (int32, error) {
-	sub := func() (int32, error) {
-		if level == precMul {
-			return p.parseUnary()
-		}
-		return p.parseBinary(level + 1)
-	}
-	left, err := sub()
+// parseBinary parses the left-associative binary levels from minLevel up by precedence
+// climbing: an operand, then each operator of at least minLevel with its right operand
+// parsed one level tighter. One loop instead of a call per level keeps typical lines
+// cheap to parse.
+func (p *parser) parseBinary(minLevel int) (int32, error) {
+	left, err := p.parseUnary()
 	if err != nil {
 		return 0, err
 	}
 	for {
-		l, ok := binaryLevel(p.tok)
-		if !ok || l != level {
+		level, ok := binaryLevel(p.tok)
+		if !ok || level < minLevel {
 			return left, nil
 		}
 		opTok := p.tok
@@ -167,7 +164,7 @@ func (p *parser) parseBinary(level int) (int32, error) {
 		if opTok.kind == tPercent && endsOperand(p.tok) {
 			return 0, &Error{Msg: percentMsg, Column: opTok.pos, End: opTok.end}
 		}
-		right, err := sub()
+		right, err := p.parseBinary(level + 1)
 		if err != nil {
 			return 0, err
 		}
