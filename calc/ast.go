@@ -31,13 +31,13 @@ const (
 type node struct {
 	op   opKind
 	tok  token // the literal, name, function name or operator: errors point at it
-	l, r int32 // children (unary: l); for nCall: first index into tree.args and count
-	val  value // nLit only
+	l, r int32 // children (unary: l); nCall: first index into tree.args and count; nLit: index into tree.lits
 }
 
 // tree is a parsed line.
 type tree struct {
 	nodes  []node
+	lits   []value // literal values, apart so that nodes stay small
 	args   []int32
 	root   int32
 	assign *token // the variable of an assignment line, nil otherwise
@@ -46,6 +46,7 @@ type tree struct {
 
 func (t *tree) reset() {
 	t.nodes = t.nodes[:0]
+	t.lits = t.lits[:0]
 	t.args = t.args[:0]
 	t.root = -1
 	t.assign = nil

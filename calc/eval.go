@@ -30,7 +30,7 @@ func (e *evaluator) eval(i int32) (value, error) {
 	n := &e.t.nodes[i]
 	switch n.op {
 	case nLit:
-		return n.val, nil
+		return e.t.lits[n.l], nil
 	case nName:
 		return e.lookup(n.tok)
 	case nAns:

@@ -307,7 +307,8 @@ func (p *parser) parseNumber() (int32, error) {
 	if err := p.advance(); err != nil {
 		return 0, err
 	}
-	return p.t.add(node{op: nLit, tok: t, val: v}), nil
+	p.t.lits = append(p.t.lits, v)
+	return p.t.add(node{op: nLit, tok: t, l: int32(len(p.t.lits) - 1)}), nil
 }
 
 func (p *parser) parseParens() (int32, error) {
@@ -397,7 +398,7 @@ func (t *tree) format(i int32) string {
 	n := t.nodes[i]
 	switch n.op {
 	case nLit:
-		return format(n.val).display
+		return format(t.lits[n.l]).display
 	case nName:
 		return n.tok.text
 	case nAns:
