@@ -71,6 +71,7 @@
 //   - Invisible characters are quoted Go-style in messages ('\n' (U+000A)), so that a
 //     reply never contains a line break.
 //   - The time limit is read every 64 operations and after every large result.
-//   - Arity is checked before arguments are evaluated; "too many arguments" points at the
-//     ninth argument.
+//   - Calls of unknown functions and wrong argument counts are found while parsing, so they
+//     are reported before any evaluation error (sqrt(1/0, 2) is an arity error); "too many
+//     arguments" points at the ninth argument.
 package calc

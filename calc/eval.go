@@ -23,45 +23,50 @@ type evaluator struct {
 	lim     Limits
 	start   time.Time
 	steps   int
-	dynCost int // budget units for large exact results
+	dynCost int     // budget units for large exact results
+	vals    []value // results by node index, reused from line to line
 }
 
-func (e *evaluator) eval(i int32) (value, error) {
-	n := &e.t.nodes[i]
-	switch n.op {
-	case nLit:
-		return e.t.lits[n.l], nil
-	case nName:
-		return e.lookup(n.tok)
-	case nAns:
-		if !e.s.hasAns {
-			return value{}, errAt(n.tok, "no previous result")
+// run evaluates the tree. The parser appends every node after its operands, so the
+// nodes in index order are exactly the evaluation order the reference prescribes (left
+// operand, right operand, operator; arguments left to right): one loop over them, each
+// result stored by index, with no recursion and no large values passed up a call chain.
+func (e *evaluator) run() (value, error) {
+	nodes := e.t.nodes
+	vals := e.vals[:0]
+	for i := range nodes {
+		n := &nodes[i]
+		var v value
+		var err error
+		switch n.op {
+		case nLit:
+			v = e.t.lits[n.l]
+		case nName:
+			v, err = e.lookup(n.tok)
+		case nAns:
+			if !e.s.hasAns {
+				return value{}, errAt(n.tok, "no previous result")
+			}
+			v = e.s.ans
+		case nCall:
+			v, err = e.call(n, vals)
+		case nNeg, nPos, nNot:
+			v, err = e.unary(n, vals[n.l])
+		case nFact:
+			v, err = e.factorial(n.tok, vals[n.l])
+		default:
+			v, err = e.binary(n, vals[n.l], vals[n.r])
 		}
-		return e.s.ans, nil
-	case nCall:
-		return e.call(n)
-	}
-	x, err := e.eval(n.l)
-	if err != nil {
-		return value{}, err
-	}
-	var v value
-	switch n.op {
-	case nNeg, nPos, nNot:
-		v, err = e.unary(n, x)
-	case nFact:
-		v, err = e.factorial(n.tok, x)
-	default:
-		var y value
-		if y, err = e.eval(n.r); err != nil {
+		if err == nil && n.op > nAns {
+			err = e.account(v)
+		}
+		if err != nil {
 			return value{}, err
 		}
-		v, err = e.binary(n, x, y)
+		vals = append(vals, v)
 	}
-	if err != nil {
-		return value{}, err
-	}
-	return v, e.account(v)
+	e.vals = vals
+	return vals[e.t.root], nil
 }
 
 // account charges large exact results to the budget and checks the clock. The clock is
@@ -680,30 +685,15 @@ func floorRoot(x *big.Int, q int) *big.Int {
 	}
 }
 
-func (e *evaluator) call(n *node) (value, error) {
-	name := n.tok.text
-	f, ok := functions[name]
-	if !ok {
-		return value{}, errAt(n.tok, "unknown name '%s'", name)
-	}
-	argc := int(n.r)
-	if err := f.checkArity(n.tok, argc); err != nil {
-		return value{}, err
-	}
+// call applies a function to its evaluated arguments. The parser has checked that the
+// function exists and how many arguments it takes.
+func (e *evaluator) call(n *node, vals []value) (value, error) {
 	var buf [maxArgs]value
-	args := buf[:argc]
+	args := buf[:n.r]
 	for k := range args {
-		v, err := e.eval(e.t.args[int(n.l)+k])
-		if err != nil {
-			return value{}, err
-		}
-		args[k] = v
+		args[k] = vals[e.t.args[int(n.l)+k]]
 	}
-	v, err := f.fn(e, n.tok, args)
-	if err != nil {
-		return value{}, err
-	}
-	return v, e.account(v)
+	return functions[n.tok.text].fn(e, n.tok, args)
 }
 
 // arityError formats the argument-count message of the reference.

@@ -379,6 +379,15 @@ func (p *parser) parseCall() (int32, error) {
 	if err := p.closeParen(open); err != nil {
 		return 0, err
 	}
+	// Whether the function exists and takes this many arguments is known now, so it is
+	// reported now, before anything is evaluated.
+	f, ok := functions[name.text]
+	if !ok {
+		return 0, errAt(name, "unknown name '%s'", name.text)
+	}
+	if err := f.checkArity(name, n); err != nil {
+		return 0, err
+	}
 	p.depth--
 	first := int32(len(p.t.args))
 	p.t.args = append(p.t.args, args[:n]...)

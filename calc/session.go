@@ -198,8 +198,8 @@ func (s *Session) run(t *tree, lim Limits, now time.Time) (Result, error) {
 		return Result{}, err
 	}
 	e := &s.scratch.eval
-	*e = evaluator{t: t, s: s, lim: lim, start: now}
-	v, err := e.eval(t.root)
+	*e = evaluator{t: t, s: s, lim: lim, start: now, vals: e.vals}
+	v, err := e.run()
 	s.budget.debit(e.dynCost)
 	if err != nil {
 		return Result{}, err
