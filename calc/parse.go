@@ -8,7 +8,8 @@ type parser struct {
 	lx       lexer
 	tok      token // current token
 	prev     token // last token consumed
-	peeked   *token
+	peeked   token
+	hasPeek  bool
 	depth    int
 	maxDepth int
 	maxBits  int
@@ -19,8 +20,8 @@ type parser struct {
 
 func (p *parser) advance() error {
 	p.prev = p.tok
-	if p.peeked != nil {
-		p.tok, p.peeked = *p.peeked, nil
+	if p.hasPeek {
+		p.tok, p.hasPeek = p.peeked, false
 		return nil
 	}
 	t, err := p.lx.next()
@@ -32,14 +33,14 @@ func (p *parser) advance() error {
 }
 
 func (p *parser) peek() (token, error) {
-	if p.peeked == nil {
+	if !p.hasPeek {
 		t, err := p.lx.next()
 		if err != nil {
 			return token{}, err
 		}
-		p.peeked = &t
+		p.peeked, p.hasPeek = t, true
 	}
-	return *p.peeked, nil
+	return p.peeked, nil
 }
 
 // parseLine parses a whole line: an assignment, a continuation or an expression.
