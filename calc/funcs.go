@@ -172,6 +172,19 @@ func root(e *evaluator, t token, x value, q int, f func(float64) float64) (value
 	if x.sign() < 0 && q%2 == 0 {
 		return value{}, errAt(t, "complex results are not supported")
 	}
+	if n, d, ok := smallParts(x); ok && q == 2 {
+		// Both parts exact in binary64 (≤ 2^53): the square root's rounding is exact, and
+		// a perfect square is recognised without math/big.
+		if n <= 1<<53 && d <= 1<<53 {
+			rn, okn := isqrt(n)
+			rd, okd := isqrt(d)
+			if okn && okd {
+				v, _ := fracValue(rn, rd)
+				return v, nil
+			}
+			return checkFloat(math.Sqrt(float64(n)/float64(d)), t)
+		}
+	}
 	if x.isExact() {
 		if r, ok := rootRat(x.rat(), q); ok {
 			return ratValue(r), nil
@@ -182,6 +195,18 @@ func root(e *evaluator, t token, x value, q int, f func(float64) float64) (value
 		return value{}, err
 	}
 	return checkFloat(f(f0), t)
+}
+
+// isqrt returns √n for 0 ≤ n ≤ 2^53 and whether n is a perfect square.
+func isqrt(n int64) (int64, bool) {
+	r := int64(math.Sqrt(float64(n)))
+	for r*r > n {
+		r--
+	}
+	for (r+1)*(r+1) <= n {
+		r++
+	}
+	return r, r*r == n
 }
 
 // logDomain checks the argument of a logarithm.
