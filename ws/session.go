@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -177,19 +179,68 @@ func (s *session) hello() bool {
 // serve reads and answers messages until the session ends.
 func (s *session) serve() {
 	for {
-		typ, data, err := s.conn.Read(s.ctx)
+		buf := getBuf()
+		typ, data, err := s.read(*buf)
 		if err != nil {
+			putBuf(buf, data)
 			s.readFailed(err)
 			return
 		}
 		s.lastMsg.Store(time.Now().UnixNano())
 		if !s.begin() {
+			putBuf(buf, data)
 			return // a close is under way; the message crossed our close frame
 		}
-		if !s.finish(s.handle(typ, data)) {
+		o := s.handle(typ, data)
+		putBuf(buf, data)
+		if !s.finish(o) {
 			return
 		}
 	}
+}
+
+// read reads the next message into buf, growing it as needed (the library's read limit
+// bounds it). The read has no context deadline: the idle timeout and shutdown end a
+// blocked read by closing the connection (see keep and forceClose), so the library need
+// not arm a timer for every message.
+func (s *session) read(buf []byte) (websocket.MessageType, []byte, error) {
+	typ, r, err := s.conn.Reader(context.Background())
+	if err != nil {
+		return 0, buf, err
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return typ, buf, nil
+		}
+		if err != nil {
+			return 0, buf, err
+		}
+	}
+}
+
+// bufs holds the buffers messages are read into and replies written from, so that an
+// idle session holds none.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledBuf is the largest buffer put back: a rare huge message must not leave huge
+// buffers behind in the pool.
+const maxPooledBuf = 8 << 10
+
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+// putBuf returns the buffer, which may have grown into b, to the pool.
+func putBuf(p *[]byte, b []byte) {
+	if cap(b) > maxPooledBuf {
+		return
+	}
+	*p = b[:0]
+	bufs.Put(p)
 }
 
 func (s *session) readFailed(err error) {
@@ -285,7 +336,7 @@ func (s *session) handle(typ websocket.MessageType, data []byte) (o outcome) {
 	if s.json {
 		return s.handleJSON(data)
 	}
-	return s.handleText(string(data))
+	return s.handleText(string(data), data[:0])
 }
 
 // logPanic logs a recovered panic with the stack of the goroutine that panicked.
@@ -294,7 +345,8 @@ func (s *session) logPanic(v any) {
 		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 }
 
-func (s *session) handleText(line string) outcome {
+// handleText answers one line; out is a buffer for the reply.
+func (s *session) handleText(line string, out []byte) outcome {
 	res, err := s.eval(line)
 	var reply string
 	switch {
@@ -307,7 +359,7 @@ func (s *session) handleText(line string) outcome {
 	default:
 		reply = res.Display
 	}
-	return s.reply(s.write(websocket.MessageText, []byte(reply)))
+	return s.reply(s.write(websocket.MessageText, append(out, reply...)))
 }
 
 func (s *session) handleJSON(data []byte) outcome {
@@ -348,14 +400,13 @@ func (s *session) reply(err error) outcome {
 	return outcome{}
 }
 
-// write sends one message within the write timeout. On failure the library has closed the
-// connection; the cause is recorded for the log.
+// write sends one message. The write timeout is the deadline that deadlineConn sets on
+// every write to the socket, so the context is one that never ends. On failure the cause
+// is recorded for the log; the session then ends.
 func (s *session) write(typ websocket.MessageType, p []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.h.writeTimeout)
-	defer cancel()
-	err := s.conn.Write(ctx, typ, p)
+	err := s.conn.Write(context.Background(), typ, p)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
 			s.setEnd("write timeout")
 		} else {
 			s.setEnd("write failed")

@@ -208,7 +208,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.wg.Done()
 
-	rec := &hijackRecorder{ResponseWriter: w}
+	rec := &hijackRecorder{ResponseWriter: w, writeTimeout: h.writeTimeout}
 	conn, err := websocket.Accept(rec, r, &h.accept)
 	if err != nil {
 		// Accept has answered the request already.
@@ -315,11 +315,13 @@ func (h *Handler) Close() error {
 
 // hijackRecorder lets the Handler see what Accept did with the response: the status it
 // refused the handshake with (403 means a foreign origin) and the hijacked connection,
-// which is the only way to drop a session whose close handshake hangs.
+// which is the only way to drop a session whose close handshake hangs. It also puts a
+// write deadline under the library (see deadlineConn).
 type hijackRecorder struct {
 	http.ResponseWriter
-	status int
-	conn   net.Conn
+	writeTimeout time.Duration
+	status       int
+	conn         net.Conn
 }
 
 func (w *hijackRecorder) WriteHeader(code int) {
@@ -329,8 +331,30 @@ func (w *hijackRecorder) WriteHeader(code int) {
 
 func (w *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return c, brw, err
+	}
 	w.conn = c
-	return c, brw, err
+	dc := &deadlineConn{Conn: c, timeout: w.writeTimeout}
+	brw.Writer.Reset(dc) // the library writes through brw.Writer
+	return dc, brw, nil
+}
+
+// deadlineConn gives every write to the socket its own deadline, so that a client that
+// stops reading cannot hold its session for ever. This is what a context with a timeout
+// per message would do, without the context, the timer and the library's AfterFunc that
+// each message would then cost: the session writes with a context that never ends. The
+// library serializes its writes, so the deadline is never moved under another write.
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }
 
 func (w *hijackRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,241 @@
+package ws_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"wscalc/bench"
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/wire"
+	"wscalc/ws"
+)
+
+// The benchmarks run a Handler behind a real http.Server on loopback. The session budget
+// is lifted: it exists to stop one user from hogging a shared server, and a benchmark is
+// exactly such a user.
+//
+//	go test -run '^$' -bench . -cpuprofile cpu.out ./ws
+//	go tool pprof -top -focus 'wscalc/ws' ws.test cpu.out
+
+var unlimited = calc.Limits{Budget: 1 << 50}
+
+// serveBench serves h (or, if h is nil, a bare coder/websocket echo) on 127.0.0.1:0 and
+// returns the host:port.
+func serveBench(b *testing.B, h http.Handler) string {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(l)
+	b.Cleanup(func() { hs.Close() })
+	return l.Addr().String()
+}
+
+func benchHandler(b *testing.B) *ws.Handler {
+	h := ws.New(ws.Options{Hub: hub.New(hub.Options{}), Limits: unlimited,
+		Logger: slog.New(slog.DiscardHandler)})
+	b.Cleanup(func() { h.Close() })
+	return h
+}
+
+// BenchmarkPipelinedText drives the text protocol as `wscalc bench` does (16 connections
+// × 16 requests in flight, the built-in mix, every reply checked); the time is per request.
+func BenchmarkPipelinedText(b *testing.B) {
+	addr := serveBench(b, benchHandler(b))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	sum, err := bench.Run(ctx, bench.Config{Proto: "ws", Addr: "ws://" + addr + "/", Conns: 16,
+		Pipeline: 16, Requests: int64(max(b.N, 16)), Check: true})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !sum.OK() {
+		b.Fatalf("unclean run: %+v", sum)
+	}
+	b.ReportMetric(sum.RPS, "req/s")
+}
+
+// BenchmarkPipelinedJSON sends JSON requests 16 at a time on one connection and reads
+// their replies; the time is per request.
+func BenchmarkPipelinedJSON(b *testing.B) {
+	addr := serveBench(b, benchHandler(b))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{
+		Subprotocols: []string{wire.Subprotocol}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	for range 2 { // hello and presence
+		if _, _, err := c.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	req := []byte(`{"id": 7, "expr": "1 / 3 + x"}`)
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"id": 0, "expr": "x = 2"}`)); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil {
+		b.Fatal(err)
+	}
+	const depth = 16
+	b.ResetTimer()
+	for i := 0; i < b.N; i += depth {
+		for range depth {
+			if err := c.Write(ctx, websocket.MessageText, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range depth {
+			_, p, err := c.Read(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var r wire.Result
+			if err := json.Unmarshal(p, &r); err != nil || r.Display != "7/3 ≈ 2.3333333333333333333" {
+				b.Fatalf("reply %s (%v)", p, err)
+			}
+		}
+	}
+}
+
+// BenchmarkIdleSessions reports the server memory per idle session (heap and goroutine
+// stacks, after a GC), for wscalc's text and JSON sessions and for a bare coder/websocket
+// echo serving the same clients. The clients are raw sockets that complete the handshake
+// and then stay silent; they live in the same process, so their own cost is in every
+// figure alike and the difference to the echo is wscalc's.
+func BenchmarkIdleSessions(b *testing.B) {
+	const n = 1000
+	for _, bc := range []struct {
+		name    string
+		handler func(*testing.B) http.Handler
+		proto   string
+	}{
+		{"echo", func(*testing.B) http.Handler { return http.HandlerFunc(echo) }, ""},
+		{"text", func(b *testing.B) http.Handler { return benchHandler(b) }, ""},
+		{"json", func(b *testing.B) http.Handler { return benchHandler(b) }, wire.Subprotocol},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				addr := serveBench(b, bc.handler(b))
+				before := memInUse()
+				conns := make([]net.Conn, 0, n)
+				for range n {
+					c, err := handshake(addr, bc.proto)
+					if err != nil {
+						b.Fatal(err)
+					}
+					conns = append(conns, c)
+				}
+				time.Sleep(200 * time.Millisecond) // let every session reach its idle state
+				heap, stack := memInUse().minus(before)
+				b.ReportMetric(float64(heap)/n, "heap-B/conn")
+				b.ReportMetric(float64(stack)/n, "stack-B/conn")
+				for _, c := range conns {
+					c.Close()
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+type memStats struct{ heap, stack uint64 }
+
+func memInUse() memStats {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return memStats{m.HeapAlloc, m.StackInuse}
+}
+
+func (m memStats) minus(o memStats) (heap, stack int64) {
+	return int64(m.heap) - int64(o.heap), int64(m.stack) - int64(o.stack)
+}
+
+// handshake opens a WebSocket connection with as little client-side state as possible.
+func handshake(addr, proto string) (net.Conn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	if proto != "" {
+		req += "Sec-WebSocket-Protocol: " + proto + "\r\n"
+	}
+	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReaderSize(c, 256)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		if strings.HasPrefix(line, "HTTP/1.1 ") && !strings.HasPrefix(line, "HTTP/1.1 101") {
+			c.Close()
+			return nil, errors.New("handshake refused: " + line)
+		}
+		if line == "\r\n" {
+			return c, nil
+		}
+	}
+}
+
+// echo is the bare-transport baseline, as benchmarks/echo serves it.
+func echo(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	ctx := context.Background()
+	var buf []byte
+	for {
+		typ, rd, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := rd.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return
+			}
+		}
+		if c.Write(ctx, typ, buf) != nil {
+			return
+		}
+	}
+}
