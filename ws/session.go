@@ -36,7 +36,8 @@ const invalidRequest = `invalid request: expected {"id": <number|string>, "expr"
 type session struct {
 	h      *Handler
 	conn   *websocket.Conn
-	raw    net.Conn // the hijacked connection, for closing without a handshake
+	raw    net.Conn   // the hijacked connection, for closing without a handshake
+	out    *batchConn // raw as the library uses it
 	id     string
 	remote string
 	json   bool
@@ -68,12 +69,13 @@ type outcome struct {
 	broken bool // the connection failed: stop without a close handshake
 }
 
-func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, remote string) *session {
+func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, remote string) *session {
 	ctx, cancel := context.WithCancel(h.ctx)
 	s := &session{
 		h:      h,
 		conn:   conn,
 		raw:    raw,
+		out:    out,
 		id:     newID(),
 		remote: remote,
 		json:   conn.Subprotocol() == wire.Subprotocol,
@@ -244,6 +246,11 @@ func putBuf(p *[]byte, b []byte) {
 }
 
 func (s *session) readFailed(err error) {
+	if werr := s.out.writeErr(); werr != nil {
+		// The replies written before this read failed (see batchConn.Read).
+		s.writeFailed(werr)
+		return
+	}
 	switch {
 	case errors.Is(err, websocket.ErrMessageTooBig):
 		s.setEnd("message too big")
@@ -400,19 +407,25 @@ func (s *session) reply(err error) outcome {
 	return outcome{}
 }
 
-// write sends one message. The write timeout is the deadline that deadlineConn sets on
-// every write to the socket, so the context is one that never ends. On failure the cause
+// write sends one message (batchConn may hold it briefly, to write several together). The
+// write timeout is the deadline that batchConn sets on every write to the socket, so the
+// context is one that never ends. On failure the cause
 // is recorded for the log; the session then ends.
 func (s *session) write(typ websocket.MessageType, p []byte) error {
 	err := s.conn.Write(context.Background(), typ, p)
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			s.setEnd("write timeout")
-		} else {
-			s.setEnd("write failed")
-		}
+		s.writeFailed(err)
 	}
 	return err
+}
+
+// writeFailed records why a write failed, for the log.
+func (s *session) writeFailed(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.setEnd("write timeout")
+	} else {
+		s.setEnd("write failed")
+	}
 }
 
 func (s *session) writeJSON(v any) error {

@@ -34,7 +34,9 @@
 //
 // Each session runs on the goroutine of its ServeHTTP call (reading and evaluating, so
 // replies are in request order), with one helper goroutine for pings, presence, the idle
-// timer and shutdown. Session contexts derive from the Handler's lifetime, not from the
+// timer and shutdown. Replies to requests that arrived together (a client that pipelines)
+// are written to the socket together when the session next waits for input, as on the
+// line protocol, and none waits longer than a millisecond for its batch (batchConn). Session contexts derive from the Handler's lifetime, not from the
 // request (which ends at the upgrade). http.Server.Shutdown does not track hijacked
 // connections, so the Handler owns its sessions: Shutdown lets in-flight evaluations answer,
 // closes every session with 1001 "server shutting down" and waits for their goroutines.
@@ -223,7 +225,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.readLimit)
 
-	s := newSession(h, conn, rec.conn, r.RemoteAddr)
+	s := newSession(h, conn, rec.conn, rec.batch, r.RemoteAddr)
 	if !h.track(s) {
 		conn.CloseNow()
 		return
@@ -316,12 +318,13 @@ func (h *Handler) Close() error {
 // hijackRecorder lets the Handler see what Accept did with the response: the status it
 // refused the handshake with (403 means a foreign origin) and the hijacked connection,
 // which is the only way to drop a session whose close handshake hangs. It also puts a
-// write deadline under the library (see deadlineConn).
+// batchConn under the library.
 type hijackRecorder struct {
 	http.ResponseWriter
 	writeTimeout time.Duration
 	status       int
 	conn         net.Conn
+	batch        *batchConn // wraps conn; what the library reads and writes
 }
 
 func (w *hijackRecorder) WriteHeader(code int) {
@@ -335,26 +338,7 @@ func (w *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return c, brw, err
 	}
 	w.conn = c
-	dc := &deadlineConn{Conn: c, timeout: w.writeTimeout}
-	brw.Writer.Reset(dc) // the library writes through brw.Writer
-	return dc, brw, nil
+	w.batch = newBatchConn(c, w.writeTimeout)
+	brw.Writer.Reset(w.batch) // the library writes through brw.Writer
+	return w.batch, brw, nil
 }
-
-// deadlineConn gives every write to the socket its own deadline, so that a client that
-// stops reading cannot hold its session for ever. This is what a context with a timeout
-// per message would do, without the context, the timer and the library's AfterFunc that
-// each message would then cost: the session writes with a context that never ends. The
-// library serializes its writes, so the deadline is never moved under another write.
-type deadlineConn struct {
-	net.Conn
-	timeout time.Duration
-}
-
-func (c *deadlineConn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
-		return 0, err
-	}
-	return c.Conn.Write(p)
-}
-
-func (w *hijackRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,9 +1,11 @@
 package ws_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -171,6 +173,52 @@ func TestPipelinedRepliesKeepOrder(t *testing.T) {
 			require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
 		})
 	}
+}
+
+func TestReplyIsNotHeldBehindASlowEvaluation(t *testing.T) {
+	// Replies to requests that arrive together are written together, but never held
+	// while a later request of the batch takes its time.
+	release := make(chan struct{})
+	e := newEnv(t, envConfig{setup: func(h *ws.Handler) {
+		ws.SetEvalHook(h, func(line string) {
+			if line == "slow" {
+				<-release
+			}
+		})
+	}})
+	var once sync.Once
+	releaseOnce := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(releaseOnce) // runs before the env's cleanup, even if the test fails
+	c, err := handshake(strings.TrimPrefix(e.url, "ws://"), "")
+	require.NoError(t, err)
+	defer c.Close()
+	// Both requests in one write, so that the session reads them together.
+	_, err = c.Write(append(clientFrame("1 + 1"), clientFrame("slow")...))
+	require.NoError(t, err)
+	r := bufio.NewReader(c)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(ioTimeout)))
+	require.Equal(t, "2", serverFrame(t, r), "the first reply waited for the slow evaluation")
+	releaseOnce()
+	require.Contains(t, serverFrame(t, r), "Error")
+}
+
+// clientFrame is a masked text frame (mask key 0) of a short message.
+func clientFrame(s string) []byte {
+	return append([]byte{0x81, 0x80 | byte(len(s)), 0, 0, 0, 0}, s...)
+}
+
+// serverFrame reads one short unfragmented text frame.
+func serverFrame(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	var h [2]byte
+	_, err := io.ReadFull(r, h[:])
+	require.NoError(t, err)
+	require.Equal(t, byte(0x81), h[0], "not a final text frame")
+	require.Less(t, h[1], byte(126), "not a short unmasked frame")
+	p := make([]byte, h[1])
+	_, err = io.ReadFull(r, p)
+	require.NoError(t, err)
+	return string(p)
 }
 
 func TestCompressionIsOff(t *testing.T) {
