@@ -341,7 +341,7 @@ func (s *session) handle(typ websocket.MessageType, data []byte) (o outcome) {
 	}
 	s.requests++
 	if s.json {
-		return s.handleJSON(data)
+		return s.handleJSON(data, data[:0])
 	}
 	return s.handleText(string(data), data[:0])
 }
@@ -369,27 +369,29 @@ func (s *session) handleText(line string, out []byte) outcome {
 	return s.reply(s.write(websocket.MessageText, append(out, reply...)))
 }
 
-func (s *session) handleJSON(data []byte) outcome {
+// handleJSON answers one request; out is a buffer for the reply (data may share it: the
+// request is decoded before the reply is built).
+func (s *session) handleJSON(data, out []byte) outcome {
 	var req wire.Request
 	if err := json.Unmarshal(data, &req); err != nil || req.Expr == nil || !wire.ValidID(req.ID) {
 		id := req.ID
 		if err != nil || !wire.ValidID(id) {
 			id = nil
 		}
-		return s.reply(s.writeJSON(wire.NewError(id, "", &calc.Error{Msg: invalidRequest})))
+		out = wire.AppendError(out, wire.NewError(id, "", &calc.Error{Msg: invalidRequest}))
+		return s.reply(s.write(websocket.MessageText, out))
 	}
 	line := *req.Expr
 	res, err := s.eval(line)
-	var msg any
 	switch {
 	case errors.Is(err, calc.ErrQuit):
 		return outcome{code: websocket.StatusNormalClosure, reason: "quit"}
 	case err != nil:
-		msg = wire.NewError(req.ID, line, err)
+		out = wire.AppendError(out, wire.NewError(req.ID, line, err))
 	default:
-		msg = wire.NewResult(req.ID, line, res)
+		out = wire.AppendResult(out, wire.NewResult(req.ID, line, res))
 	}
-	return s.reply(s.writeJSON(msg))
+	return s.reply(s.write(websocket.MessageText, out))
 }
 
 func (s *session) eval(line string) (calc.Result, error) {

@@ -189,13 +189,12 @@ func TestReplyIsNotHeldBehindASlowEvaluation(t *testing.T) {
 	var once sync.Once
 	releaseOnce := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(releaseOnce) // runs before the env's cleanup, even if the test fails
-	c, err := handshake(strings.TrimPrefix(e.url, "ws://"), "")
+	c, r, err := handshake(strings.TrimPrefix(e.url, "ws://"), "")
 	require.NoError(t, err)
 	defer c.Close()
 	// Both requests in one write, so that the session reads them together.
 	_, err = c.Write(append(clientFrame("1 + 1"), clientFrame("slow")...))
 	require.NoError(t, err)
-	r := bufio.NewReader(c)
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(ioTimeout)))
 	require.Equal(t, "2", serverFrame(t, r), "the first reply waited for the slow evaluation")
 	releaseOnce()
