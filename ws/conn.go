@@ -127,7 +127,7 @@ func (c *batchConn) flushLocked() error {
 	if c.err == nil {
 		_, c.err = c.write(*buf)
 	}
-	putBuf(buf, *buf)
+	putBuf(buf)
 	return c.err
 }
 

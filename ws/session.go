@@ -26,9 +26,12 @@ import (
 // invalidRequest is the message of the error reply to a JSON message that is not a request.
 const invalidRequest = `invalid request: expected {"id": <number|string>, "expr": "<line>"}`
 
-// session is one WebSocket connection. Its ServeHTTP goroutine reads, evaluates and
-// replies (so replies keep request order); a helper goroutine (keep) pings, pushes
-// presence and closes the session on idle timeout or shutdown.
+// session is one WebSocket connection. Its goroutine (started by ServeHTTP) reads,
+// evaluates and replies, so replies keep request order. Everything else happens on timers
+// and short-lived helper goroutines, so that an idle session is one parked goroutine:
+// one timer for the idle timeout and the pings, one for the presence pushes of a JSON
+// session (which the Handler's presence goroutine schedules), and a goroutine per ping or
+// close in progress. run waits for the helpers before it returns.
 //
 // Closing is coordinated through mu: a close decided while an evaluation is in progress
 // (busy) is carried out by the reader after the reply is written, so an accepted request
@@ -42,25 +45,38 @@ type session struct {
 	remote string
 	json   bool
 	start  time.Time
-	ctx    context.Context
-	cancel context.CancelFunc
 
 	calc     calc.Session // reader goroutine only
 	requests int          // reader goroutine only
 	lastMsg  atomic.Int64 // UnixNano of the last client message, for the idle timer
+	sent     hub.Counts   // last presence sent: hello, then the push in progress only
 
-	sent     hub.Counts // last presence pushed; keep goroutine only once it runs
-	lastPush time.Time  // keep goroutine only once it runs
-
-	pinging atomic.Bool
-	pings   sync.WaitGroup
+	helpers sync.WaitGroup // timer callbacks and helper goroutines in progress
 
 	mu          sync.Mutex
 	busy        bool
 	closeCode   websocket.StatusCode // a close has been decided
 	closeReason string
 	endReason   string // why the session ended, for the log; the first cause wins
+	live        bool   // greeted: shutdown and presence pushes may act on the session
+	ended       bool   // run is finishing: no helper may start
+	timer       *time.Timer
+	nextPing    time.Time
+	pingCancel  context.CancelFunc // ends the ping waiting for its pong, if any
+	push        *time.Timer        // the next presence push; created on first use
+	pushState   pushState
+	changed     bool // presence changed since the last push began
+	lastPush    time.Time
 }
+
+// pushState is where a JSON session's presence push stands.
+type pushState uint8
+
+const (
+	pushIdle pushState = iota
+	pushScheduled
+	pushing
+)
 
 // outcome says how handling one message ends: the zero value lets the session go on.
 type outcome struct {
@@ -70,7 +86,6 @@ type outcome struct {
 }
 
 func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, remote string) *session {
-	ctx, cancel := context.WithCancel(h.ctx)
 	s := &session{
 		h:      h,
 		conn:   conn,
@@ -80,8 +95,6 @@ func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, 
 		remote: remote,
 		json:   conn.Subprotocol() == wire.Subprotocol,
 		start:  time.Now(),
-		ctx:    ctx,
-		cancel: cancel,
 	}
 	s.calc.Limits = h.opts.Limits
 	s.lastMsg.Store(s.start.UnixNano())
@@ -104,7 +117,6 @@ func (s *session) protocol() string {
 
 // run serves the session from its first message to its end.
 func (s *session) run() {
-	defer s.cancel()
 	leave, err := s.h.hub.Join(hub.WS, s.h.opts.MaxClients)
 	if err != nil {
 		s.h.log.Warn("session refused", "session", s.id, "transport", hub.WS, "remote", s.remote,
@@ -122,30 +134,58 @@ func (s *session) run() {
 		if v := recover(); v != nil {
 			s.logPanic(v)
 			s.closeConn(websocket.StatusInternalError, "internal error")
+			s.stop()
 		}
 	}()
 
-	var presence <-chan struct{}
 	if s.json {
-		changes, unsubscribe := s.h.hub.Subscribe()
-		defer unsubscribe()
-		presence = changes
+		s.h.listen(s) // before the hello, so that no change of presence goes unnoticed
+		defer s.h.unlisten(s)
 		if !s.hello() {
+			s.stop()
 			s.conn.CloseNow()
 			return
 		}
 	}
-
-	kept := make(chan struct{})
-	go func() {
-		defer close(kept)
-		s.keep(presence)
-	}()
+	s.beginLive()
 	s.serve()
-	s.cancel() // stops keep and any ping
-	<-kept
-	s.pings.Wait()
+	s.stop()
 	s.conn.CloseNow() // no-op unless the connection failed without a close
+}
+
+// beginLive starts the timers and lets shutdown and presence act on the session. A
+// shutdown that began before is carried out now.
+func (s *session) beginLive() {
+	s.mu.Lock()
+	s.live = true
+	s.nextPing = time.Now().Add(s.h.opts.PingInterval)
+	s.timer = time.AfterFunc(min(s.h.opts.IdleTimeout, s.h.opts.PingInterval), s.onTimer(s.tick))
+	if s.changed {
+		s.schedulePushLocked()
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.h.draining:
+		s.requestClose(websocket.StatusGoingAway, "server shutting down")
+	default:
+	}
+}
+
+// stop ends the timers and any ping, and waits for the helpers in progress.
+func (s *session) stop() {
+	s.mu.Lock()
+	s.ended = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.push != nil {
+		s.push.Stop()
+	}
+	if s.pingCancel != nil {
+		s.pingCancel()
+	}
+	s.mu.Unlock()
+	s.helpers.Wait()
 }
 
 func (s *session) logEnd() {
@@ -174,54 +214,58 @@ func (s *session) hello() bool {
 		return false
 	}
 	s.sent = s.h.hub.Counts()
+	s.mu.Lock()
 	s.lastPush = time.Now()
+	s.mu.Unlock()
 	return s.writeJSON(wire.Clients{Type: "clients", Counts: s.sent}) == nil
 }
 
 // serve reads and answers messages until the session ends.
 func (s *session) serve() {
 	for {
-		buf := getBuf()
-		typ, data, err := s.read(*buf)
+		typ, buf, err := s.read()
 		if err != nil {
-			putBuf(buf, data)
 			s.readFailed(err)
 			return
 		}
 		s.lastMsg.Store(time.Now().UnixNano())
 		if !s.begin() {
-			putBuf(buf, data)
+			putBuf(buf)
 			return // a close is under way; the message crossed our close frame
 		}
-		o := s.handle(typ, data)
-		putBuf(buf, data)
+		o := s.handle(typ, *buf)
+		putBuf(buf)
 		if !s.finish(o) {
 			return
 		}
 	}
 }
 
-// read reads the next message into buf, growing it as needed (the library's read limit
-// bounds it). The read has no context deadline: the idle timeout and shutdown end a
-// blocked read by closing the connection (see keep and forceClose), so the library need
-// not arm a timer for every message.
-func (s *session) read(buf []byte) (websocket.MessageType, []byte, error) {
+// read waits for the next message, then reads it into a pooled buffer (taken only once
+// a message has begun, so that an idle session holds none), growing it as needed: the
+// library's read limit bounds it. The read has no context deadline: the idle timeout and
+// shutdown end a blocked read by closing the connection (see tick and forceClose), so
+// the library need not arm a timer for every message.
+func (s *session) read() (websocket.MessageType, *[]byte, error) {
 	typ, r, err := s.conn.Reader(context.Background())
 	if err != nil {
-		return 0, buf, err
+		return 0, nil, err
 	}
-	buf = buf[:0]
+	buf := getBuf()
+	b := (*buf)[:0]
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		*buf = b
 		if errors.Is(err, io.EOF) {
 			return typ, buf, nil
 		}
 		if err != nil {
-			return 0, buf, err
+			putBuf(buf)
+			return 0, nil, err
 		}
 	}
 }
@@ -236,12 +280,12 @@ const maxPooledBuf = 8 << 10
 
 func getBuf() *[]byte { return bufs.Get().(*[]byte) }
 
-// putBuf returns the buffer, which may have grown into b, to the pool.
-func putBuf(p *[]byte, b []byte) {
-	if cap(b) > maxPooledBuf {
+// putBuf returns a buffer to the pool.
+func putBuf(p *[]byte) {
+	if cap(*p) > maxPooledBuf {
 		return
 	}
-	*p = b[:0]
+	*p = (*p)[:0]
 	bufs.Put(p)
 }
 
@@ -276,7 +320,7 @@ func (s *session) begin() bool {
 }
 
 // finish ends an evaluation and carries out a close decided during it (by the message
-// itself or by keep). It reports whether the session goes on.
+// itself or by a timer or shutdown). It reports whether the session goes on.
 func (s *session) finish(o outcome) bool {
 	s.mu.Lock()
 	s.busy = false
@@ -321,10 +365,7 @@ func (s *session) closeConn(code websocket.StatusCode, reason string) {
 // forceClose drops the connection without a handshake; reads and writes in progress fail.
 func (s *session) forceClose(reason string) {
 	s.setEnd(reason)
-	if s.raw != nil {
-		_ = s.raw.Close()
-	}
-	s.cancel()
+	_ = s.raw.Close()
 }
 
 // handle answers one message. A panic is recovered here so that one bad session cannot
@@ -438,91 +479,4 @@ func (s *session) writeJSON(v any) error {
 		return err
 	}
 	return s.write(websocket.MessageText, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-}
-
-// keep runs beside the reader: pings, the idle timer, presence pushes and shutdown. It
-// returns when the session's context ends or once it has decided to close the session.
-func (s *session) keep(presence <-chan struct{}) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.logPanic(v)
-			s.forceClose("internal error")
-		}
-	}()
-	idle := time.NewTimer(s.h.opts.IdleTimeout)
-	defer idle.Stop()
-	ping := time.NewTicker(s.h.opts.PingInterval)
-	defer ping.Stop()
-	push := time.NewTimer(0)
-	push.Stop()
-	defer push.Stop()
-	var pushC <-chan time.Time // non-nil while a push is scheduled
-
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.h.draining:
-			s.requestClose(websocket.StatusGoingAway, "server shutting down")
-			return
-		case <-idle.C:
-			if left := s.idleLeft(); left > 0 {
-				idle.Reset(left)
-				continue
-			}
-			s.requestClose(websocket.StatusPolicyViolation, "idle timeout")
-			return
-		case <-ping.C:
-			s.ping()
-		case <-presence:
-			// Changes are coalesced: one push at most every presenceInterval, carrying the
-			// counts of the moment it is sent, so the last state always gets through.
-			if pushC == nil {
-				push.Reset(max(0, presenceInterval-time.Since(s.lastPush)))
-				pushC = push.C
-			}
-		case <-pushC:
-			pushC = nil
-			if !s.pushPresence() {
-				return
-			}
-		}
-	}
-}
-
-func (s *session) idleLeft() time.Duration {
-	last := time.Unix(0, s.lastMsg.Load())
-	return s.h.opts.IdleTimeout - time.Since(last)
-}
-
-// pushPresence sends the current counts if they differ from the last ones sent.
-func (s *session) pushPresence() bool {
-	c := s.h.hub.Counts()
-	if c == s.sent {
-		return true
-	}
-	s.lastPush = time.Now()
-	if s.writeJSON(wire.Clients{Type: "clients", Counts: c}) != nil {
-		return false
-	}
-	s.sent = c
-	return true
-}
-
-// ping sends a ping without blocking keep (the library waits for the pong, which only
-// arrives while the reader reads). The ping exists to keep proxies from closing a quiet
-// connection; a late pong is not fatal, because the reader may be queued behind the
-// evaluation gate. Dead peers are found by the write timeout and the idle timeout.
-func (s *session) ping() {
-	if !s.pinging.CompareAndSwap(false, true) {
-		return // the previous ping is still waiting for its pong
-	}
-	s.pings.Add(1)
-	go func() {
-		defer s.pings.Done()
-		defer s.pinging.Store(false)
-		ctx, cancel := context.WithTimeout(s.ctx, s.h.writeTimeout)
-		defer cancel()
-		_ = s.conn.Ping(ctx) // a write that times out closes the connection, like any write
-	}()
 }

@@ -32,14 +32,16 @@
 //   - A panic while serving a session is recovered: its stack is logged, the session is
 //     closed with 1011 and the process keeps serving.
 //
-// Each session runs on the goroutine of its ServeHTTP call (reading and evaluating, so
-// replies are in request order), with one helper goroutine for pings, presence, the idle
-// timer and shutdown. Replies to requests that arrived together (a client that pipelines)
-// are written to the socket together when the session next waits for input, as on the
-// line protocol, and none waits longer than a millisecond for its batch (batchConn). Session contexts derive from the Handler's lifetime, not from the
-// request (which ends at the upgrade). http.Server.Shutdown does not track hijacked
-// connections, so the Handler owns its sessions: Shutdown lets in-flight evaluations answer,
-// closes every session with 1001 "server shutting down" and waits for their goroutines.
+// Each session runs on a goroutine of its own, started by ServeHTTP, which returns once
+// the connection is upgraded so that net/http can free the request. That goroutine reads
+// and evaluates, so replies are in request order; the idle timeout and the pings run on a
+// timer, presence pushes on another (scheduled by one presence goroutine per Handler),
+// so an idle session is one parked goroutine. Replies to requests that arrived together
+// (a client that pipelines) are written to the socket together when the session next
+// waits for input, as on the line protocol, and none waits longer than a millisecond for
+// its batch (batchConn). http.Server.Shutdown does not track hijacked connections, so the
+// Handler owns its sessions: Shutdown lets in-flight evaluations answer, closes every
+// session with 1001 "server shutting down" and waits for their goroutines.
 //
 // Logs: one line when a session starts and one when it ends (session id, transport "ws",
 // remote address, duration, request count, close reason); never an expression.
@@ -80,6 +82,9 @@ const (
 	jsonOverhead = 256
 	// maxEscapeGrowth is how many bytes JSON may spend on one byte of a line (\u00XX).
 	maxEscapeGrowth = 6
+	// libraryWriteBuf is the size of the library's write buffer: room for a frame header
+	// and a typical text reply, so that most messages reach batchConn in one piece.
+	libraryWriteBuf = 128
 	// presenceInterval is the shortest time between two presence pushes to one session.
 	presenceInterval = time.Second / 4
 )
@@ -123,12 +128,14 @@ type Handler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	closing  bool          // Shutdown or Close was called: refuse new sessions
-	forced   bool          // connections are being force-closed: close new ones at once
-	draining chan struct{} // closed with closing: sessions close with 1001
-	sessions map[*session]struct{}
-	wg       sync.WaitGroup // one per ServeHTTP call past the closing check
+	mu        sync.Mutex
+	closing   bool          // Shutdown or Close was called: refuse new sessions
+	forced    bool          // connections are being force-closed: close new ones at once
+	draining  chan struct{} // closed with closing: sessions close with 1001
+	sessions  map[*session]struct{}
+	listeners map[*session]struct{} // JSON sessions: presence is pushed to them
+	presence  chan struct{}         // closed when the presence goroutine ends; nil before it starts
+	wg        sync.WaitGroup        // one per ServeHTTP call past the closing check, until its session ends
 }
 
 // New returns a Handler. It panics if opts.Hub is nil.
@@ -165,6 +172,7 @@ func New(opts Options) *Handler {
 		cancel:       cancel,
 		draining:     make(chan struct{}),
 		sessions:     make(map[*session]struct{}),
+		listeners:    make(map[*session]struct{}),
 	}
 }
 
@@ -201,18 +209,20 @@ func originPatterns(in []string, log *slog.Logger) []string {
 	return out
 }
 
-// ServeHTTP upgrades the request and serves the session until it ends.
+// ServeHTTP upgrades the request and starts the session. The session runs on a goroutine
+// of its own and ServeHTTP returns at once, so that net/http releases the request, its
+// headers and the connection state it keeps for the handler (the session needs none of
+// them): an idle session holds only what it uses.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.enter() {
 		h.hub.Reject(hub.WS, "shutdown")
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.wg.Done()
-
 	rec := &hijackRecorder{ResponseWriter: w, writeTimeout: h.writeTimeout}
 	conn, err := websocket.Accept(rec, r, &h.accept)
 	if err != nil {
+		h.wg.Done()
 		// Accept has answered the request already.
 		if rec.status == http.StatusForbidden {
 			h.hub.Reject(hub.WS, "origin")
@@ -228,10 +238,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := newSession(h, conn, rec.conn, rec.batch, r.RemoteAddr)
 	if !h.track(s) {
 		conn.CloseNow()
+		h.wg.Done()
 		return
 	}
-	defer h.untrack(s)
-	s.run()
+	go func() {
+		defer h.wg.Done()
+		defer h.untrack(s)
+		defer func() {
+			// run recovers its own panics once the session has started; this is for a bug
+			// before that, which must not take the process down either.
+			if v := recover(); v != nil {
+				s.logPanic(v)
+				s.forceClose("internal error")
+			}
+		}()
+		s.run()
+	}()
 }
 
 // enter admits a ServeHTTP call unless the handler is closing. The WaitGroup is added to
@@ -269,11 +291,65 @@ func (h *Handler) beginClose() {
 	if !h.closing {
 		h.closing = true
 		close(h.draining)
+		for s := range h.sessions {
+			s.drain()
+		}
 	}
 }
 
-// forceAll drops every connection without a close handshake and ends the lifetime
-// context, which aborts any read or write in progress.
+// listen subscribes a JSON session to presence changes, starting the presence goroutine
+// on first use.
+func (h *Handler) listen(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.presence == nil {
+		changes, unsubscribe := h.hub.Subscribe()
+		h.presence = make(chan struct{})
+		go h.fanOut(changes, unsubscribe, h.presence)
+	}
+	h.listeners[s] = struct{}{}
+}
+
+func (h *Handler) unlisten(s *session) {
+	h.mu.Lock()
+	delete(h.listeners, s)
+	h.mu.Unlock()
+}
+
+// fanOut tells every JSON session when the counts change (each then schedules its own
+// push), until the Handler's lifetime ends. One goroutine per Handler instead of one per
+// session.
+func (h *Handler) fanOut(changes <-chan struct{}, unsubscribe func(), done chan struct{}) {
+	defer close(done)
+	defer unsubscribe()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-changes:
+			h.mu.Lock()
+			for s := range h.listeners {
+				s.presenceChanged()
+			}
+			h.mu.Unlock()
+		}
+	}
+}
+
+// end ends the Handler's lifetime and waits for the presence goroutine. Every session
+// has ended (or been dropped) by then.
+func (h *Handler) end() {
+	h.cancel()
+	h.mu.Lock()
+	presence := h.presence
+	h.mu.Unlock()
+	if presence != nil {
+		<-presence
+	}
+}
+
+// forceAll drops every connection without a close handshake, which aborts any read or
+// write in progress.
 func (h *Handler) forceAll() {
 	h.mu.Lock()
 	h.forced = true
@@ -297,11 +373,12 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		h.cancel()
+		h.end()
 		return nil
 	case <-ctx.Done():
 		h.forceAll()
 		<-done
+		h.end()
 		return ctx.Err()
 	}
 }
@@ -312,6 +389,7 @@ func (h *Handler) Close() error {
 	h.beginClose()
 	h.forceAll()
 	h.wg.Wait()
+	h.end()
 	return nil
 }
 
@@ -339,6 +417,8 @@ func (w *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.conn = c
 	w.batch = newBatchConn(c, w.writeTimeout)
-	brw.Writer.Reset(w.batch) // the library writes through brw.Writer
+	// The library writes every message through brw.Writer and flushes it at once; the
+	// batch is the real buffer, so a small one will do instead of net/http's 4 KiB.
+	brw.Writer = bufio.NewWriterSize(w.batch, libraryWriteBuf)
 	return w.batch, brw, nil
 }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +21,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/wire"
 	"wscalc/ws"
 )
 
@@ -201,23 +202,85 @@ func TestReplyIsNotHeldBehindASlowEvaluation(t *testing.T) {
 	require.Contains(t, serverFrame(t, r), "Error")
 }
 
+func waitReturned(t *testing.T, returned <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-returned:
+	case <-time.After(ioTimeout):
+		t.Fatal("ServeHTTP did not return while its session is live")
+	}
+}
+
 // clientFrame is a masked text frame (mask key 0) of a short message.
 func clientFrame(s string) []byte {
 	return append([]byte{0x81, 0x80 | byte(len(s)), 0, 0, 0, 0}, s...)
 }
 
-// serverFrame reads one short unfragmented text frame.
+// serverFrame reads one unfragmented text frame.
 func serverFrame(t *testing.T, r *bufio.Reader) string {
 	t.Helper()
-	var h [2]byte
-	_, err := io.ReadFull(r, h[:])
-	require.NoError(t, err)
-	require.Equal(t, byte(0x81), h[0], "not a final text frame")
-	require.Less(t, h[1], byte(126), "not a short unmasked frame")
-	p := make([]byte, h[1])
-	_, err = io.ReadFull(r, p)
+	p, err := readFrame(r)
 	require.NoError(t, err)
 	return string(p)
+}
+
+func TestIdleSessionIsOneGoroutine(t *testing.T) {
+	// An idle session costs one parked goroutine: ServeHTTP has returned (net/http has
+	// freed the request and ended its connection goroutine), and the idle timeout, pings
+	// and presence run on timers. JSON sessions share one presence goroutine.
+	const n = 20
+	returned := make(chan struct{}, 2*n)
+	e := newEnv(t, envConfig{wrap: func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			returned <- struct{}{}
+		})
+	}})
+	addr := strings.TrimPrefix(e.url, "ws://")
+	settled := func(want int) {
+		t.Helper()
+		have := 0
+		for range 200 {
+			if have = runtime.NumGoroutine(); have == want {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines: want %d, have %d\n%s", want, have, buf[:runtime.Stack(buf, true)])
+	}
+	// The first JSON session starts the presence goroutine; count from there.
+	first, r, err := handshake(addr, wire.Subprotocol)
+	require.NoError(t, err)
+	defer first.Close()
+	require.NoError(t, first.SetReadDeadline(time.Now().Add(ioTimeout)))
+	require.Contains(t, serverFrame(t, r), `"type":"hello"`)
+	waitReturned(t, returned)
+	require.Eventually(t, func() bool { return e.wsCount() == 1 }, ioTimeout, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // let net/http's connection goroutine exit
+	base := runtime.NumGoroutine()
+
+	for i := range 2 * n {
+		proto := ""
+		if i%2 == 1 {
+			proto = wire.Subprotocol
+		}
+		c, _, err := handshake(addr, proto)
+		require.NoError(t, err)
+		defer c.Close()
+		waitReturned(t, returned) // ServeHTTP returned while the session lives on
+	}
+	require.Eventually(t, func() bool { return e.wsCount() == 2*n+1 }, ioTimeout, 5*time.Millisecond)
+	settled(base + 2*n)
+
+	// They still work.
+	c, r, err := handshake(addr, "")
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write(clientFrame("6 * 7"))
+	require.NoError(t, err)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(ioTimeout)))
+	require.Equal(t, "42", serverFrame(t, r))
 }
 
 func TestCompressionIsOff(t *testing.T) {
