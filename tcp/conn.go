@@ -48,14 +48,25 @@ const (
 // errLineTooLong means the read buffer is full and holds no newline.
 var errLineTooLong = errors.New("tcp: line too long")
 
+// errNeedMore means the read buffer holds no complete line yet.
+var errNeedMore = errors.New("tcp: need more input")
+
+// errPanic means that reading panicked (a bug): the session ends as after a panic while
+// evaluating.
+var errPanic = errors.New("tcp: panic")
+
+// errHandOn means a wait for input was cut short to hand the connection on to a fresh
+// goroutine (see stackReset).
+var errHandOn = errors.New("tcp: hand on")
+
 // writeError marks a failure to send replies, as opposed to a failure to read.
 type writeError struct{ err error }
 
 func (e writeError) Error() string { return "tcp: write: " + e.err.Error() }
 func (e writeError) Unwrap() error { return e.err }
 
-// conn is one connection and its session. Only its own goroutine (run) touches its fields,
-// except mu and what mu guards, which Shutdown uses to wake it.
+// conn is one connection and its session. Only its own goroutine (run, then serve; one at
+// a time) touches its fields, except mu and what mu guards, which Shutdown uses to wake it.
 type conn struct {
 	srv      *Server
 	rwc      net.Conn
@@ -67,7 +78,10 @@ type conn struct {
 	remote   string
 	start    time.Time
 	requests int
-	draining bool // shutdown noticed: read only input that has already arrived
+	scanned  int       // bytes at the start of the read buffer known to hold no newline
+	leave    func()    // leaves the hub
+	idleAt   time.Time // when the wait for input in progress times out
+	draining bool      // shutdown noticed: read only input that has already arrived
 
 	mu       sync.Mutex
 	shutdown bool // Shutdown asked this session to finish
@@ -113,19 +127,34 @@ func (c *conn) shutdownRequested() bool {
 	return c.shutdown
 }
 
-// armRead prepares a read that may block: the idle deadline normally, or, once shutdown
-// was requested, no deadline and the draining mode, in which reads return what has already
-// arrived and never wait. Under mu so that it cannot undo requestShutdown's deadline.
-func (c *conn) armRead() {
+// armRead prepares a read that may block: the idle deadline normally (or, with handOn,
+// the earlier hand-on time, see stackReset), or, once shutdown was requested, no deadline
+// and the draining mode, in which reads return what has already arrived and never wait.
+// Under mu so that it cannot undo requestShutdown's deadline.
+func (c *conn) armRead(handOn bool) {
+	now := time.Now()
+	c.arm(now.Add(c.srv.idleTimeout()), handOn, now)
+}
+
+// armRest arms the rest of the wait that was cut short to hand on.
+func (c *conn) armRest() { c.arm(c.idleAt, false, time.Time{}) }
+
+func (c *conn) arm(idleAt time.Time, handOn bool, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.shutdown && !c.draining {
 		c.draining = true
 		c.rwc.SetReadDeadline(time.Time{})
 	}
-	if !c.draining {
-		c.rwc.SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
+	if c.draining {
+		return
 	}
+	c.idleAt = idleAt
+	deadline := idleAt
+	if early := now.Add(c.srv.stackResetAfter()); handOn && early.Before(deadline) {
+		deadline = early
+	}
+	c.rwc.SetReadDeadline(deadline)
 }
 
 // ending says how a session ends: the reason logged, the last line sent (if any) and
@@ -136,52 +165,65 @@ type ending struct {
 	linger  bool
 }
 
-// run serves the connection until it ends, then unregisters it.
-func (c *conn) run() {
-	defer c.srv.untrackConn(c)
-	c.start = time.Now()
-	log := c.srv.logger()
-	log.Info("session start", "session", c.id, "transport", string(hub.TCP), "remote", c.remote)
+// A goroutine's stack grows on demand (evaluating a line takes 8 KiB) and in practice never
+// shrinks back, while most connections spend most of their life waiting for input. So a
+// connection's goroutine does not wait for long with the stack it grew: after stackReset
+// without input (if the idle timeout is further away) it hands the connection on to a
+// fresh goroutine, which waits with the smallest stack, as the bare echo's does (2 KiB).
+// For the same reason the session starts on the accept goroutine (logging, joining the
+// hub and setting a deadline all take stack), and the connection's own goroutine starts
+// by waiting. A connection in steady use never hands off.
 
-	end := c.session()
-	if end.goodbye != "" {
-		if err := c.reply(end.goodbye); err != nil {
-			end = c.writeFailure(err)
-		}
-	}
-	if end.linger { // the replies must reach the client before the connection closes
-		if err := c.w.Flush(); err != nil {
-			end = c.writeFailure(err)
-		}
-	}
-	log.Info("session end", "session", c.id, "transport", string(hub.TCP), "remote", c.remote,
-		"duration", time.Since(c.start), "requests", c.requests, "reason", end.reason)
-	c.close(end.linger)
-}
+// stackReset is how long a connection's goroutine waits for input before it hands on.
+const stackReset = time.Second
 
-// session joins the hub and serves lines until the session ends.
-func (c *conn) session() (end ending) {
+// begin begins the session on the accept goroutine, then starts the connection's own.
+func (c *conn) begin() {
+	c.logStart()
 	leave, err := c.srv.Hub.Join(hub.TCP, c.srv.maxClients())
 	if err != nil {
-		return ending{reasonBusy, fmt.Sprintf("Error: server busy (max %d clients)", c.srv.maxClients()), true}
+		go c.finish(c.busy())
+		return
 	}
-	defer leave()
-	defer func() {
-		// A bug in the core must cost one session, never the server.
-		if p := recover(); p != nil {
-			c.srv.logger().Error("session panic", "session", c.id, "transport", string(hub.TCP),
-				"panic", p, "stack", string(debug.Stack()))
-			end = ending{reasonError, msgInternal, true}
-		}
-	}()
-	return c.serveLines()
+	c.leave = leave
+	c.armRead(true)
+	go c.serve()
 }
 
-// serveLines answers lines until the session ends.
-func (c *conn) serveLines() ending {
+// serve is the connection's goroutine: it waits for input (in the smallest frame, so that
+// a fresh goroutine's stack stays small) and answers lines until the session ends or a
+// long wait hands the connection on.
+func (c *conn) serve() {
+	end, handOn := c.serveInput(c.await())
+	if handOn {
+		c.armRest()
+		go c.serve()
+		return
+	}
+	c.leave()
+	c.finish(end)
+}
+
+// serveInput answers lines until the session ends (end) or the wait for input was long
+// enough to hand the connection on to a fresh goroutine (handOn). err is what the first
+// wait gave.
+func (c *conn) serveInput(err error) (end ending, handOn bool) {
+	defer c.recoverPanic(&end) // a bug in the core must cost one session, never the server
 	for {
-		line, err := c.readLine()
-		if errors.Is(err, errLineTooLong) {
+		var line []byte
+		switch err {
+		case errHandOn:
+			return ending{}, true
+		case nil:
+			line, err = c.scanLine()
+			if err == errNeedMore {
+				err = c.more(true)
+				continue
+			}
+		default:
+			line, err = c.lastLine(err)
+		}
+		if err == errLineTooLong {
 			// Answer at once, then throw the rest of the line away as it arrives.
 			c.requests++
 			if err = c.reply(c.tooLong()); err == nil {
@@ -192,16 +234,65 @@ func (c *conn) serveLines() ending {
 			}
 		}
 		if err != nil {
-			return c.ending(err)
+			return c.ending(err), false
 		}
 		end, err := c.answer(line)
 		if err != nil {
-			return c.writeFailure(err)
+			return c.writeFailure(err), false
 		}
 		if end != nil {
-			return *end
+			return *end, false
 		}
 	}
+}
+
+func (c *conn) logStart() {
+	c.start = time.Now()
+	c.srv.logger().Info("session start", "session", c.id, "transport", string(hub.TCP), "remote", c.remote)
+}
+
+func (c *conn) busy() ending {
+	return ending{reasonBusy, fmt.Sprintf("Error: server busy (max %d clients)", c.srv.maxClients()), true}
+}
+
+// recoverPanic, deferred, turns a panic into the end of the session.
+func (c *conn) recoverPanic(end *ending) {
+	if p := recover(); p != nil {
+		c.logPanic(p)
+		*end = ending{reasonError, msgInternal, true}
+	}
+}
+
+// recoverRead, deferred, turns a panic into errPanic.
+func (c *conn) recoverRead(err *error) {
+	if p := recover(); p != nil {
+		c.logPanic(p)
+		*err = errPanic
+	}
+}
+
+func (c *conn) logPanic(p any) {
+	c.srv.logger().Error("session panic", "session", c.id, "transport", string(hub.TCP),
+		"panic", p, "stack", string(debug.Stack()))
+}
+
+// finish sends the goodbye and the pending replies, logs the end, closes and unregisters
+// the connection.
+func (c *conn) finish(end ending) {
+	defer c.srv.untrackConn(c)
+	if end.goodbye != "" {
+		if err := c.reply(end.goodbye); err != nil {
+			end = c.writeFailure(err)
+		}
+	}
+	if end.linger { // the replies must reach the client before the connection closes
+		if err := c.w.Flush(); err != nil {
+			end = c.writeFailure(err)
+		}
+	}
+	c.srv.logger().Info("session end", "session", c.id, "transport", string(hub.TCP), "remote", c.remote,
+		"duration", time.Since(c.start), "requests", c.requests, "reason", end.reason)
+	c.close(end.linger)
 }
 
 // answer handles one complete line (without its LF and CR): it queues the reply, if any,
@@ -245,6 +336,8 @@ func (c *conn) ending(err error) ending {
 	switch {
 	case errors.As(err, &we):
 		return c.writeFailure(err)
+	case errors.Is(err, errPanic):
+		return ending{reasonError, msgInternal, true}
 	case errors.Is(err, io.EOF):
 		return ending{reason: reasonEOF, linger: true}
 	case errors.Is(err, errNoMoreInput):

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,4 +284,63 @@ func TestSessionIDsDiffer(t *testing.T) {
 		ids[rec["session"]] = true
 	}
 	assert.Len(t, ids, 3)
+}
+
+// connGoroutines returns the stacks of the goroutines that serve connections.
+func connGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	var out []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "wscalc/tcp.(*conn).serve(") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func TestLongWaitHandsOnToAFreshGoroutine(t *testing.T) {
+	// The goroutine that evaluated a line (and grew its stack doing so) does not wait for
+	// long: a fresh goroutine, which has done nothing but wait, takes the connection over,
+	// with the session's state.
+	ts := start(t, func(s *tcp.Server) { tcp.SetStackReset(s, 20*time.Millisecond) })
+	c := dial(t, ts.addr)
+	for i := range 3 {
+		require.Equal(t, "x = "+strconv.Itoa(i), c.ask("x = "+strconv.Itoa(i)))
+		require.Eventually(t, func() bool {
+			gs := connGoroutines()
+			return len(gs) == 1 && !strings.Contains(gs[0], "serveInput")
+		}, patience, 5*time.Millisecond, "no fresh goroutine waits for the connection")
+		require.Equal(t, strconv.Itoa(2*i), c.ask("x * 2"))
+	}
+	c.conn.Close()
+	assert.EqualValues(t, 6, ts.logs.endOf(t, c)["requests"])
+}
+
+func TestIdleTimeoutSpansHandOns(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	ts := start(t, func(s *tcp.Server) {
+		s.IdleTimeout = idle
+		tcp.SetStackReset(s, 10*time.Millisecond)
+	})
+	c := dial(t, ts.addr)
+	require.Equal(t, "2", c.ask("1 + 1"))
+	last := time.Now()
+	c.expect("Error: idle timeout")
+	require.GreaterOrEqual(t, time.Since(last), idle, "closed before being idle")
+	c.expectEOF()
+}
+
+func TestShutdownWakesAHandedOnWait(t *testing.T) {
+	ts := start(t, func(s *tcp.Server) { tcp.SetStackReset(s, 10*time.Millisecond) })
+	c := dial(t, ts.addr)
+	require.Equal(t, "2", c.ask("1 + 1"))
+	require.Eventually(t, func() bool {
+		gs := connGoroutines()
+		return len(gs) == 1 && !strings.Contains(gs[0], "serveInput")
+	}, patience, 5*time.Millisecond)
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- ts.srv.Shutdown(context.Background()) }()
+	c.expect("Error: server shutting down")
+	c.expectEOF()
+	require.NoError(t, <-shutdown)
 }

@@ -43,6 +43,8 @@ type Server struct {
 	// Logger receives the session start and end lines; nil means slog.Default().
 	Logger *slog.Logger
 
+	stackReset time.Duration // tests only: replaces the constant stackReset when > 0
+
 	mu        sync.Mutex
 	listeners map[*onceCloseListener]struct{}
 	conns     map[*conn]struct{}
@@ -93,7 +95,7 @@ func (s *Server) Serve(l net.Listener) error {
 			s.Hub.Reject(hub.TCP, "shutdown")
 			continue
 		}
-		go c.run()
+		c.begin()
 	}
 }
 
@@ -260,6 +262,13 @@ func (s *Server) writeTimeout() time.Duration {
 		return DefaultWriteTimeout
 	}
 	return s.WriteTimeout
+}
+
+func (s *Server) stackResetAfter() time.Duration {
+	if s.stackReset > 0 {
+		return s.stackReset
+	}
+	return stackReset
 }
 
 func (s *Server) logger() *slog.Logger {
