@@ -71,7 +71,7 @@ type conn struct {
 	srv      *Server
 	rwc      net.Conn
 	r        *bufio.Reader // reads from rwc through connReader; its size bounds a line
-	w        *bufio.Writer // writes to rwc through deadlineWriter
+	w        replyWriter   // writes to rwc
 	sess     calc.Session
 	maxLine  int
 	id       string
@@ -100,7 +100,7 @@ func (s *Server) newConn(rw net.Conn) *conn {
 	// Room for one line at the limit plus its CR LF: a full buffer without a newline is
 	// then certainly a line over the limit.
 	c.r = bufio.NewReaderSize(connReader{c}, c.maxLine+2)
-	c.w = bufio.NewWriterSize(deadlineWriter{rw, s.writeTimeout()}, writeBufBytes)
+	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
 	return c
 }
 
@@ -286,7 +286,7 @@ func (c *conn) finish(end ending) {
 		}
 	}
 	if end.linger { // the replies must reach the client before the connection closes
-		if err := c.w.Flush(); err != nil {
+		if err := c.w.flush(); err != nil {
 			end = c.writeFailure(err)
 		}
 	}
@@ -323,8 +323,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 // reply queues one reply line. The buffer is flushed when it fills and before the session
 // waits for input (see more), so pipelined replies go out in few writes.
 func (c *conn) reply(line string) error {
-	c.w.WriteString(line)
-	if err := c.w.WriteByte('\n'); err != nil {
+	if err := c.w.line(line); err != nil {
 		return writeError{err}
 	}
 	return nil

@@ -35,10 +35,11 @@
 //
 // # Resources and fairness
 //
-// Each connection has one goroutine at a time, a fixed-size read buffer (one line) and a
-// fixed-size write buffer. A goroutine that has waited a second for input hands the
-// connection on to a fresh one, so that an idle connection's stack is the smallest one
-// (evaluating grows a stack, which never shrinks back). The goroutine reads a line only after it has answered the previous one, and
+// Each connection has one goroutine at a time, a fixed-size read buffer (one line) and,
+// while replies are queued, a write buffer of 4 KiB from a pool. A goroutine that has
+// waited a second for input hands the connection on to a fresh one, so that an idle
+// connection's stack is the smallest one (evaluating grows a stack, which never shrinks
+// back). The goroutine reads a line only after it has answered the previous one, and
 // flushes its replies before it waits for more input, so reading is paced by writing: a
 // client that sends without ever reading fills the socket buffers, its next write times out
 // after WriteTimeout, and its session is closed. It never makes the server buffer more, and

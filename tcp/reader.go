@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"time"
 )
@@ -65,8 +64,8 @@ func (c *conn) discardLine() error {
 // anything else), then waits until at least one more byte is buffered. With handOn, a
 // long wait ends early with errHandOn (see stackReset).
 func (c *conn) more(handOn bool) error {
-	if c.w.Buffered() > 0 {
-		if err := c.w.Flush(); err != nil {
+	if c.w.buffered() > 0 {
+		if err := c.w.flush(); err != nil {
 			return writeError{err}
 		}
 	}
@@ -105,16 +104,4 @@ func (r connReader) Read(p []byte) (int, error) {
 		return readAvailable(r.c.rwc, p)
 	}
 	return r.c.rwc.Read(p)
-}
-
-// deadlineWriter gives every write to the connection its own deadline, so that a client
-// that does not read cannot hold its session (and the memory behind it) for ever.
-type deadlineWriter struct {
-	conn    net.Conn
-	timeout time.Duration
-}
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	return w.conn.Write(p)
 }
