@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -70,8 +70,13 @@ func (e writeError) Unwrap() error { return e.err }
 type conn struct {
 	srv      *Server
 	rwc      net.Conn
-	r        *bufio.Reader // reads from rwc through connReader; its size bounds a line
-	w        replyWriter   // writes to rwc
+	in       lineBuffer // its size bounds a line
+	raw      syscall.RawConn
+	readFn   func(fd uintptr) bool // c.readOnce, for raw.Read
+	rn       int                   // what readOnce read
+	rerr     error
+	idleWait bool        // the wait for input may be long: give the read buffer back meanwhile
+	w        replyWriter // writes to rwc
 	sess     calc.Session
 	maxLine  int
 	id       string
@@ -97,9 +102,8 @@ func (s *Server) newConn(rw net.Conn) *conn {
 		id:      newSessionID(),
 		remote:  rw.RemoteAddr().String(),
 	}
-	// Room for one line at the limit plus its CR LF: a full buffer without a newline is
-	// then certainly a line over the limit.
-	c.r = bufio.NewReaderSize(connReader{c}, c.maxLine+2)
+	c.in.size = c.maxLine + 2 // one line at the limit and its CR LF (see lineBuffer)
+	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
 	return c
 }
@@ -194,6 +198,7 @@ func (c *conn) begin() {
 // a fresh goroutine's stack stays small) and answers lines until the session ends or a
 // long wait hands the connection on.
 func (c *conn) serve() {
+	c.idleWait = true
 	end, handOn := c.serveInput(c.await())
 	if handOn {
 		c.armRest()

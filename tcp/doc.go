@@ -35,8 +35,9 @@
 //
 // # Resources and fairness
 //
-// Each connection has one goroutine at a time, a fixed-size read buffer (one line) and,
-// while replies are queued, a write buffer of 4 KiB from a pool. A goroutine that has
+// Each connection has one goroutine at a time and, only while it has input to answer or
+// replies to send, a read buffer of one line and a write buffer of 4 KiB, from pools: a
+// connection waiting for its next request holds neither. A goroutine that has
 // waited a second for input hands the connection on to a fresh one, so that an idle
 // connection's stack is the smallest one (evaluating grows a stack, which never shrinks
 // back). The goroutine reads a line only after it has answered the previous one, and

@@ -2,9 +2,9 @@
 
 package tcp
 
-import "net"
+// useRawReads does nothing here: without a portable non-blocking read, the connection
+// reads with net.Conn.Read (holding its buffer while it waits), and only the lines
+// already in the session's buffer are answered at shutdown.
+func (c *conn) useRawReads() {}
 
-// readAvailable would read what has already arrived without waiting; without a portable
-// non-blocking read, only the lines already in the session's buffer are answered at
-// shutdown.
-func readAvailable(net.Conn, []byte) (int, error) { return 0, errNoMoreInput }
+func (c *conn) read() (int, error) { return c.readPlain() }

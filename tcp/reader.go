@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -17,15 +18,15 @@ var errNoMoreInput = errors.New("tcp: no more input before shutdown")
 // without a newline. The line aliases the read buffer: it is valid until the next read.
 // The bytes already searched are remembered (c.scanned), so slow senders cost O(n).
 func (c *conn) scanLine() ([]byte, error) {
-	buf, _ := c.r.Peek(c.r.Buffered())
+	buf := c.in.bytes()
 	if i := bytes.IndexByte(buf[c.scanned:], '\n'); i >= 0 {
 		line := buf[:c.scanned+i]
-		c.r.Discard(len(line) + 1)
+		c.in.discard(len(line) + 1)
 		c.scanned = 0
 		return bytes.TrimSuffix(line, []byte{'\r'}), nil
 	}
 	c.scanned = len(buf)
-	if len(buf) == c.r.Size() {
+	if len(buf) == c.in.size {
 		c.scanned = 0 // the caller discards the line
 		return nil, errLineTooLong
 	}
@@ -35,11 +36,11 @@ func (c *conn) scanLine() ([]byte, error) {
 // lastLine turns the end of input into a last line, if one without a newline is
 // buffered; any other error is returned as it is.
 func (c *conn) lastLine(err error) ([]byte, error) {
-	if !errors.Is(err, io.EOF) || c.r.Buffered() == 0 {
+	if !errors.Is(err, io.EOF) || c.in.buffered() == 0 {
 		return nil, err
 	}
-	line, _ := c.r.Peek(c.r.Buffered())
-	c.r.Discard(len(line))
+	line := c.in.bytes()
+	c.in.discard(len(line))
 	c.scanned = 0
 	return bytes.TrimSuffix(line, []byte{'\r'}), nil
 }
@@ -48,12 +49,12 @@ func (c *conn) lastLine(err error) ([]byte, error) {
 // than the read buffer.
 func (c *conn) discardLine() error {
 	for {
-		buf, _ := c.r.Peek(c.r.Buffered())
+		buf := c.in.bytes()
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-			c.r.Discard(i + 1)
+			c.in.discard(i + 1)
 			return nil
 		}
-		c.r.Discard(len(buf))
+		c.in.discard(len(buf))
 		if err := c.more(false); err != nil {
 			return err
 		}
@@ -70,6 +71,7 @@ func (c *conn) more(handOn bool) error {
 		}
 	}
 	c.armRead(handOn)
+	c.idleWait = handOn
 	return c.await()
 }
 
@@ -78,7 +80,7 @@ func (c *conn) more(handOn bool) error {
 func (c *conn) await() (err error) {
 	defer c.recoverRead(&err) // it runs outside serveInput's recovery
 	for {
-		_, err := c.r.Peek(c.r.Buffered() + 1)
+		err := c.fill()
 		if err == nil {
 			return nil
 		}
@@ -95,13 +97,74 @@ func (c *conn) await() (err error) {
 	}
 }
 
-// connReader is the source of the read buffer: the connection, or in draining mode only
-// what has already arrived.
-type connReader struct{ c *conn }
+// lineBuffer is the connection's read buffer: room for one line at the limit plus its CR
+// LF, so that a full buffer without a newline is certainly a line over the limit. It is
+// taken from a pool when input arrives and given back when the session has answered all
+// of it and waits for more, so an idle connection holds none (see fill).
+type lineBuffer struct {
+	size int
+	p    *[]byte // nil while the buffer is given back
+	r, w int     // unread input is (*p)[r:w]
+}
 
-func (r connReader) Read(p []byte) (int, error) {
-	if r.c.draining {
-		return readAvailable(r.c.rwc, p)
+// readBufs holds the read buffers of the connections that have input to answer.
+var readBufs sync.Pool
+
+func (b *lineBuffer) buffered() int { return b.w - b.r }
+
+// bytes returns the unread input; it aliases the buffer, valid until the next fill.
+func (b *lineBuffer) bytes() []byte {
+	if b.p == nil {
+		return nil
 	}
-	return r.c.rwc.Read(p)
+	return (*b.p)[b.r:b.w]
+}
+
+func (b *lineBuffer) discard(n int) { b.r += n }
+
+// space returns the free room at the end of the buffer, taking a buffer if it has none.
+func (b *lineBuffer) space() []byte {
+	if b.p == nil {
+		b.p, _ = readBufs.Get().(*[]byte)
+		if b.p == nil || cap(*b.p) != b.size { // a server with another line limit put it
+			p := make([]byte, b.size)
+			b.p = &p
+		}
+	}
+	return (*b.p)[b.w:b.size]
+}
+
+// release gives the buffer back if it holds no unread input.
+func (b *lineBuffer) release() {
+	if b.p != nil && b.r == b.w {
+		readBufs.Put(b.p)
+		b.p, b.r, b.w = nil, 0, 0
+	}
+}
+
+// fill reads at least one more byte of input into the buffer, or fails. The lines handed
+// out so far are done with (they alias the buffer): unread input moves to the front, and
+// an empty buffer is given back if the read must wait for input and c.idleWait says the
+// wait may be long (see readOnce).
+func (c *conn) fill() error {
+	b := &c.in
+	if b.r > 0 {
+		b.w = copy(*b.p, (*b.p)[b.r:b.w])
+		b.r = 0
+	}
+	n, err := c.read()
+	b.w += n
+	if n > 0 {
+		return nil // an error comes back with the next read
+	}
+	return err
+}
+
+// readPlain reads with net.Conn.Read, for connections without a RawConn: in draining mode
+// it cannot tell what has arrived without waiting, so it reads nothing more.
+func (c *conn) readPlain() (int, error) {
+	if c.draining {
+		return 0, errNoMoreInput
+	}
+	return c.rwc.Read(c.in.space())
 }
