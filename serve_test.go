@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,31 +21,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"wscalc/internal/logtest"
 	"wscalc/wire"
 )
 
-// syncBuffer collects the server's logs, written by its goroutines while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // captureStderr sends the usage and the logs to a buffer for the test's duration.
-func captureStderr(t *testing.T) *syncBuffer {
+func captureStderr(t *testing.T) *logtest.Buffer {
 	t.Helper()
-	buf := new(syncBuffer)
+	buf := new(logtest.Buffer)
 	old := stderr
 	stderr = buf
 	t.Cleanup(func() { stderr = old })

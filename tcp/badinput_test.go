@@ -97,7 +97,7 @@ func TestHTTPRequestsAreToldWhereToGo(t *testing.T) {
 			}
 			c.expect(want)
 			c.expectEOF()
-			assert.Equal(t, "http request", ts.logs.endOf(t, c)["reason"])
+			assert.Equal(t, "http request", endOf(t, ts.logs, c)["reason"])
 		})
 	}
 }

@@ -2,8 +2,6 @@ package tcp_test
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"wscalc/hub"
+	"wscalc/internal/logtest"
 	"wscalc/tcp"
 )
 
@@ -33,7 +32,7 @@ type testServer struct {
 	srv  *tcp.Server
 	hub  *hub.Hub
 	addr string
-	logs *logBuffer
+	logs *logtest.Buffer
 
 	serveOnce sync.Once
 	served    chan error
@@ -72,7 +71,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 
 func serve(t testing.TB, l net.Listener, configure func(*tcp.Server)) *testServer {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	h := hub.New(hub.Options{})
 	srv := &tcp.Server{
 		Hub:      h,
@@ -164,49 +163,14 @@ func (c *client) expectEOF() {
 	c.conn.Close()
 }
 
-// logBuffer collects the server's JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// records returns the log records whose message is msg.
-func (b *logBuffer) records(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var rec map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
-		if rec["msg"] == msg {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
 // endOf returns the "session end" record of the session whose remote address is the
 // client's local address. It waits for it: a session closed by Close may log after its
 // client has noticed.
-func (b *logBuffer) endOf(t *testing.T, c *client) map[string]any {
+func endOf(t *testing.T, b *logtest.Buffer, c *client) map[string]any {
 	t.Helper()
 	local := c.conn.LocalAddr().String()
 	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		for _, rec := range b.records(t, "session end") {
+		for _, rec := range b.Records(t, "session end") {
 			if rec["remote"] == local {
 				return rec
 			}

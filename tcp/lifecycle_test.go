@@ -27,7 +27,7 @@ func TestIdleTimeout(t *testing.T) {
 	require.Equal(t, "2", c.ask("1 + 1"))
 	c.expect("Error: idle timeout")
 	c.expectEOF()
-	end := ts.logs.endOf(t, c)
+	end := endOf(t, ts.logs, c)
 	assert.Equal(t, "idle timeout", end["reason"])
 	assert.EqualValues(t, 1, end["requests"])
 }
@@ -51,7 +51,7 @@ func TestMaxClients(t *testing.T) {
 	over.send("1 + 3\n") // sent before the refusal: discarded, not answered
 	over.expect("Error: server busy (max 2 clients)")
 	over.expectEOF()
-	assert.Equal(t, "too busy", ts.logs.endOf(t, over)["reason"])
+	assert.Equal(t, "too busy", endOf(t, ts.logs, over)["reason"])
 
 	// A slot frees when a session ends.
 	a.conn.Close()
@@ -115,7 +115,7 @@ func TestClientThatNeverReadsIsClosedAndBlocksNobody(t *testing.T) {
 
 	// The hog's session ends when a write times out.
 	requireClosedUnder(t, hog)
-	assert.Equal(t, "write timeout", ts.logs.endOf(t, hog)["reason"])
+	assert.Equal(t, "write timeout", endOf(t, ts.logs, hog)["reason"])
 	require.Equal(t, "42", other.ask("6 * 7"))
 	require.Eventually(t, func() bool { return ts.hub.Counts().TCP == 1 }, patience, 5*time.Millisecond)
 }
@@ -163,7 +163,7 @@ func TestShutdownAnswersLinesInFlight(t *testing.T) {
 	wg.Wait()
 	for _, c := range cs {
 		c.expectEOF()
-		assert.Equal(t, "server shutting down", ts.logs.endOf(t, c)["reason"])
+		assert.Equal(t, "server shutting down", endOf(t, ts.logs, c)["reason"])
 	}
 	require.NoError(t, <-shutdown)
 	require.ErrorIs(t, ts.serveResult(t), tcp.ErrServerClosed)
@@ -202,7 +202,7 @@ func TestShutdownGivesUpWhenTheContextExpires(t *testing.T) {
 	require.ErrorIs(t, ts.srv.Shutdown(ctx), context.DeadlineExceeded)
 	require.ErrorIs(t, ts.serveResult(t), tcp.ErrServerClosed)
 	requireClosedUnder(t, hog)
-	assert.Equal(t, "server closed", ts.logs.endOf(t, hog)["reason"])
+	assert.Equal(t, "server closed", endOf(t, ts.logs, hog)["reason"])
 }
 
 func TestCloseClosesEverythingAtOnce(t *testing.T) {
@@ -254,9 +254,9 @@ func TestSessionLogLines(t *testing.T) {
 	c.expect("42", "12")
 	c.expectEOF()
 
-	starts := ts.logs.records(t, "session start")
+	starts := ts.logs.Records(t, "session start")
 	require.Len(t, starts, 1)
-	end := ts.logs.endOf(t, c)
+	end := endOf(t, ts.logs, c)
 	for _, rec := range []map[string]any{starts[0], end} {
 		assert.Regexp(t, `^[0-9a-f]{16}$`, rec["session"])
 		assert.Equal(t, "tcp", rec["transport"])
@@ -280,7 +280,7 @@ func TestSessionIDsDiffer(t *testing.T) {
 		c.expectEOF()
 	}
 	ids := map[any]bool{}
-	for _, rec := range ts.logs.records(t, "session end") {
+	for _, rec := range ts.logs.Records(t, "session end") {
 		ids[rec["session"]] = true
 	}
 	assert.Len(t, ids, 3)
@@ -313,7 +313,7 @@ func TestLongWaitHandsOnToAFreshGoroutine(t *testing.T) {
 		require.Equal(t, strconv.Itoa(2*i), c.ask("x * 2"))
 	}
 	c.conn.Close()
-	assert.EqualValues(t, 6, ts.logs.endOf(t, c)["requests"])
+	assert.EqualValues(t, 6, endOf(t, ts.logs, c)["requests"])
 }
 
 func TestIdleTimeoutSpansHandOns(t *testing.T) {

@@ -69,7 +69,7 @@ func TestFinalLineWithoutNewlineIsAnswered(t *testing.T) {
 	require.NoError(t, c.conn.CloseWrite())
 	c.expect("2", "42")
 	c.expectEOF()
-	assert.Equal(t, "eof", ts.logs.endOf(t, c)["reason"])
+	assert.Equal(t, "eof", endOf(t, ts.logs, c)["reason"])
 }
 
 func TestEOFFlushesPendingReplies(t *testing.T) {
@@ -96,7 +96,7 @@ func TestQuitAndExitCloseWithoutReply(t *testing.T) {
 			c.send("1 + 1\n" + cmd + "\n2 + 2\n")
 			c.expect("2")
 			c.expectEOF()
-			end := ts.logs.endOf(t, c)
+			end := endOf(t, ts.logs, c)
 			assert.Equal(t, "quit", end["reason"])
 			assert.EqualValues(t, 2, end["requests"], "the quit line is a request too")
 		})

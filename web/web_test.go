@@ -1,14 +1,12 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -21,29 +19,12 @@ import (
 	"go.uber.org/goleak"
 
 	"wscalc/hub"
+	"wscalc/internal/logtest"
 	"wscalc/metrics"
 	"wscalc/web"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a log sink that the server's goroutines write while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 const indexHTML = `<!doctype html><title>wscalc</title><script src="app.js"></script>`
 
@@ -60,14 +41,14 @@ var testAssets = fstest.MapFS{
 type testEnv struct {
 	ts      *httptest.Server
 	ready   *atomic.Bool
-	log     *syncBuffer
+	log     *logtest.Buffer
 	hub     *hub.Hub
 	metrics *metrics.Metrics
 }
 
 func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{ready: new(atomic.Bool), log: new(syncBuffer), metrics: metrics.New()}
+	e := &testEnv{ready: new(atomic.Bool), log: new(logtest.Buffer), metrics: metrics.New()}
 	e.ready.Store(true)
 	e.hub = hub.New(hub.Options{Metrics: e.metrics})
 	cfg := web.Config{

@@ -1,14 +1,12 @@
 package ws_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/internal/logtest"
 	"wscalc/metrics"
 	"wscalc/wire"
 	"wscalc/ws"
@@ -34,7 +33,7 @@ type env struct {
 	h       *ws.Handler
 	srv     *httptest.Server
 	url     string
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 	client  *http.Client
 }
 
@@ -52,7 +51,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // registered first: runs last
 
 	m := metrics.New()
-	e := &env{metrics: m, hub: hub.New(hub.Options{Metrics: m}), logs: &syncBuffer{}}
+	e := &env{metrics: m, hub: hub.New(hub.Options{Metrics: m}), logs: &logtest.Buffer{}}
 	opts := ws.Options{
 		Hub:     e.hub,
 		Version: "test-version",
@@ -75,7 +74,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	e.client = &http.Client{Transport: transport}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, r := range withMsg(e.logs.records(t), "session panic") {
+			for _, r := range e.logs.Records(t, "session panic") {
 				t.Logf("server: session panic: %v\n%v", r["panic"], r["stack"])
 			}
 		}
@@ -255,39 +254,6 @@ func request(t *testing.T, c *websocket.Conn, id any, expr string) {
 	b, err := json.Marshal(map[string]any{"id": id, "expr": expr})
 	require.NoError(t, err)
 	write(t, c, string(b))
-}
-
-// syncBuffer collects log output written from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// records returns the decoded JSON log records.
-func (b *syncBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var r map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
-		out = append(out, r)
-	}
-	return out
 }
 
 // withMsg returns the log records whose msg is m.

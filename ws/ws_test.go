@@ -321,13 +321,13 @@ func TestOriginCheck(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, e.dialErr(t, withOrigin(e, "http://app.trusted.example")))
 		require.Equal(t, 3, e.rejected(t, "origin"))
 
-		dropped := withMsg(e.logs.records(t), "ws: ignoring an origin pattern that allows every origin; list the origins to allow")
+		dropped := e.logs.Records(t, "ws: ignoring an origin pattern that allows every origin; list the origins to allow")
 		var patterns []any
 		for _, r := range dropped {
 			patterns = append(patterns, r["pattern"])
 		}
 		require.ElementsMatch(t, []any{"*", "https://*", "*.*"}, patterns)
-		require.Len(t, withMsg(e.logs.records(t), "ws: ignoring a malformed origin pattern"), 1)
+		require.Len(t, e.logs.Records(t, "ws: ignoring a malformed origin pattern"), 1)
 	})
 }
 
@@ -460,7 +460,7 @@ func TestPanicIsRecoveredAndCloses1011(t *testing.T) {
 	require.Equal(t, "9", readText(t, c))
 	require.Eventually(t, func() bool { return e.wsCount() == 1 }, ioTimeout, 5*time.Millisecond)
 
-	panics := withMsg(e.logs.records(t), "session panic")
+	panics := e.logs.Records(t, "session panic")
 	require.Len(t, panics, 2)
 	for _, p := range panics {
 		require.Equal(t, "injected failure", p["panic"])
@@ -516,7 +516,7 @@ func TestWriteTimeoutDropsAClientThatNeverReads(t *testing.T) {
 	write(t, healthy, "2 * 21")
 	require.Equal(t, "42", readText(t, healthy))
 
-	ends := withMsg(e.logs.records(t), "session end")
+	ends := e.logs.Records(t, "session end")
 	require.Len(t, ends, 1)
 	require.Equal(t, "write timeout", ends[0]["reason"])
 }
@@ -580,7 +580,7 @@ func TestShutdownAnswersInFlightThenCloses1001(t *testing.T) {
 	require.Zero(t, e.wsCount())
 
 	reasons := map[any]int{}
-	for _, r := range withMsg(e.logs.records(t), "session end") {
+	for _, r := range e.logs.Records(t, "session end") {
 		reasons[r["reason"]]++
 	}
 	require.Equal(t, map[any]int{"server shutting down": 6}, reasons)
@@ -696,10 +696,10 @@ func TestSessionLogs(t *testing.T) {
 	request(t, c, 2, "# secret-comment")
 	readReply(t, c)
 	require.NoError(t, c.Close(websocket.StatusNormalClosure, "bye"))
-	require.Eventually(t, func() bool { return len(withMsg(e.logs.records(t), "session end")) == 1 },
+	require.Eventually(t, func() bool { return len(e.logs.Records(t, "session end")) == 1 },
 		ioTimeout, 5*time.Millisecond)
 
-	recs := e.logs.records(t)
+	recs := e.logs.Records(t, "")
 	starts, ends := withMsg(recs, "session start"), withMsg(recs, "session end")
 	require.Len(t, starts, 1)
 	require.Len(t, ends, 1)
