@@ -1,8 +1,6 @@
 package tcp_test
 
 import (
-	"bufio"
-	"errors"
 	"log/slog"
 	"net"
 	"runtime"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"wscalc/internal/echo"
 	"wscalc/tcp"
 )
 
@@ -110,37 +109,13 @@ func (m memStats) minus(o memStats) (heap, stack int64) {
 	return int64(m.heap) - int64(o.heap), int64(m.stack) - int64(o.stack)
 }
 
-// serveEcho serves a line echo as benchmarks/echo does: bufio, one flush per drained
-// input buffer.
+// serveEcho serves the line echo of the benchmarks (internal/echo).
 func serveEcho(b *testing.B) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r, w := bufio.NewReader(c), bufio.NewWriter(c)
-				for {
-					line, err := r.ReadSlice('\n')
-					if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-						return
-					}
-					if _, err := w.Write(line); err != nil {
-						return
-					}
-					if r.Buffered() == 0 && w.Flush() != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
+	go echo.ServeTCP(l)
 	return l.Addr().String()
 }

@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"wscalc/bench"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/internal/echo"
 	"wscalc/wire"
 	"wscalc/ws"
 )
@@ -34,7 +33,7 @@ import (
 
 var unlimited = calc.Limits{Budget: 1 << 50}
 
-// serveBench serves h (or, if h is nil, a bare coder/websocket echo) on 127.0.0.1:0 and
+// serveBench serves h on 127.0.0.1:0 and
 // returns the host:port.
 func serveBench(b *testing.B, h http.Handler) string {
 	b.Helper()
@@ -147,7 +146,7 @@ func BenchmarkIdleSessions(b *testing.B) {
 		handler func(*testing.B) http.Handler
 		proto   string
 	}{
-		{"echo", func(*testing.B) http.Handler { return http.HandlerFunc(echo) }, ""},
+		{"echo", func(*testing.B) http.Handler { return http.HandlerFunc(echo.WebSocket) }, ""},
 		{"text", func(b *testing.B) http.Handler { return benchHandler(b) }, ""},
 		{"json", func(b *testing.B) http.Handler { return benchHandler(b) }, wire.Subprotocol},
 	} {
@@ -222,40 +221,6 @@ func handshake(addr, proto string) (net.Conn, *bufio.Reader, error) {
 		}
 		if line == "\r\n" {
 			return c, r, nil
-		}
-	}
-}
-
-// echo is the bare-transport baseline, as benchmarks/echo serves it.
-func echo(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer c.CloseNow()
-	ctx := context.Background()
-	var buf []byte
-	for {
-		typ, rd, err := c.Reader(ctx)
-		if err != nil {
-			return
-		}
-		buf = buf[:0]
-		for {
-			if len(buf) == cap(buf) {
-				buf = append(buf, 0)[:len(buf)]
-			}
-			n, err := rd.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+n]
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return
-			}
-		}
-		if c.Write(ctx, typ, buf) != nil {
-			return
 		}
 	}
 }
