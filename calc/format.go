@@ -196,21 +196,38 @@ func formatSmallFrac(n, d int64) (formatted, bool) {
 	}
 	var buf [24]byte
 	s := strconv.AppendUint(buf[:0], digits, 10)
-	exp := len(s) - 1 - places
-	var dec string
-	if exp > -7 && exp < 21 {
-		dec = plainText(string(s), exp)
-	} else {
-		dec = sciText(string(s), exp)
-	}
-	if n < 0 {
-		dec = "-" + dec
-	}
-	var vbuf [48]byte
-	v := strconv.AppendInt(vbuf[:0], n, 10)
+	dec := decimalText(n < 0, string(s), len(s)-1-places, exactPlainBelow)
+	return formatted{display: dec, kind: KindRational, value: fracText(n, d), decimal: dec}, true
+}
+
+// fracText writes n/d.
+func fracText(n, d int64) string {
+	var buf [48]byte
+	v := strconv.AppendInt(buf[:0], n, 10)
 	v = append(v, '/')
 	v = strconv.AppendInt(v, d, 10)
-	return formatted{display: dec, kind: KindRational, value: string(v), decimal: dec}, true
+	return string(v)
+}
+
+// Decimals are plain while the leading digit's exponent E satisfies -7 < E < limit: 21 for
+// exact decimals, 19 for the 20-digit ≈ form (so that it never looks like an integer).
+const (
+	exactPlainBelow  = 21
+	approxPlainBelow = 19
+)
+
+// decimalText writes digits (leading digit at exponent exp) plain or scientific.
+func decimalText(negative bool, digits string, exp, plainBelow int) string {
+	var s string
+	if exp > -7 && exp < plainBelow {
+		s = plainText(digits, exp)
+	} else {
+		s = sciText(digits, exp)
+	}
+	if negative {
+		s = "-" + s
+	}
+	return s
 }
 
 // formatSmallRepeating formats n/d held in int64s (d > 1, lowest terms) in the
@@ -219,18 +236,8 @@ func formatSmallFrac(n, d int64) (formatted, bool) {
 func formatSmallRepeating(n, d int64) formatted {
 	var buf [64]byte
 	digits, exp := divideDigits(buf[:0], absU(n), uint64(d), ratDigits)
-	dec := sciText(string(digits), exp)
-	if exp > -7 && exp < 19 {
-		dec = plainText(string(digits), exp)
-	}
-	if n < 0 {
-		dec = "-" + dec
-	}
-	var vbuf [48]byte
-	v := strconv.AppendInt(vbuf[:0], n, 10)
-	v = append(v, '/')
-	v = strconv.AppendInt(v, d, 10)
-	value := string(v)
+	dec := decimalText(n < 0, string(digits), exp, approxPlainBelow)
+	value := fracText(n, d)
 	return formatted{display: value + " ≈ " + dec, kind: KindRational, value: value, decimal: dec}
 }
 
@@ -273,30 +280,18 @@ func divideDigits(out []byte, n, d uint64, want int) ([]byte, int) {
 }
 
 func formatRat(r *big.Rat) formatted {
-	sign := ""
-	if r.Sign() < 0 {
-		sign = "-"
-	}
 	f := formatted{kind: KindRational}
 	num, den := r.Num(), r.Denom()
 	if digitsAtMost(num, maxIntDigits) && digitsAtMost(den, maxIntDigits) {
 		f.value = r.String()
 	}
 	if digits, exp, ok := terminatingDecimal(r); ok {
-		if exp > -7 && exp < 21 {
-			f.decimal = sign + plainText(digits, exp)
-		} else {
-			f.decimal = sign + sciText(digits, exp)
-		}
+		f.decimal = decimalText(r.Sign() < 0, digits, exp, exactPlainBelow)
 		f.display = f.decimal
 		return f
 	}
 	digits, exp := roundedDigits(r, ratDigits)
-	if exp > -7 && exp < 19 {
-		f.decimal = sign + plainText(digits, exp)
-	} else {
-		f.decimal = sign + sciText(digits, exp)
-	}
+	f.decimal = decimalText(r.Sign() < 0, digits, exp, approxPlainBelow)
 	f.display = "≈ " + f.decimal
 	if digitsAtMost(num, maxFractionDigits) && digitsAtMost(den, maxFractionDigits) {
 		f.display = r.String() + " ≈ " + f.decimal
