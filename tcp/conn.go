@@ -1,11 +1,13 @@
 package tcp
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"runtime/debug"
@@ -14,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
 )
@@ -27,6 +30,7 @@ const (
 	reasonClosed   = "server closed"
 	reasonWriteTO  = "write timeout"
 	reasonBusy     = "too busy"
+	reasonPerIP    = "too many connections from the address"
 	reasonHTTP     = "http request"
 	reasonError    = "error"
 )
@@ -167,6 +171,7 @@ type ending struct {
 	reason  string
 	goodbye string
 	linger  bool
+	quiet   bool // log the end at debug level: a refusal that was never a session
 }
 
 // A goroutine's stack grows on demand (evaluating a line takes 8 KiB) and in practice never
@@ -256,15 +261,24 @@ func (c *conn) logStart() {
 	c.srv.logger().Info("session start", "session", c.id, "transport", string(hub.TCP), "remote", c.remote)
 }
 
+// refuse answers a connection whose address holds too many connections already (see
+// admission) and closes it. It never joins the hub and logs at debug level only: an address
+// that connects in a loop must not flood the logs (the refusals are counted in the metrics).
+func (c *conn) refuse(limit int) {
+	c.srv.Hub.Reject(hub.TCP, "per_ip")
+	c.start = time.Now()
+	go c.finish(ending{reason: reasonPerIP, goodbye: "Error: " + admission.Reason(limit), linger: true, quiet: true})
+}
+
 func (c *conn) busy() ending {
-	return ending{reasonBusy, fmt.Sprintf("Error: server busy (max %d clients)", c.srv.maxClients()), true}
+	return ending{reason: reasonBusy, goodbye: fmt.Sprintf("Error: server busy (max %d clients)", c.srv.maxClients()), linger: true}
 }
 
 // recoverPanic, deferred, turns a panic into the end of the session.
 func (c *conn) recoverPanic(end *ending) {
 	if p := recover(); p != nil {
 		c.logPanic(p)
-		*end = ending{reasonError, msgInternal, true}
+		*end = ending{reason: reasonError, goodbye: msgInternal, linger: true}
 	}
 }
 
@@ -295,8 +309,12 @@ func (c *conn) finish(end ending) {
 			end = c.writeFailure(err)
 		}
 	}
-	c.srv.logger().Info("session end", "session", c.id, "transport", string(hub.TCP), "remote", c.remote,
-		"duration", time.Since(c.start), "requests", c.requests, "reason", end.reason)
+	level := slog.LevelInfo
+	if end.quiet {
+		level = slog.LevelDebug
+	}
+	c.srv.logger().Log(context.Background(), level, "session end", "session", c.id, "transport", string(hub.TCP),
+		"remote", c.remote, "duration", time.Since(c.start), "requests", c.requests, "reason", end.reason)
 	c.close(end.linger)
 }
 
@@ -310,7 +328,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 	case !utf8.Valid(line):
 		return nil, c.reply(msgBadUTF8)
 	case looksLikeHTTP(line):
-		return &ending{reasonHTTP, c.httpMessage(), true}, nil
+		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
 	res, err := c.srv.Hub.Eval(hub.TCP, &c.sess, string(line))
 	switch {
@@ -341,15 +359,15 @@ func (c *conn) ending(err error) ending {
 	case errors.As(err, &we):
 		return c.writeFailure(err)
 	case errors.Is(err, errPanic):
-		return ending{reasonError, msgInternal, true}
+		return ending{reason: reasonError, goodbye: msgInternal, linger: true}
 	case errors.Is(err, io.EOF):
 		return ending{reason: reasonEOF, linger: true}
 	case errors.Is(err, errNoMoreInput):
-		return ending{reasonShutdown, msgShutdown, true}
+		return ending{reason: reasonShutdown, goodbye: msgShutdown, linger: true}
 	case c.srv.isClosed():
 		return ending{reason: reasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return ending{reasonIdle, msgIdle, true}
+		return ending{reason: reasonIdle, goodbye: msgIdle, linger: true}
 	default:
 		return ending{reason: reasonError}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"wscalc/hub"
 	"wscalc/internal/logtest"
+	"wscalc/metrics"
 	"wscalc/tcp"
 )
 
@@ -29,8 +30,9 @@ const httpAddr = "127.0.0.1:8080"
 
 // testServer is a tcp.Server serving on a loopback port.
 type testServer struct {
-	srv  *tcp.Server
-	hub  *hub.Hub
+	srv     *tcp.Server
+	hub     *hub.Hub
+	metrics *metrics.Metrics
 	addr string
 	logs *logtest.Buffer
 
@@ -72,7 +74,8 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 func serve(t testing.TB, l net.Listener, configure func(*tcp.Server)) *testServer {
 	t.Helper()
 	logs := &logtest.Buffer{}
-	h := hub.New(hub.Options{})
+	m := metrics.New()
+	h := hub.New(hub.Options{Metrics: m})
 	srv := &tcp.Server{
 		Hub:      h,
 		HTTPAddr: httpAddr,
@@ -81,7 +84,7 @@ func serve(t testing.TB, l net.Listener, configure func(*tcp.Server)) *testServe
 	if configure != nil {
 		configure(srv)
 	}
-	ts := &testServer{srv: srv, hub: h, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
+	ts := &testServer{srv: srv, hub: h, metrics: m, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
 	go func() { ts.served <- srv.Serve(l) }()
 	t.Cleanup(func() {
 		srv.Close()
@@ -178,4 +181,37 @@ func endOf(t *testing.T, b *logtest.Buffer, c *client) map[string]any {
 	}
 	t.Fatalf("no session end logged for %s in:\n%s", local, b.String())
 	return nil
+}
+
+// rejected is the number of TCP connections refused for reason, from the metrics.
+func (ts *testServer) rejected(t *testing.T, reason string) int {
+	t.Helper()
+	families, err := ts.metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "wscalc_rejected_sessions_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["transport"] == "tcp" && labels["reason"] == reason {
+				return int(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return 0
+}
+
+// dialFrom connects to addr from the loopback address local, as another client machine
+// would (127.0.0.0/8 is all loopback on Linux).
+func dialFrom(t testing.TB, local, addr string) *client {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: patience}
+	conn, err := d.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	return &client{t: t, conn: conn.(*net.TCPConn), r: bufio.NewReader(conn)}
 }

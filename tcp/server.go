@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
 )
@@ -93,6 +94,10 @@ func (s *Server) Serve(l net.Listener) error {
 			// Accept fails. This connection never got to send a request.
 			rw.Close()
 			s.Hub.Reject(hub.TCP, "shutdown")
+			continue
+		}
+		if ac := admission.Of(rw); ac.Refused() {
+			c.refuse(ac.Limit())
 			continue
 		}
 		c.begin()
