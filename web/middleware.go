@@ -5,9 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"wscalc/admission"
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/wire"
 )
 
 // securityHeaders sets the headers that confine the playground on every response (errors
@@ -23,6 +29,31 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseOverLimit answers a request that arrived on a connection whose address holds too
+// many connections already (admission, -max-conns-per-ip) with 429 and the error object of
+// the API, and closes the connection after it. A WebSocket handshake (if ws) goes on to the
+// WebSocket handler, which accepts it and closes it with 1013 and the same reason, so that
+// a browser can say why.
+func refuseOverLimit(h *hub.Hub, ws bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ac := admission.FromContext(r.Context())
+			if !ac.Refused() || ws && r.URL.Path == "/ws" && isUpgrade(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			h.Reject(hub.HTTP, "per_ip")
+			w.Header().Set("Connection", "close")
+			writeJSON(w, http.StatusTooManyRequests, wire.NewError(nil, "", &calc.Error{Msg: admission.Reason(ac.Limit())}))
+		})
+	}
+}
+
+// isUpgrade reports whether r asks for a WebSocket.
+func isUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // contentSecurityPolicy builds the policy for a page served to host (the request's Host).

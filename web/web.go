@@ -57,6 +57,7 @@ func New(cfg Config) http.Handler {
 	r.Use(middleware.RequestLogger(requestLogger{cfg.Logger}))
 	r.Use(middleware.Recoverer)
 	r.Use(securityHeaders)
+	r.Use(refuseOverLimit(cfg.Hub, cfg.WS != nil))
 	r.Use(middleware.GetHead)
 
 	if cfg.WS != nil {

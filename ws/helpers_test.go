@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
 	"wscalc/internal/logtest"
@@ -38,7 +40,10 @@ type env struct {
 }
 
 type envConfig struct {
-	opts  func(*ws.Options)
+	// perAddress > 0 counts the server's connections per address with that limit
+	// (admission), as wscalc's HTTP server does.
+	perAddress int
+	opts       func(*ws.Options)
 	setup func(*ws.Handler)
 	wrap  func(http.Handler) http.Handler
 }
@@ -68,7 +73,12 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if cfg.wrap != nil {
 		handler = cfg.wrap(handler)
 	}
-	e.srv = httptest.NewServer(handler)
+	e.srv = httptest.NewUnstartedServer(handler)
+	if cfg.perAddress > 0 {
+		e.srv.Listener = admission.New(cfg.perAddress).Listener(e.srv.Listener, nil)
+		e.srv.Config.ConnContext = admission.ConnContext
+	}
+	e.srv.Start()
 	e.url = "ws" + strings.TrimPrefix(e.srv.URL, "http")
 	transport := &http.Transport{}
 	e.client = &http.Client{Transport: transport}
@@ -83,6 +93,14 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		transport.CloseIdleConnections()
 	})
 	return e
+}
+
+// from returns dial options for a text session from the loopback address local.
+func (e *env) from(t *testing.T, local string) *websocket.DialOptions {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: ioTimeout}
+	transport := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: transport}}
 }
 
 // dialOpts returns options for a text (json false) or JSON session.

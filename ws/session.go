@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
 	"wscalc/wire"
@@ -45,6 +46,10 @@ type session struct {
 	remote string
 	json   bool
 	start  time.Time
+
+	// perAddressLimit > 0: the connection's address is over its limit (admission); the
+	// session is refused.
+	perAddressLimit int
 
 	calc     calc.Session // reader goroutine only
 	requests int          // reader goroutine only
@@ -117,6 +122,15 @@ func (s *session) protocol() string {
 
 // run serves the session from its first message to its end.
 func (s *session) run() {
+	if s.perAddressLimit > 0 {
+		// Logged at debug level only: an address that connects in a loop must not flood
+		// the logs (the refusals are counted in the metrics).
+		s.h.hub.Reject(hub.WS, "per_ip")
+		s.h.log.Debug("session refused", "session", s.id, "transport", hub.WS, "remote", s.remote,
+			"reason", "per_ip", "limit", s.perAddressLimit)
+		_ = s.conn.Close(websocket.StatusTryAgainLater, admission.Reason(s.perAddressLimit))
+		return
+	}
 	leave, err := s.h.hub.Join(hub.WS, s.h.opts.MaxClients)
 	if err != nil {
 		s.h.log.Warn("session refused", "session", s.id, "transport", hub.WS, "remote", s.remote,

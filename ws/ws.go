@@ -25,7 +25,9 @@
 //     "expression too long". A bigger message is closed by the library with 1009.
 //   - Binary message → close 1003; no client message for Options.IdleTimeout → close 1008
 //     "idle timeout"; over Options.MaxClients → accept, then close 1013 "server busy" (so a
-//     browser can say why); a ping every Options.PingInterval keeps proxies from timing the
+//     browser can say why); a connection whose address holds too many connections already
+//     (admission, -max-conns-per-ip) → accept, then close 1013 with
+//     "too many connections from your address (limit N)"; a ping every Options.PingInterval keeps proxies from timing the
 //     connection out.
 //   - Writes time out (10 s): a client that never reads is disconnected and cannot hold up
 //     any other session.
@@ -61,6 +63,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
 	"wscalc/wire"
@@ -236,6 +239,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(h.readLimit)
 
 	s := newSession(h, conn, rec.conn, rec.batch, r.RemoteAddr)
+	if ac := admission.FromContext(r.Context()); ac.Refused() {
+		s.perAddressLimit = ac.Limit() // run refuses it
+	}
 	if !h.track(s) {
 		conn.CloseNow()
 		h.wg.Done()

@@ -396,6 +396,32 @@ func TestIdleTimeoutCloses1008(t *testing.T) {
 	requireClose(t, text, websocket.StatusPolicyViolation, "idle timeout")
 }
 
+func TestTooManyConnectionsFromOneAddressCloses1013(t *testing.T) {
+	e := newEnv(t, envConfig{perAddress: 2})
+	a, _ := e.dialWith(t, e.from(t, "127.0.0.1"))
+	b, _ := e.dialWith(t, e.from(t, "127.0.0.1"))
+	write(t, a, "1 + 1")
+	require.Equal(t, "2", readText(t, a))
+	write(t, b, "1 + 2")
+	require.Equal(t, "3", readText(t, b))
+
+	// The third from the same address is accepted, then told why it cannot stay.
+	over, _ := e.dialWith(t, e.from(t, "127.0.0.1"))
+	requireClose(t, over, websocket.StatusTryAgainLater, "too many connections from your address (limit 2)")
+	require.Equal(t, 1, e.rejected(t, "per_ip"))
+	require.Equal(t, 2, e.wsCount(), "a refused connection never joins")
+
+	// Another address is served meanwhile; a place freed is a place taken.
+	other, _ := e.dialWith(t, e.from(t, "127.0.0.2"))
+	write(t, other, "2 + 2")
+	require.Equal(t, "4", readText(t, other))
+	require.NoError(t, a.Close(websocket.StatusNormalClosure, ""))
+	require.Eventually(t, func() bool { return e.wsCount() == 2 }, ioTimeout, 5*time.Millisecond)
+	c, _ := e.dialWith(t, e.from(t, "127.0.0.1"))
+	write(t, c, "2 + 3")
+	require.Equal(t, "5", readText(t, c))
+}
+
 func TestMaxClientsCloses1013(t *testing.T) {
 	e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.MaxClients = 2 }})
 	a, b := e.dial(t, true), e.dial(t, false)
