@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -35,6 +36,14 @@ type Config struct {
 	Ready func() bool
 	// Limits apply to each /api/eval session; zero fields take calc's defaults.
 	Limits calc.Limits
+	// ListenAddr is the HTTP server's address. When it is a loopback address, /ws and
+	// /api/eval answer only requests for a loopback Host name (localhost, a loopback IP,
+	// any port) or one of AllowHosts, and refuse others with 403: DNS rebinding protection
+	// (see hosts.go). Nil: every Host is answered.
+	ListenAddr net.Addr
+	// AllowHosts are more Host names /ws and /api/eval answer on a loopback listener:
+	// "example.com" (any port), "example.com:8080", "*.example.com" (see CheckHostPattern).
+	AllowHosts []string
 	// Logger receives one line per request and handler panics; nil discards them.
 	Logger *slog.Logger
 }
@@ -60,13 +69,15 @@ func New(cfg Config) http.Handler {
 	r.Use(refuseOverLimit(cfg.Hub, cfg.WS != nil))
 	r.Use(middleware.GetHead)
 
+	hosts := newHostPolicy(cfg.ListenAddr, cfg.AllowHosts)
 	if cfg.WS != nil {
-		r.Get("/ws", cfg.WS.ServeHTTP)
+		r.With(checkHost(hosts, cfg.Hub, hub.WS)).Get("/ws", cfg.WS.ServeHTTP)
 	}
 
 	a := newAPI(cfg.Hub, cfg.Limits)
-	r.Get("/api/eval", a.serveGET)
-	r.Post("/api/eval", a.servePOST)
+	api := r.With(checkHost(hosts, cfg.Hub, hub.HTTP))
+	api.Get("/api/eval", a.serveGET)
+	api.Post("/api/eval", a.servePOST)
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok")
