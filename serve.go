@@ -20,6 +20,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"wscalc/admission"
+	"wscalc/bench"
 	"wscalc/calc"
 	"wscalc/hub"
 	"wscalc/metrics"
@@ -52,6 +54,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg)
+	if cfg, err = fitOpenFiles(cfg, log); err != nil {
+		return err
+	}
 
 	httpLn, tcpLn, err := listen(cfg)
 	if err != nil {
@@ -60,6 +65,66 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	s := newServers(cfg, log, httpLn)
 	announce(stdout, log, httpLn, tcpLn)
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
+}
+
+// fileMargin is the file descriptors the server needs besides its client connections:
+// stdin, stdout and stderr, the two listeners, the netpoller, the process collector's reads
+// of /proc, and some slack.
+const fileMargin = 64
+
+// fitOpenFiles raises the soft limit on open files to the hard one and, if the sessions
+// of every transport cannot all be open at once within it, lowers -max-clients so that
+// they can, and says so in the log: a server that runs out of descriptors cannot accept
+// anybody, not even to say that it is busy. The budget is, for each transport that serves
+// sessions (TCP, WebSocket), -max-clients connections, plus what one address may hold
+// (admission.MaxOpenPerAddress: the HTTP keep-alive connections and refusals of a client
+// that is at its limit), plus fileMargin.
+func fitOpenFiles(cfg config, log *slog.Logger) (config, error) {
+	limit, err := bench.RaiseFileLimit()
+	if err != nil {
+		log.Debug("cannot read or raise the open-file limit; -max-clients stands", "err", err)
+		return cfg, nil
+	}
+	maxClients, need := fitClients(limit, cfg)
+	if maxClients == cfg.maxClients {
+		log.Debug("open files", "limit", limit, "need", need)
+		return cfg, nil
+	}
+	if maxClients < 1 {
+		return cfg, fmt.Errorf("the open-file limit (%d) leaves no room for sessions: %d are needed with -max-clients 1; raise it (ulimit -n) or lower -max-conns-per-ip",
+			limit, need-uint64(cfg.maxClients-1)*uint64(sessionTransports(cfg)))
+	}
+	log.Warn("lowered -max-clients to fit the open-file limit", "max_clients", maxClients,
+		"requested", cfg.maxClients, "open_file_limit", limit, "needed", need)
+	cfg.maxClients = maxClients
+	return cfg, nil
+}
+
+// sessionTransports is how many transports serve sessions: TCP, and WebSocket on HTTP.
+func sessionTransports(cfg config) int {
+	n := 0
+	if cfg.tcpAddr != "" {
+		n++
+	}
+	if cfg.httpAddr != "" {
+		n++
+	}
+	return n
+}
+
+// fitClients returns the -max-clients that fits limit open files (cfg.maxClients if it
+// fits; possibly < 1 if nothing does) and the number of files cfg.maxClients needs.
+func fitClients(limit uint64, cfg config) (maxClients int, need uint64) {
+	transports := uint64(sessionTransports(cfg))
+	fixed := uint64(admission.MaxOpenPerAddress(cfg.maxConnsPerIP)) + fileMargin
+	need = transports*uint64(cfg.maxClients) + fixed
+	if need <= limit || transports == 0 {
+		return cfg.maxClients, need
+	}
+	if limit <= fixed {
+		return 0, need
+	}
+	return int((limit - fixed) / transports), need
 }
 
 func newLogger(cfg config) *slog.Logger {
@@ -91,11 +156,14 @@ func listen(cfg config) (httpLn, tcpLn net.Listener, err error) {
 
 // servers is everything that runs: the shared hub, the two transports and the HTTP server.
 type servers struct {
-	log   *slog.Logger
-	ready atomic.Bool
-	http  *http.Server
-	ws    *ws.Handler
-	tcp   *tcp.Server
+	log        *slog.Logger
+	ready      atomic.Bool
+	drainDelay time.Duration
+	hub        *hub.Hub
+	conns      *admission.Counter // connections per client address, across both listeners
+	http       *http.Server
+	ws         *ws.Handler
+	tcp        *tcp.Server
 }
 
 func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
@@ -103,12 +171,14 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	h := hub.New(hub.Options{Metrics: m})
 	limits := calc.DefaultLimits()
 	limits.Budget = cfg.sessionBudget
-	s := &servers{log: log}
+	s := &servers{log: log, drainDelay: cfg.drainDelay, hub: h, conns: admission.New(cfg.maxConnsPerIP)}
 	s.ready.Store(true)
 
 	var httpAddr string // for the line protocol's hint to browsers that connect to it
+	var listenAddr net.Addr
 	if httpLn != nil {
 		httpAddr = displayAddr(httpLn.Addr())
+		listenAddr = httpLn.Addr()
 	}
 	s.tcp = &tcp.Server{
 		Hub:         h,
@@ -134,10 +204,14 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 			WS:      s.ws,
 			Hub:     h,
 			Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
-			Ready:   s.ready.Load,
-			Limits:  limits,
-			Logger:  log,
+			Ready:      s.ready.Load,
+			Limits:     limits,
+			ListenAddr: listenAddr,
+			AllowHosts: cfg.allowHosts.hosts,
+			Logger:     log,
 		}),
+		// Each request learns whether its connection is over the per-address limit.
+		ConnContext:       admission.ConnContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -184,15 +258,17 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 	failed := make(chan error, 2)
 	var wg sync.WaitGroup
 	if httpLn != nil {
+		ln := s.conns.Listener(httpLn, func() { s.hub.Reject(hub.HTTP, "per_ip") })
 		wg.Go(func() {
-			if err := s.http.Serve(httpLn); !errors.Is(err, http.ErrServerClosed) {
+			if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				failed <- fmt.Errorf("HTTP server: %w", err)
 			}
 		})
 	}
 	if tcpLn != nil {
+		ln := s.conns.Listener(tcpLn, func() { s.hub.Reject(hub.TCP, "per_ip") })
 		wg.Go(func() {
-			if err := s.tcp.Serve(tcpLn); !errors.Is(err, tcp.ErrServerClosed) {
+			if err := s.tcp.Serve(ln); !errors.Is(err, tcp.ErrServerClosed) {
 				failed <- fmt.Errorf("line protocol server: %w", err)
 			}
 		})
@@ -201,6 +277,7 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		serveErr = s.drain(failed)
 		s.log.Info("shutting down", "timeout", shutdownTimeout)
 	case serveErr = <-failed:
 		s.log.Error("server failed; shutting down", "err", serveErr)
@@ -211,6 +288,27 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 		return serveErr
 	}
 	return shutdownErr
+}
+
+// drain turns /readyz to 503 and, for -drain-delay, keeps serving everything else as
+// before (the listeners stay open), so that a load balancer polling /readyz stops sending
+// new clients before the shutdown closes the listeners. A server failing meanwhile ends
+// the delay; its error is returned.
+func (s *servers) drain(failed <-chan error) error {
+	s.ready.Store(false)
+	if s.drainDelay <= 0 {
+		return nil
+	}
+	s.log.Info("draining: /readyz answers 503; still serving", "drain_delay", s.drainDelay)
+	t := time.NewTimer(s.drainDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case err := <-failed:
+		s.log.Error("server failed while draining; shutting down", "err", err)
+		return err
+	}
 }
 
 // shutdown drains in the order the issue asks for: /readyz turns 503 so that a load balancer
@@ -267,9 +365,25 @@ type config struct {
 	idleTimeout     time.Duration
 	shutdownTimeout time.Duration
 	allowOrigins    originList
+	allowHosts      hostList
+	maxConnsPerIP   int
+	drainDelay      time.Duration
+	sessionMemory   int64 // bytes
+	maxMemory       int64 // bytes; 0: a quarter of the machine's memory
 	logFormat       string
 	logLevel        slog.Level
 }
+
+// Memory flags: the default of -session-memory (calc's default of
+// Limits.MaxSessionMemory), and the smallest values accepted. A session needs room for a
+// few variables; the server's own working set (runtime, buffers, a few hundred idle
+// sessions) is some MiB, and below minMaxMemory the runtime would collect garbage all the
+// time instead of serving.
+const (
+	defaultSessionMemory = 4 << 20
+	minSessionMemory     = 1 << 10
+	minMaxMemory         = 32 << 20
+)
 
 // envPrefix starts the environment variable of every flag: -max-clients is
 // WSCALC_MAX_CLIENTS. Containers configure the server this way; a flag given on the
@@ -326,6 +440,50 @@ func (o *originList) setFromEnv(v string) error {
 	o.fromEnv = true
 	return nil
 }
+
+// hostList is the repeatable -allow-host: more Host names that /ws and /api/eval answer
+// when the HTTP server listens on a loopback address (see web.Config.AllowHosts). A value
+// may be a comma-separated list; the environment variable is one. As with -allow-origin,
+// the first -allow-host on the command line replaces what the environment gave.
+type hostList struct {
+	hosts   []string
+	fromEnv bool
+}
+
+func (h *hostList) String() string {
+	if h == nil {
+		return ""
+	}
+	return strings.Join(h.hosts, ",")
+}
+
+func (h *hostList) Set(v string) error {
+	if h.fromEnv {
+		h.hosts, h.fromEnv = nil, false
+	}
+	for _, host := range strings.Split(v, ",") {
+		if host = strings.TrimSpace(host); host == "" {
+			continue
+		}
+		if err := web.CheckHostPattern(host); err != nil {
+			return err
+		}
+		h.hosts = append(h.hosts, strings.ToLower(host))
+	}
+	return nil
+}
+
+func (h *hostList) setFromEnv(v string) error {
+	h.hosts = nil
+	if err := h.Set(v); err != nil {
+		return err
+	}
+	h.fromEnv = true
+	return nil
+}
+
+// envList is a repeatable flag whose environment variable is a comma-separated list.
+type envList interface{ setFromEnv(string) error }
 
 // levelFlag accepts the four slog level names, in any case.
 type levelFlag struct{ level *slog.Level }
@@ -389,6 +547,17 @@ func newFlagSet(c *config) *flag.FlagSet {
 		"on SIGINT/SIGTERM, wait at most this `duration` for sessions to finish before closing them")
 	fs.Var(&c.allowOrigins, "allow-origin",
 		"also accept WebSocket connections from pages of this `origin`: example.com, *.example.com or https://example.com:8443 (repeatable; comma-separated in the environment variable); same-origin pages are always accepted")
+	fs.Var(&c.allowHosts, "allow-host",
+		"when -http is a loopback address, /ws and /api/eval answer only the Host names localhost, 127.0.0.1 and [::1] (any port), against DNS rebinding; this `host` is answered too: example.com, example.com:8080 or *.example.com (repeatable or comma-separated)")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", admission.DefaultLimit,
+		"most open connections (`count`) from one client address (an IPv4 address or an IPv6 /64), TCP, WebSocket and HTTP keep-alive together; beyond it a connection is refused (TCP: an error line, WebSocket: close 1013, HTTP: 429)")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 0,
+		"on SIGINT/SIGTERM, keep serving everything for this `duration` while /readyz answers 503, so that a load balancer takes the instance out first; then shut down")
+	c.sessionMemory = defaultSessionMemory
+	fs.Var(sizeFlag{&c.sessionMemory}, "session-memory",
+		"most memory (`size`) the stored values (variables and ans) of one session may take, e.g. 4MiB or 512KiB; an assignment beyond it is refused")
+	fs.Var(sizeFlag{&c.maxMemory}, "max-memory",
+		"memory `size` the whole server aims to stay under, e.g. 512MiB or 2GiB (the Go runtime's soft memory limit; near it new heavy evaluations are refused); default a quarter of the machine's memory")
 	c.logFormat = "text"
 	fs.Var(formatFlag{&c.logFormat}, "log-format", "log `format`: text or json")
 	c.logLevel = slog.LevelInfo
@@ -408,8 +577,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), usageOut 
 			return
 		}
 		var err error
-		if f.Name == "allow-origin" {
-			err = c.allowOrigins.setFromEnv(v)
+		if l, ok := f.Value.(envList); ok {
+			err = l.setFromEnv(v)
 		} else {
 			err = f.Value.Set(v)
 		}
@@ -445,6 +614,16 @@ func (c config) validate() error {
 		return usageError{fmt.Errorf("-idle-timeout %v: want a positive duration", c.idleTimeout)}
 	case c.shutdownTimeout <= 0:
 		return usageError{fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.shutdownTimeout)}
+	case c.maxConnsPerIP < 1:
+		return usageError{fmt.Errorf("-max-conns-per-ip %d: want at least 1", c.maxConnsPerIP)}
+	case c.drainDelay < 0:
+		return usageError{fmt.Errorf("-drain-delay %v: want 0 or a positive duration", c.drainDelay)}
+	case c.sessionMemory < minSessionMemory:
+		return usageError{fmt.Errorf("-session-memory %s: want at least %s", formatBytes(c.sessionMemory), formatBytes(minSessionMemory))}
+	case c.maxMemory != 0 && c.maxMemory < minMaxMemory:
+		return usageError{fmt.Errorf("-max-memory %s: want at least %s (the server itself needs some)", formatBytes(c.maxMemory), formatBytes(minMaxMemory))}
+	case c.maxMemory != 0 && c.sessionMemory > c.maxMemory:
+		return usageError{fmt.Errorf("-session-memory %s is more than -max-memory %s", formatBytes(c.sessionMemory), formatBytes(c.maxMemory))}
 	}
 	return nil
 }

@@ -212,6 +212,16 @@ func TestRunBadCommandLine(t *testing.T) {
 		{[]string{"-allow-origin", "*"}, "every origin"},
 		{[]string{"-allow-origin", "https://*"}, "every origin"},
 		{[]string{"-http", "", "-tcp", ""}, "nothing to serve"},
+		{[]string{"-max-conns-per-ip", "0"}, "max-conns-per-ip"},
+		{[]string{"-drain-delay", "-1s"}, "drain-delay"},
+		{[]string{"-allow-host", "*"}, "every host"},
+		{[]string{"-allow-host", "http://example.com"}, "not a URL"},
+		{[]string{"-max-memory", "lots"}, "want a size such as"},
+		{[]string{"-max-memory", "512MB"}, "write MiB"},
+		{[]string{"-max-memory", "1MiB"}, "want at least 32 MiB"},
+		{[]string{"-session-memory", "-4MiB"}, "want a size such as"},
+		{[]string{"-session-memory", "10"}, "want at least 1 KiB"},
+		{[]string{"-session-memory", "1GiB", "-max-memory", "512MiB"}, "more than -max-memory"},
 		{[]string{"serve"}, `unexpected argument "serve"`},
 	} {
 		err := run(context.Background(), c.args, io.Discard)
@@ -228,7 +238,8 @@ func TestRunHelpListsFlagsEnvAndSubcommands(t *testing.T) {
 	require.ErrorIs(t, err, flag.ErrHelp)
 	usage := out.String()
 	for _, f := range []string{"http", "tcp", "max-clients", "idle-timeout", "shutdown-timeout",
-		"allow-origin", "log-format", "log-level"} {
+		"allow-origin", "log-format", "log-level", "max-conns-per-ip", "drain-delay", "allow-host",
+		"session-memory", "max-memory"} {
 		assert.Contains(t, usage, "-"+f+" ")
 		assert.Contains(t, usage, envName(f))
 	}
@@ -237,6 +248,9 @@ func TestRunHelpListsFlagsEnvAndSubcommands(t *testing.T) {
 		assert.Contains(t, usage, sub)
 	}
 	assert.Contains(t, usage, "$WSCALC_TCP (default 127.0.0.1:10000)")
+	assert.Contains(t, usage, "$WSCALC_SESSION_MEMORY (default 4 MiB)")
+	assert.Contains(t, usage, "$WSCALC_MAX_CONNS_PER_IP (default 256)")
+	assert.Contains(t, usage, "default a quarter of the machine's memory")
 }
 
 func TestConfigFromEnvironment(t *testing.T) {
@@ -251,12 +265,15 @@ func TestConfigFromEnvironment(t *testing.T) {
 	c, err := parseConfig(nil, env(), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, config{httpAddr: "127.0.0.1:8080", tcpAddr: "127.0.0.1:10000", maxClients: 10000,
-		sessionBudget: 200_000, idleTimeout: 10 * time.Minute, shutdownTimeout: 10 * time.Second, logFormat: "text", logLevel: slog.LevelInfo}, c)
+		sessionBudget: 200_000, idleTimeout: 10 * time.Minute, shutdownTimeout: 10 * time.Second,
+		maxConnsPerIP: 256, sessionMemory: 4 << 20, logFormat: "text", logLevel: slog.LevelInfo}, c)
 
 	c, err = parseConfig(nil, env(
 		"WSCALC_HTTP", "0.0.0.0:80", "WSCALC_TCP", "", "WSCALC_MAX_CLIENTS", "5", "WSCALC_SESSION_BUDGET", "1000000",
 		"WSCALC_IDLE_TIMEOUT", "90s", "WSCALC_SHUTDOWN_TIMEOUT", "3s",
 		"WSCALC_ALLOW_ORIGIN", "a.example, *.b.example,", "WSCALC_LOG_FORMAT", "json", "WSCALC_LOG_LEVEL", "DEBUG",
+		"WSCALC_MAX_CONNS_PER_IP", "50", "WSCALC_DRAIN_DELAY", "5s", "WSCALC_ALLOW_HOST", "Calc.Example, *.dev.example",
+		"WSCALC_SESSION_MEMORY", "512KiB", "WSCALC_MAX_MEMORY", "1.5GiB",
 	), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "0.0.0.0:80", c.httpAddr)
@@ -268,6 +285,11 @@ func TestConfigFromEnvironment(t *testing.T) {
 	assert.Equal(t, []string{"a.example", "*.b.example"}, c.allowOrigins.patterns)
 	assert.Equal(t, "json", c.logFormat)
 	assert.Equal(t, slog.LevelDebug, c.logLevel)
+	assert.Equal(t, 50, c.maxConnsPerIP)
+	assert.Equal(t, 5*time.Second, c.drainDelay)
+	assert.Equal(t, []string{"calc.example", "*.dev.example"}, c.allowHosts.hosts)
+	assert.EqualValues(t, 512<<10, c.sessionMemory)
+	assert.EqualValues(t, 1536<<20, c.maxMemory)
 
 	// Flags win, and -allow-origin replaces the environment's list instead of adding to it.
 	c, err = parseConfig([]string{"-max-clients", "7", "-allow-origin", "c.example", "-allow-origin", "d.example"},
@@ -275,6 +297,11 @@ func TestConfigFromEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 7, c.maxClients)
 	assert.Equal(t, []string{"c.example", "d.example"}, c.allowOrigins.patterns)
+
+	c, err = parseConfig([]string{"-allow-host", "c.example,d.example:8080", "-allow-host", "e.example"},
+		env("WSCALC_ALLOW_HOST", "a.example"), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c.example", "d.example:8080", "e.example"}, c.allowHosts.hosts)
 
 	_, err = parseConfig(nil, env("WSCALC_IDLE_TIMEOUT", "soon"), io.Discard)
 	var ue usageError
@@ -379,4 +406,215 @@ func TestDisplayAddr(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, displayAddr(addr), in)
 	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0":         0,
+		"4194304":   4 << 20,
+		"4MiB":      4 << 20,
+		"4 MiB":     4 << 20,
+		"4mib":      4 << 20,
+		"512MiB":    512 << 20,
+		"1GiB":      1 << 30,
+		"1.5GiB":    1536 << 20,
+		"512KiB":    512 << 10,
+		"100B":      100,
+		"2TiB":      2 << 40,
+		" 1 GiB ":   1 << 30,
+		"0.5KiB":    512,
+		"1.0001KiB": 1024, // a fraction of a byte is rounded down
+	} {
+		got, err := parseSize(in)
+		if assert.NoError(t, err, "%q", in) {
+			assert.Equal(t, want, got, "%q", in)
+		}
+	}
+	for in, mention := range map[string]string{
+		"":                    "want a size such as",
+		"MiB":                 "want a size such as",
+		"-1MiB":               "want a size such as",
+		"1.2.3MiB":            "want a size such as",
+		".5GiB":               "want a size such as",
+		"5.GiB":               "want a size such as",
+		"1e9":                 "want a size such as",
+		"4 mebibytes":         "want a size such as",
+		"512MB":               "write MiB",
+		"1G":                  "write GiB",
+		"2kb":                 "write KiB",
+		"99999999TiB":         "too large",
+		"9223372036854775807": "too large",
+	} {
+		_, err := parseSize(in)
+		if assert.Error(t, err, "%q", in) {
+			assert.Contains(t, err.Error(), mention, "%q", in)
+		}
+	}
+	// What the usage prints parses back.
+	for _, n := range []int64{4 << 20, 512 << 20, 1536 << 20, 1 << 30} {
+		got, err := parseSize(sizeFlag{&n}.String())
+		require.NoError(t, err)
+		assert.Equal(t, n, got)
+	}
+}
+
+func TestFitClients(t *testing.T) {
+	cfg := config{httpAddr: "x", tcpAddr: "y", maxClients: 10000, maxConnsPerIP: 256}
+	fixed := uint64(256 + 256 + fileMargin)
+	n, need := fitClients(1<<20, cfg)
+	assert.Equal(t, 10000, n)
+	assert.Equal(t, 2*10000+fixed, need)
+
+	n, need = fitClients(4096, cfg)
+	assert.Equal(t, int((4096-fixed)/2), n, "both transports fit in what is left")
+	assert.Equal(t, 2*10000+fixed, need)
+
+	cfg.tcpAddr = ""
+	n, _ = fitClients(4096, cfg)
+	assert.Equal(t, int(4096-fixed), n, "WebSocket alone")
+
+	n, _ = fitClients(fixed, cfg)
+	assert.Equal(t, 0, n, "no room at all")
+}
+
+// One count per client address across both listeners: with -max-conns-per-ip 2, a TCP
+// session and a WebSocket session from 127.0.0.1 take its two places, and its next
+// connection is refused on either listener, while 127.0.0.2 is served.
+func TestRunCountsConnectionsPerAddressAcrossTransports(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	r := startRun(t, 2, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-max-conns-per-ip", "2")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	dialer := func(local string) *net.Dialer {
+		return &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 10 * time.Second}
+	}
+	httpFrom := func(local string) *http.Client {
+		tr := &http.Transport{DialContext: dialer(local).DialContext}
+		t.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	}
+	ask := func(c net.Conn, line string) string {
+		t.Helper()
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		_, err := io.WriteString(c, line+"\n")
+		require.NoError(t, err)
+		reply, err := bufio.NewReader(c).ReadString('\n')
+		require.NoError(t, err)
+		return strings.TrimSuffix(reply, "\n")
+	}
+
+	tc, err := dialer("127.0.0.1").Dial("tcp", r.tcpAddr)
+	require.NoError(t, err)
+	defer tc.Close()
+	require.Equal(t, "2", ask(tc, "1 + 1"))
+	wc, _, err := websocket.Dial(ctx, "ws://"+r.httpAddr+"/ws", &websocket.DialOptions{HTTPClient: httpFrom("127.0.0.1")})
+	require.NoError(t, err)
+	defer wc.CloseNow()
+	require.NoError(t, wc.Write(ctx, websocket.MessageText, []byte("2 + 2")))
+	_, msg, err := wc.Read(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "4", string(msg))
+
+	over, err := dialer("127.0.0.1").Dial("tcp", r.tcpAddr)
+	require.NoError(t, err)
+	defer over.Close()
+	require.NoError(t, over.SetDeadline(time.Now().Add(10*time.Second)))
+	refusal, err := io.ReadAll(over)
+	require.NoError(t, err)
+	assert.Equal(t, "Error: too many connections from your address (limit 2)\n", string(refusal))
+
+	resp, err := httpFrom("127.0.0.1").Get("http://" + r.httpAddr + "/api/eval?expr=1")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+
+	other := httpFrom("127.0.0.2")
+	resp, err = other.Get("http://" + r.httpAddr + "/api/eval?expr=3")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	ot, err := dialer("127.0.0.2").Dial("tcp", r.tcpAddr)
+	require.NoError(t, err)
+	defer ot.Close()
+	assert.Equal(t, "5", ask(ot, "2 + 3"))
+
+	resp, err = other.Get("http://" + r.httpAddr + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(body), `wscalc_rejected_sessions_total{reason="per_ip",transport="tcp"} 1`)
+	assert.Contains(t, string(body), `wscalc_rejected_sessions_total{reason="per_ip",transport="http"} 1`)
+	wc.CloseNow()
+	require.NoError(t, r.stop(t))
+}
+
+// With -drain-delay, /readyz answers 503 from the signal on while everything else is
+// served as before, new connections included; then the server shuts down as usual.
+func TestRunDrainDelay(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	logs := captureStderr(t)
+	r := startRun(t, 2, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-drain-delay", "2s")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := client.Get("http://" + r.httpAddr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("/readyz")
+	require.Equal(t, http.StatusOK, code)
+
+	signalled := time.Now()
+	r.cancel()
+	require.Eventually(t, func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable },
+		time.Second, 5*time.Millisecond, "readiness turns false at the signal")
+	code, body := get("/api/eval?expr=6*7")
+	assert.Equal(t, http.StatusOK, code, body)
+	tc, err := net.DialTimeout("tcp", r.tcpAddr, time.Second)
+	require.NoError(t, err, "the listeners stay open during the delay")
+	defer tc.Close()
+	require.NoError(t, tc.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(tc, "1 + 1\n")
+	require.NoError(t, err)
+	tr := bufio.NewReader(tc)
+	line, err := tr.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "2\n", line)
+	require.Less(t, time.Since(signalled), 2*time.Second, "the checks ran within the delay")
+
+	require.NoError(t, r.stop(t))
+	assert.GreaterOrEqual(t, time.Since(signalled), 2*time.Second)
+	rest, err := io.ReadAll(tr)
+	require.NoError(t, err)
+	assert.Equal(t, "Error: server shutting down\n", string(rest))
+	assert.Contains(t, logs.String(), "draining: /readyz answers 503")
+}
+
+// The HTTP listener is on loopback: the API refuses a foreign Host (DNS rebinding) unless
+// -allow-host names it.
+func TestRunRefusesForeignHostOnLoopback(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	r := startRun(t, 1, "-http", "127.0.0.1:0", "-tcp", "", "-allow-host", "calc.example")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	for host, want := range map[string]int{
+		"evil.example":   http.StatusForbidden,
+		"calc.example":   http.StatusOK,
+		"localhost:8080": http.StatusOK,
+		r.httpAddr:       http.StatusOK,
+	} {
+		req, err := http.NewRequest(http.MethodGet, "http://"+r.httpAddr+"/api/eval?expr=1", nil)
+		require.NoError(t, err)
+		req.Host = host
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, host)
+	}
+	require.NoError(t, r.stop(t))
 }

@@ -69,7 +69,19 @@ func Reason(limit int) string {
 // a short linger; an HTTP client that sends no request holds it for the header timeout).
 // With it, an address never holds more than limit + refusingLimit sockets, however fast
 // it connects; the connections beyond are closed without an answer.
-func (c *Counter) refusingLimit() int { return max(c.limit, minRefusing) }
+func (c *Counter) refusingLimit() int { return refusingLimit(c.limit) }
+
+func refusingLimit(limit int) int { return max(limit, minRefusing) }
+
+// MaxOpenPerAddress is the most sockets one address can hold open under limit: its
+// admitted connections and the refusals being answered. The server's open-file budget
+// keeps room for it (see serve.go).
+func MaxOpenPerAddress(limit int) int {
+	if limit < 1 {
+		limit = DefaultLimit
+	}
+	return limit + refusingLimit(limit)
+}
 
 // Open returns the address's count of open admitted connections (for tests and logs).
 func (c *Counter) Open(addr netip.Addr) int {
