@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -615,6 +616,61 @@ func TestRunRefusesForeignHostOnLoopback(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, want, resp.StatusCode, host)
+	}
+	require.NoError(t, r.stop(t))
+}
+
+// SIGTERM loses nothing on WebSocket: the messages sent before it are all answered, in
+// both modes, before the 1001 close (through the per-address counting of the listener).
+func TestRunShutdownAnswersEveryWebSocketMessage(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	r := startRun(t, 1, "-http", "127.0.0.1:0", "-tcp", "", "-session-budget", "1000000000")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const messages = 250
+	type result struct {
+		answered int
+		code     websocket.StatusCode
+	}
+	results := make(chan result, 2)
+	var conns []*websocket.Conn
+	for _, mode := range []string{"", wire.Subprotocol} {
+		opts := &websocket.DialOptions{}
+		if mode != "" {
+			opts.Subprotocols = []string{mode}
+		}
+		c, _, err := websocket.Dial(ctx, "ws://"+r.httpAddr+"/ws", opts)
+		require.NoError(t, err)
+		defer c.CloseNow()
+		conns = append(conns, c)
+		for i := range messages {
+			line := fmt.Sprintf("10 ** 3000 + %d", i)
+			if mode != "" {
+				line = fmt.Sprintf(`{"id":%d,"expr":"%s"}`, i, line)
+			}
+			require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(line)))
+		}
+		go func() {
+			var res result
+			for {
+				_, msg, err := c.Read(ctx)
+				if err != nil {
+					res.code = websocket.CloseStatus(err)
+					results <- res
+					return
+				}
+				if bytes.Contains(msg, []byte(`"type":"result"`)) || mode == "" {
+					res.answered++
+				}
+			}
+		}()
+	}
+	r.cancel()
+	for range conns {
+		res := <-results
+		assert.Equal(t, messages, res.answered)
+		assert.Equal(t, websocket.StatusGoingAway, res.code)
 	}
 	require.NoError(t, r.stop(t))
 }

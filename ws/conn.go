@@ -1,8 +1,12 @@
 package ws
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -28,20 +32,89 @@ const (
 //     reading cannot hold its session for ever; the session then writes with a context
 //     that never ends, and the library arms no timer per message.
 //
+//   - Draining at shutdown. After drain, a Read never waits: it returns what has already
+//     arrived (in the kernel's socket buffer), and errNoMoreInput once there is nothing
+//     more, so that the session answers every message the client sent before the server
+//     stopped and then closes (see session.serve). A Read blocked when drain is called is
+//     woken (a read deadline in the past) and goes on in that mode. The rest of a message
+//     whose start has been read (inMessage) is waited for, bounded by the shutdown
+//     timeout: the message was sent before the server stopped, and a message cut short
+//     would leave the close handshake out of step with the stream.
+//
 // The library serializes its writes and its reads; mu orders them with the batch.
 type batchConn struct {
 	net.Conn
 	timeout time.Duration
+	raw     syscall.RawConn // for reads that must not wait (drain); nil if the conn has none
+	// inMessage is set by the session while it reads a message it has begun.
+	inMessage atomic.Bool
 
-	mu      sync.Mutex
-	pending *[]byte     // messages not written yet (a pooled buffer), nil if none
-	reading bool        // a Read is waiting for the socket: writes go out at once
-	err     error       // the first failed write; the connection is dead after it
-	timer   *time.Timer // writes the batch after maxHold; created on first use
+	mu       sync.Mutex
+	pending  *[]byte     // messages not written yet (a pooled buffer), nil if none
+	reading  bool        // a Read is waiting for the socket: writes go out at once
+	err      error       // the first failed write; the connection is dead after it
+	timer    *time.Timer // writes the batch after maxHold; created on first use
+	draining drainState
 }
 
+// drainState is where a connection stands in the shutdown drain.
+type drainState uint8
+
+const (
+	notDraining drainState = iota
+	drainWoken             // drain was called: the read deadline is in the past
+	drainReady             // the reader has cleared that deadline: reads do not wait
+	drainDone              // the session is closing: reads wait again (close handshake)
+)
+
+// errNoMoreInput is what a Read returns, after drain, once everything that had arrived has
+// been read.
+var errNoMoreInput = errors.New("ws: no more input before shutdown")
+
 func newBatchConn(c net.Conn, timeout time.Duration) *batchConn {
-	return &batchConn{Conn: c, timeout: timeout}
+	b := &batchConn{Conn: c, timeout: timeout}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			b.raw = rc
+		}
+	}
+	return b
+}
+
+// drain switches reads to draining (see batchConn) and wakes a Read that waits.
+func (c *batchConn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining == notDraining {
+		c.draining = drainWoken
+		_ = c.Conn.SetReadDeadline(time.Now())
+	}
+}
+
+// endDrain lets reads wait again, for the close handshake that follows the drain.
+func (c *batchConn) endDrain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining != notDraining {
+		c.draining = drainDone
+		_ = c.Conn.SetReadDeadline(time.Time{})
+	}
+}
+
+// drainMode reports whether reads must not wait, clearing the wake-up deadline the first
+// time (a deadline in the past would fail even a read of data that is there).
+func (c *batchConn) drainMode() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.draining {
+	case drainWoken:
+		_ = c.Conn.SetReadDeadline(time.Time{})
+		c.draining = drainReady
+		return true
+	case drainReady:
+		return true
+	}
+	return false
 }
 
 // Write queues p, or writes it at once (with what is queued before it) if the session is
@@ -79,11 +152,21 @@ func (c *batchConn) Read(p []byte) (int, error) {
 	}
 	c.reading = true
 	c.mu.Unlock()
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	c.reading = false
-	c.mu.Unlock()
-	return n, err
+	defer func() {
+		c.mu.Lock()
+		c.reading = false
+		c.mu.Unlock()
+	}()
+	for {
+		if c.drainMode() && !c.inMessage.Load() {
+			return c.readArrived(p)
+		}
+		n, err := c.Conn.Read(p)
+		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) && c.drainMode() {
+			continue // woken by drain
+		}
+		return n, err
+	}
 }
 
 // Close writes the batch (a close frame may be in it), then closes the connection.

@@ -180,7 +180,7 @@ func (s *session) beginLive() {
 	s.mu.Unlock()
 	select {
 	case <-s.h.draining:
-		s.requestClose(websocket.StatusGoingAway, "server shutting down")
+		s.drain() // the Handler's drain may have missed a session this young
 	default:
 	}
 }
@@ -265,6 +265,8 @@ func (s *session) read() (websocket.MessageType, *[]byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	s.out.inMessage.Store(true) // begun: at shutdown, its end is waited for
+	defer s.out.inMessage.Store(false)
 	buf := getBuf()
 	b := (*buf)[:0]
 	for {
@@ -310,6 +312,11 @@ func (s *session) readFailed(err error) {
 		return
 	}
 	switch {
+	case errors.Is(err, errNoMoreInput):
+		// Shutdown, and every message that had arrived is answered: close, waiting for
+		// the client's close frame again.
+		s.out.endDrain()
+		s.requestClose(websocket.StatusGoingAway, "server shutting down")
 	case errors.Is(err, websocket.ErrMessageTooBig):
 		s.setEnd("message too big")
 		// The library has sent the 1009 close frame; Close completes the handshake,

@@ -112,16 +112,10 @@ func (s *session) ping() {
 	}()
 }
 
-// drain closes the session for shutdown, unless it is not live yet (beginLive then
-// sees the shutdown itself).
-func (s *session) drain() {
-	s.mu.Lock()
-	live := s.live
-	s.mu.Unlock()
-	if live {
-		s.goHelper(func() { s.requestClose(websocket.StatusGoingAway, "server shutting down") })
-	}
-}
+// drain begins the session's shutdown: from now on its reads return only what has
+// already arrived, so it answers every message the client sent before, then closes with
+// 1001 (see readFailed). It never blocks.
+func (s *session) drain() { s.out.drain() }
 
 // presenceChanged is called by the Handler's presence goroutine when the counts change.
 // Changes are coalesced: one push at most every presenceInterval, carrying the counts of

@@ -42,8 +42,11 @@
 // (a client that pipelines) are written to the socket together when the session next
 // waits for input, as on the line protocol, and none waits longer than a millisecond for
 // its batch (batchConn). http.Server.Shutdown does not track hijacked connections, so the
-// Handler owns its sessions: Shutdown lets in-flight evaluations answer, closes every
-// session with 1001 "server shutting down" and waits for their goroutines.
+// Handler owns its sessions: Shutdown lets every session answer the messages it has
+// already received (being evaluated, buffered, or waiting in the kernel's socket buffer;
+// the rest of a message that has begun to arrive is waited for), text and JSON mode
+// alike, then closes it with 1001 "server shutting down", and waits for their goroutines,
+// as the line protocol does.
 //
 // Logs: one line when a session starts and one when it ends (session id, transport "ws",
 // remote address, duration, request count, close reason); never an expression.
@@ -366,9 +369,9 @@ func (h *Handler) forceAll() {
 	h.cancel()
 }
 
-// Shutdown refuses new sessions, lets every evaluation in progress send its reply, then
-// closes each session with 1001 "server shutting down" and waits for the session
-// goroutines to finish. If ctx ends first, the remaining connections are closed at once
+// Shutdown refuses new sessions, lets every session answer the messages that have reached
+// the server (see the package documentation), then closes each with 1001 "server shutting
+// down" and waits for the session goroutines to finish. If ctx ends first, the remaining connections are closed at once
 // and Shutdown returns ctx.Err() once their goroutines have finished.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.beginClose()
