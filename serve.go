@@ -200,10 +200,10 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	})
 	s.http = &http.Server{
 		Handler: web.New(web.Config{
-			Assets:  static.FS,
-			WS:      s.ws,
-			Hub:     h,
-			Metrics: promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+			Assets:     static.FS,
+			WS:         s.ws,
+			Hub:        h,
+			Metrics:    promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
 			Ready:      s.ready.Load,
 			Limits:     limits,
 			ListenAddr: listenAddr,

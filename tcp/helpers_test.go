@@ -33,8 +33,8 @@ type testServer struct {
 	srv     *tcp.Server
 	hub     *hub.Hub
 	metrics *metrics.Metrics
-	addr string
-	logs *logtest.Buffer
+	addr    string
+	logs    *logtest.Buffer
 
 	serveOnce sync.Once
 	served    chan error

@@ -28,6 +28,7 @@ const (
 //     in one write, as on the line protocol. A write that happens while the session waits
 //     for input goes out at once, and nothing is held longer than maxHold or beyond
 //     batchBytes, nor past Close.
+//
 //   - The write timeout. Every write to the socket gets a deadline, so a client that stops
 //     reading cannot hold its session for ever; the session then writes with a context
 //     that never ends, and the library arms no timer per message.

@@ -44,8 +44,8 @@ type envConfig struct {
 	// (admission), as wscalc's HTTP server does.
 	perAddress int
 	opts       func(*ws.Options)
-	setup func(*ws.Handler)
-	wrap  func(http.Handler) http.Handler
+	setup      func(*ws.Handler)
+	wrap       func(http.Handler) http.Handler
 }
 
 // newEnv starts a server. At the end of the test it closes the handler and the server and
