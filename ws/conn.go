@@ -18,7 +18,7 @@ const (
 	maxHold = time.Millisecond
 )
 
-// batchConn is the hijacked connection as the library sees it. It does two things for
+// batchConn is the hijacked connection as the library sees it. It does three things for
 // every session at the socket, below the library, where they cost least:
 //
 //   - Batching. The library writes (and flushes) each message on its own, so a client
@@ -36,7 +36,7 @@ const (
 //   - Draining at shutdown. After drain, a Read never waits: it returns what has already
 //     arrived (in the kernel's socket buffer), and errNoMoreInput once there is nothing
 //     more, so that the session answers every message the client sent before the server
-//     stopped and then closes (see session.serve). A Read blocked when drain is called is
+//     stopped and then closes (see session.readFailed). A Read blocked when drain is called is
 //     woken (a read deadline in the past) and goes on in that mode. The rest of a message
 //     whose start has been read (inMessage) is waited for, bounded by the shutdown
 //     timeout: the message was sent before the server stopped, and a message cut short
