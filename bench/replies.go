@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"slices"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -108,10 +109,10 @@ const (
 )
 
 // tally counts one connection's error replies. Only its reader touches it while the load
-// runs; Run reads it once the reader has returned.
+// runs (the progress line reads errors too); Run reads it once the reader has returned.
 type tally struct {
-	errors   int64 // unexpected error replies
-	expected int64 // error replies that were the expected reply
+	errors   atomic.Int64 // unexpected error replies
+	expected int64        // error replies that were the expected reply
 	classes  map[string]*classCount
 	buf      []byte
 }
@@ -123,7 +124,7 @@ type classCount struct {
 
 // add counts an unexpected error reply under its class.
 func (t *tally) add(reply []byte) {
-	t.errors++
+	t.errors.Add(1)
 	t.buf = normalise(t.buf[:0], reply)
 	if c, ok := t.classes[string(t.buf)]; ok { // no allocation for a known class
 		c.n++
@@ -172,7 +173,7 @@ const maxErrorTexts = 5
 func mergeTallies(sum *Summary, tallies []*tally) {
 	all := map[string]*ErrorText{}
 	for _, t := range tallies {
-		sum.ErrorReplies += t.errors
+		sum.ErrorReplies += t.errors.Load()
 		sum.ExpectedErrors += t.expected
 		for text, c := range t.classes {
 			if c.refusal != "" {

@@ -57,7 +57,7 @@ func TestTallyKeepsABoundedNumberOfTexts(t *testing.T) {
 		tl.add(fmt.Appendf(nil, "Error at column 1: unknown name '%c%c'", 'a'+i%26, 'a'+i/26))
 	}
 	tl.add([]byte("Error: session budget exhausted, try again in 3 s"))
-	assert.Equal(t, int64(3*maxClasses+1), tl.errors)
+	assert.Equal(t, int64(3*maxClasses+1), tl.errors.Load())
 	assert.Len(t, tl.classes, maxClasses+2)
 	assert.Equal(t, int64(2*maxClasses), tl.classes[otherClass].n)
 	assert.Equal(t, "budget", tl.classes[otherClass+" refused: budget"].refusal)

@@ -225,12 +225,13 @@ func (p *progress) interval() time.Duration {
 	return time.Second
 }
 
-func (p *progress) totals() (sent, recv int64) {
+func (p *progress) totals() (sent, recv, errs int64) {
 	for _, w := range p.workers {
 		sent += w.sent.Load()
 		recv += w.recv.Load()
+		errs += w.tally.errors.Load()
 	}
-	return sent, recv
+	return sent, recv, errs
 }
 
 func (p *progress) update() {
@@ -238,12 +239,16 @@ func (p *progress) update() {
 		return
 	}
 	now := p.r.now()
-	sent, recv := p.totals()
+	sent, recv, errs := p.totals()
 	rate := float64(recv-p.lastRecv) / (now - p.lastAt).Seconds()
 	p.lastAt, p.lastRecv = now, recv
 	elapsed := now - p.r.loadStart
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%.0f req/s, %d in flight", rate, sent-recv))
+		desc := fmt.Sprintf("%.0f req/s, %d in flight", rate, sent-recv)
+		if errs > 0 {
+			desc += fmt.Sprintf(", %d error replies", errs)
+		}
+		p.bar.Describe(desc)
 		if p.r.cfg.Requests > 0 {
 			p.bar.Set64(recv)
 		} else {
@@ -251,8 +256,8 @@ func (p *progress) update() {
 		}
 		return
 	}
-	fmt.Fprintf(p.r.cfg.Progress, "bench: %5.1fs  %d answered  %.0f req/s  %d in flight\n",
-		elapsed.Seconds(), recv, rate, sent-recv)
+	fmt.Fprintf(p.r.cfg.Progress, "bench: %5.1fs  %d answered (%d error replies)  %.0f req/s  %d in flight\n",
+		elapsed.Seconds(), recv, errs, rate, sent-recv)
 }
 
 func (p *progress) finish() {
