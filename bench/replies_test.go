@@ -142,3 +142,25 @@ func TestAConnectionRefusalIsNamed(t *testing.T) {
 		`connection refused by the server (busy): "Error: server busy (max 1 clients)"`)
 	assert.EqualError(t, errUnsolicited([]byte("bye")), `reply without a request: "bye"`)
 }
+
+// BenchmarkClassify is the reader's per-reply cost of telling error replies apart: a
+// value (the hot path: one byte looked at), an error the expressions expect, and a refusal
+// (normalised and counted).
+func BenchmarkClassify(b *testing.B) {
+	w := &worker{}
+	for _, c := range []struct{ name, want, reply string }{
+		{"value", "1/3 ≈ 0.33333333333333333333", "1/3 ≈ 0.33333333333333333333"},
+		{"expected-error", "Error at column 3: division by zero", "Error at column 3: division by zero"},
+		{"refusal", "1024", "Error: session budget exhausted, try again in 17 s"},
+	} {
+		e := &Expr{Line: "x", Want: c.want, Checked: true, wantBytes: []byte(c.want)}
+		reply := []byte(c.reply)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if mayBeError(reply) {
+					w.errorReply(e, reply)
+				}
+			}
+		})
+	}
+}
