@@ -194,6 +194,7 @@ type progress struct {
 	bar      *progressbar.ProgressBar
 	lastAt   time.Duration
 	lastRecv int64
+	lastErrs int64
 }
 
 func newProgress(r *runner, workers []*worker) *progress {
@@ -240,13 +241,16 @@ func (p *progress) update() {
 	}
 	now := p.r.now()
 	sent, recv, errs := p.totals()
-	rate := float64(recv-p.lastRecv) / (now - p.lastAt).Seconds()
-	p.lastAt, p.lastRecv = now, recv
+	// The rates are the successful replies' and, beside them, the error replies'.
+	secs := (now - p.lastAt).Seconds()
+	errRate := float64(errs-p.lastErrs) / secs
+	rate := float64(recv-p.lastRecv)/secs - errRate
+	p.lastAt, p.lastRecv, p.lastErrs = now, recv, errs
 	elapsed := now - p.r.loadStart
 	if p.bar != nil {
 		desc := fmt.Sprintf("%.0f req/s, %d in flight", rate, sent-recv)
 		if errs > 0 {
-			desc += fmt.Sprintf(", %d error replies", errs)
+			desc += fmt.Sprintf(", %.0f error replies/s", errRate)
 		}
 		p.bar.Describe(desc)
 		if p.r.cfg.Requests > 0 {
@@ -256,8 +260,8 @@ func (p *progress) update() {
 		}
 		return
 	}
-	fmt.Fprintf(p.r.cfg.Progress, "bench: %5.1fs  %d answered (%d error replies)  %.0f req/s  %d in flight\n",
-		elapsed.Seconds(), recv, errs, rate, sent-recv)
+	fmt.Fprintf(p.r.cfg.Progress, "bench: %5.1fs  %d answered  %.0f req/s successful  %.0f error replies/s  %d in flight\n",
+		elapsed.Seconds(), recv, rate, errRate, sent-recv)
 }
 
 func (p *progress) finish() {
