@@ -39,7 +39,7 @@ func New() *Metrics {
 		}, []string{"transport"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wscalc_rejected_sessions_total",
-			Help: "Connections refused, by transport and reason (busy, origin, shutdown).",
+			Help: "Connections refused, by transport and reason (busy, per_ip, origin, host, shutdown).",
 		}, []string{"transport", "reason"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wscalc_refusals_total",

@@ -35,7 +35,7 @@ wscalc_expressions_total{outcome="error",transport="tcp"} 1
 wscalc_expressions_total{outcome="error",transport="ws"} 0
 wscalc_expressions_total{outcome="ok",transport="tcp"} 1
 wscalc_expressions_total{outcome="ok",transport="ws"} 1
-# HELP wscalc_rejected_sessions_total Connections refused, by transport and reason (busy, origin, shutdown).
+# HELP wscalc_rejected_sessions_total Connections refused, by transport and reason (busy, per_ip, origin, host, shutdown).
 # TYPE wscalc_rejected_sessions_total counter
 wscalc_rejected_sessions_total{reason="busy",transport="ws"} 1
 # HELP wscalc_sessions_total Sessions accepted since start, by transport.
@@ -104,7 +104,7 @@ func TestRefusalsAndCancellations(t *testing.T) {
 	assert.Equal(t, 0.0, got[[2]string{"time", "ws"}])
 
 	want := `
-# HELP wscalc_rejected_sessions_total Connections refused, by transport and reason (busy, origin, shutdown).
+# HELP wscalc_rejected_sessions_total Connections refused, by transport and reason (busy, per_ip, origin, host, shutdown).
 # TYPE wscalc_rejected_sessions_total counter
 wscalc_rejected_sessions_total{reason="per_ip",transport="ws"} 1
 `
