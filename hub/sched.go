@@ -84,7 +84,7 @@ func newSched(light, heavy int, now func() time.Time) *sched {
 
 // line is one evaluation's hold on the scheduler: its light slot until it ends or goes
 // heavy, then its heavy slot until it ends. A line is used by one goroutine at a time (the
-// evaluation's), except that the release function heavy returns may be called from any.
+// evaluation's), except that the release function goHeavy returns may be called from any.
 type line struct {
 	s     *sched
 	light bool    // holds a light slot
@@ -116,10 +116,11 @@ func (l *line) end() {
 	}
 }
 
-// goHeavy gives the line's light slot up and waits for a heavy slot charged to acct, until
-// deadline (zero: none; it is read with the real clock, as timers are) or until ctx ends. It returns the slot's release function, which
-// charges acct and is safe to call more than once (end calls it too), or errTooLong or
-// ctx.Err(), holding no slot. A line that is already heavy gets a release that does nothing.
+// goHeavy gives the line's light slot up (for good) and waits for a heavy slot charged to
+// acct, until deadline (zero: none; read with the real clock, as timers are) or until ctx
+// ends. It returns the slot's release function, which charges acct and is safe to call
+// more than once (end calls it too), or errTooLong or ctx.Err(), holding no slot. A line
+// that is already heavy gets a release that does nothing.
 func (l *line) goHeavy(ctx context.Context, deadline time.Time, acct *account) (release func(), err error) {
 	if l.heavy != nil {
 		return func() {}, nil
