@@ -16,13 +16,32 @@ import (
 	"golang.org/x/term"
 
 	"wscalc/bench"
+	"wscalc/calc"
 )
 
 const benchUsage = `usage: wscalc bench [flags]
 
 Drives a running wscalc server with many connections and reports requests/s, latency
-percentiles, errors, wrong replies and requests that were never answered. Exit status 1
-if any request went unanswered, a connection failed, or (with -check) a reply was wrong.
+percentiles, errors, wrong replies and requests that were never answered.
+
+Every reply that starts with "Error: " or "Error at column N: " is an error reply, checked
+or not: it is counted and its text shown (the five most common, numbers as N), and it is
+not throughput. Throughput (req/s, and -json's "rps") and latency are the successful
+replies'; the error replies' rate is shown beside them. An error reply that the -exprs file
+gives as the expected reply is a success (a refusal passes if the file expects the same
+kind: budget, cost, time, session_memory, server_memory, busy, connections).
+
+Refusals fail the run: a server with default settings lets each session spend %d cost
+units a minute (one power costs 1000); a load spends that within seconds, and from then
+on most replies are "Error: session budget exhausted, try again in N s". To measure the
+server rather than its budget, lift the budget on a test server:
+
+    wscalc -session-budget 1000000000000      (or WSCALC_SESSION_BUDGET=1000000000000)
+
+Exit status 1 if any request went unanswered, a connection failed, the server refused
+requests that the -exprs file does not expect, or (with -check) a reply was wrong.
+-json adds "successful", "error_replies", "expected_errors", "refusals", "refusal_kinds",
+"error_texts" (text, count, refusal), "error_classes" and "error_rps"; see README.
 
 `
 
@@ -45,7 +64,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file`")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "give up on a connection with no reply for this long (its requests count as never answered)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprintf(stderr, benchUsage, calc.DefaultLimits().Budget)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -113,6 +132,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(sum)
+		for _, w := range sum.Warnings() { // the text summary has them; JSON goes to a program
+			fmt.Fprintf(stderr, "wscalc bench: warning: %s\n", w)
+		}
 	} else {
 		sum.WriteText(stdout)
 	}

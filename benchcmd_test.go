@@ -133,3 +133,77 @@ func TestBenchCommandLineErrors(t *testing.T) {
 		assert.Equal(t, 2, code, "%v: %s", args, errOut)
 	}
 }
+
+// budgetServer is the real server with a session budget of five powers (2 ** 10 costs
+// 1000), set through the environment variable that `bench -h` names.
+func budgetServer(t *testing.T, budget string) (tcpAddr, httpAddr string) {
+	t.Setenv("WSCALC_SESSION_BUDGET", budget)
+	return realServer(t)
+}
+
+func TestBenchReportsRefusalsAndFails(t *testing.T) {
+	tcpAddr, _ := budgetServer(t, "5000")
+	file := filepath.Join(t.TempDir(), "load.txt")
+	require.NoError(t, os.WriteFile(file, []byte("2 ** 10\n"), 0o644))
+
+	code, out, errOut := benchCmd(t, "-addr", tcpAddr, "-conns", "2", "-pipeline", "4",
+		"-requests", "100", "-exprs", file)
+	assert.Equal(t, 1, code, "stdout %s\nstderr %s", out, errOut)
+	assert.Contains(t, out, "requests:     100 sent, 100 answered, 0 never answered, not checked")
+	assert.Contains(t, out, "replies:      10 successful (0 expected errors), 90 error replies (90 refusals)")
+	assert.Regexp(t, `throughput:   \d+ req/s successful, \d+ error replies/s, over`, out)
+	assert.Contains(t, out, "error reply:  90× Error: session budget exhausted, try again in N s  [refused: budget]")
+	assert.Contains(t, out, "warning:      the server refused 90 of 100 answered requests (90.0%: budget 90)")
+	assert.Contains(t, out, "`wscalc -session-budget 1000000000000` (or WSCALC_SESSION_BUDGET=1000000000000)")
+	assert.Contains(t, out, "FAILED: 90 requests refused by the server")
+
+	// The same run as JSON: the new fields, and the warnings on stderr.
+	code, out, errOut = benchCmd(t, "-addr", tcpAddr, "-conns", "2", "-pipeline", "4",
+		"-requests", "100", "-exprs", file, "-json")
+	assert.Equal(t, 1, code, "stdout %s\nstderr %s", out, errOut)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	for field, want := range map[string]any{"answered": 100.0, "successful": 10.0, "error_replies": 90.0,
+		"expected_errors": 0.0, "refusals": 90.0, "refusal_kinds": map[string]any{"budget": 90.0},
+		"error_classes": 1.0, "error_texts": []any{map[string]any{
+			"text": "Error: session budget exhausted, try again in N s", "count": 90.0, "refusal": "budget"}},
+	} {
+		assert.Equal(t, want, raw[field], field)
+	}
+	assert.Positive(t, raw["rps"])
+	assert.Positive(t, raw["error_rps"])
+	assert.Contains(t, errOut, "wscalc bench: warning: the server refused 90 of 100")
+	assert.Contains(t, errOut, "-session-budget 1000000000000")
+}
+
+func TestBenchPassesWhenTheExprsFileExpectsTheRefusal(t *testing.T) {
+	tcpAddr, httpAddr := budgetServer(t, "1") // every power costs more than the whole budget
+	file := filepath.Join(t.TempDir(), "load.txt")
+	require.NoError(t, os.WriteFile(file, []byte(
+		"2 ** 10\tError: expression too costly for the session budget (cost 1000, limit 1 units)\n"+
+			"7\t7\n"), 0o644))
+	for proto, addr := range map[string]string{"tcp": tcpAddr, "ws": httpAddr} {
+		for _, check := range []string{"-check=false", "-check"} {
+			code, out, errOut := benchCmd(t, "-proto", proto, "-addr", addr, "-conns", "2",
+				"-requests", "40", "-exprs", file, check)
+			assert.Equal(t, 0, code, "%s %s: stdout %s\nstderr %s", proto, check, out, errOut)
+			assert.Contains(t, out, "replies:      40 successful (20 expected errors), 0 error replies (0 refusals)")
+			assert.NotContains(t, out, "warning")
+		}
+	}
+
+	// Without the expectation, the same refusals fail the run.
+	require.NoError(t, os.WriteFile(file, []byte("2 ** 10\n7\t7\n"), 0o644))
+	code, out, _ := benchCmd(t, "-addr", tcpAddr, "-conns", "2", "-requests", "40", "-exprs", file)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "20 error replies (20 refusals)")
+	assert.Contains(t, out, "[refused: cost]")
+}
+
+func TestBenchHelpSaysHowToLiftTheBudget(t *testing.T) {
+	code, _, errOut := benchCmd(t, "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errOut, "wscalc -session-budget 1000000000000")
+	assert.Contains(t, errOut, "WSCALC_SESSION_BUDGET=1000000000000")
+	assert.Contains(t, errOut, "200000 cost\nunits a minute")
+}

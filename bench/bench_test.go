@@ -114,6 +114,7 @@ func TestTimedRunStopsAndDrains(t *testing.T) {
 	assert.Positive(t, s.Sent)
 	assert.Equal(t, s.Sent, s.Answered)
 	assert.Contains(t, progress.String(), "req/s")
+	assert.Contains(t, progress.String(), "req/s successful  0 error replies/s")
 }
 
 func TestOpenLoopSendsOnSchedule(t *testing.T) {

@@ -18,6 +18,7 @@ type Expr struct {
 	Checked bool
 
 	lineBytes, wantBytes []byte // the same, ready to write and compare without allocation
+	wantRefusal          string // the kind of refusal Want is, if it is one
 }
 
 // mix is the built-in load: what people type into a calculator (arithmetic, exact

@@ -77,6 +77,9 @@ func (c *Config) setDefaults() error {
 			return fmt.Errorf("-check: no expected reply for %q", e.Line)
 		}
 		e.lineBytes, e.wantBytes = []byte(e.Line), []byte(e.Want)
+		if e.Checked {
+			e.wantRefusal = refusalOf(e.wantBytes)
+		}
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
@@ -131,8 +134,12 @@ func (r *runner) mismatch(e *Expr, got []byte) {
 	}
 }
 
-// errUnsolicited is a reply with no request in flight, e.g. a server's goodbye line.
+// errUnsolicited is a reply with no request in flight, e.g. a server's goodbye line, or
+// its refusal of the connection.
 func errUnsolicited(reply []byte) error {
+	if kind := refusalOf(reply); kind != "" {
+		return fmt.Errorf("connection refused by the server (%s): %q", kind, string(reply))
+	}
 	return fmt.Errorf("reply without a request: %q", string(reply))
 }
 
@@ -194,6 +201,11 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	for _, w := range workers {
 		w.t.close()
 	}
+	tallies := make([]*tally, len(workers))
+	for i, w := range workers {
+		<-w.readDone // its counts are final
+		tallies[i] = &w.tally
+	}
 
 	hist := NewHistogram()
 	for i := range r.shards {
@@ -216,9 +228,12 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		sum.ErrorSamples = append(sum.ErrorSamples, e.Error())
 	}
 	sum.Mismatches, sum.MismatchSamples = r.mismatches, r.mismatchSeen
+	mergeTallies(sum, tallies)
+	sum.Successful = sum.Answered - sum.ErrorReplies
 	sum.ElapsedSec = (end - r.loadStart).Seconds()
 	if sum.ElapsedSec > 0 {
-		sum.RPS = float64(sum.Answered) / sum.ElapsedSec
+		sum.RPS = float64(sum.Successful) / sum.ElapsedSec
+		sum.ErrorRPS = float64(sum.ErrorReplies) / sum.ElapsedSec
 	}
 	sum.Latency = latencyOf(hist)
 	return sum, nil

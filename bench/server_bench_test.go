@@ -12,6 +12,7 @@ import (
 	"wscalc/bench"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/internal/echo"
 	"wscalc/tcp"
 	"wscalc/ws"
 )
@@ -63,12 +64,32 @@ func BenchmarkServerWS(b *testing.B) {
 	load(b, "ws", l.Addr().String())
 }
 
-func load(b *testing.B, proto, addr string) {
+// BenchmarkLoadEchoTCP is the load generator's own ceiling: the same load against the bare
+// echo server (each reply is its line, so the built-in mix is checked against itself),
+// where most of the CPU is the load generator's. Its req/s moves with any change to the
+// per-reply path.
+func BenchmarkLoadEchoTCP(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go echo.ServeTCP(l)
+	exprs := bench.Builtin()
+	for i := range exprs {
+		exprs[i].Want = exprs[i].Line
+	}
+	loadExprs(b, "tcp", l.Addr().String(), exprs)
+}
+
+func load(b *testing.B, proto, addr string) { loadExprs(b, proto, addr, nil) }
+
+func loadExprs(b *testing.B, proto, addr string, exprs []bench.Expr) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b.ResetTimer()
 	sum, err := bench.Run(ctx, bench.Config{Proto: proto, Addr: addr, Conns: 64, Pipeline: 16,
-		Requests: int64(max(b.N, 64)), Check: true})
+		Requests: int64(max(b.N, 64)), Exprs: exprs, Check: true})
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +29,9 @@ type tableServer struct {
 	wrong      string
 	closeAfter int
 	pingEvery  time.Duration // WebSocket: the server pings the client this often
+	// refuseEvery > 0 answers every refuseEvery-th line (counted over the whole server)
+	// with a session budget refusal whose wait varies, as wscalc's does.
+	refuseEvery int64
 
 	replies atomic.Int64
 	pongs   atomic.Int64
@@ -75,6 +79,9 @@ func (s *tableServer) answer(line string) (string, bool) {
 	if s.dropEvery > 0 && n%s.dropEvery == 0 {
 		s.dropped.Add(1)
 		return "", false
+	}
+	if s.refuseEvery > 0 && n%s.refuseEvery == 0 {
+		return fmt.Sprintf("Error: session budget exhausted, try again in %d s", 1+n%57), true
 	}
 	if line == s.wrong {
 		return "wrong", true

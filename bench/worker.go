@@ -26,6 +26,9 @@ type worker struct {
 	pending chan pend     // requests in flight, oldest first
 	quota   int64         // requests to send; < 0 means until stopped
 
+	tally    tally         // error replies, the reader's own
+	readDone chan struct{} // closed when readLoop returns
+
 	sent, recv   atomic.Int64
 	sendDone     atomic.Bool
 	lastProgress atomic.Int64 // since base, ns: last reply, or first send after an idle spell
@@ -39,7 +42,8 @@ type worker struct {
 func newWorker(r *runner, id int, t transport, quota int64) *worker {
 	d := r.cfg.Pipeline
 	w := &worker{id: id, run: r, t: t, quota: quota,
-		slots: make(chan struct{}, d), pending: make(chan pend, d), finished: make(chan struct{})}
+		slots: make(chan struct{}, d), pending: make(chan pend, d), finished: make(chan struct{}),
+		readDone: make(chan struct{})}
 	for range d {
 		w.slots <- struct{}{}
 	}
@@ -80,8 +84,10 @@ func (w *worker) failure() error {
 func (w *worker) outstanding() int64 { return w.sent.Load() - w.recv.Load() }
 
 // readLoop matches each reply with the oldest request in flight until every request is
-// answered or the connection fails.
+// answered or the connection fails. A reply that is an error the request did not expect
+// is tallied apart and kept out of the latency of successful replies.
 func (w *worker) readLoop() {
+	defer close(w.readDone)
 	r := w.run
 	exprs := r.cfg.Exprs
 	shard := r.shard(w.id)
@@ -105,8 +111,11 @@ func (w *worker) readLoop() {
 			w.fail(errUnsolicited(reply))
 			return
 		}
-		shard.record(now - p.start)
-		if e := &exprs[p.expr]; r.cfg.Check && !bytes.Equal(reply, e.wantBytes) {
+		e := &exprs[p.expr]
+		if !mayBeError(reply) || !w.errorReply(e, reply) {
+			shard.record(now - p.start)
+		}
+		if r.cfg.Check && !bytes.Equal(reply, e.wantBytes) && !sameRefusal(e, reply) {
 			r.mismatch(e, reply)
 		}
 		w.lastProgress.Store(int64(now))
@@ -116,6 +125,20 @@ func (w *worker) readLoop() {
 			w.finish()
 		}
 	}
+}
+
+// errorReply tallies reply if it is an error reply, and reports whether it is one that e
+// does not expect. Off the hot path: only replies that start with 'E' get here.
+func (w *worker) errorReply(e *Expr, reply []byte) (unexpected bool) {
+	if !isErrorReply(reply) {
+		return false
+	}
+	if expectedReply(e, reply) {
+		w.tally.expected++
+		return false
+	}
+	w.tally.add(reply)
+	return true
 }
 
 // sendLoop sends requests until the quota is met or the run stops, then waits for the

@@ -1,13 +1,16 @@
 // Package hub owns the state that every session of a running server shares, whatever its
 // transport: the live-session count per transport (with change notification for presence
-// pushes), and the gate that bounds how many evaluations run at once, so that one heavy
-// session cannot starve the others. Transports depend on hub, never on each other.
+// pushes), the scheduler that keeps light lines from waiting behind heavy ones and shares
+// the heavy slots fairly (sched.go), and the memory governor (memory.go). Transports depend
+// on hub, never on each other.
 package hub
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"sync"
+	"time"
 
 	"wscalc/calc"
 	"wscalc/metrics"
@@ -34,7 +37,12 @@ type Counts struct {
 type Hub struct {
 	metrics *metrics.Metrics
 	bound   map[Transport]*metrics.Bound // read-only after New
-	gate    chan struct{}
+
+	sched       *sched
+	maxMemory   int64 // ≤ 0: no cap
+	refuseAt    int64 // retained memory at which heavy lines are refused; ≤ 0: never
+	memoryUsage func() int64
+	shared      sharedAccounts[accountKey] // see eval.go
 
 	mu     sync.Mutex
 	counts map[Transport]int
@@ -43,30 +51,65 @@ type Hub struct {
 
 // Options configure a Hub.
 type Options struct {
-	// MaxConcurrentEvals bounds evaluations in progress at once; 0 means GOMAXPROCS.
+	// MaxConcurrentEvals is the number of light slots: lines running at once that have not
+	// gone heavy (see sched.go); 0 means GOMAXPROCS.
 	MaxConcurrentEvals int
+	// MaxHeavyEvals is the number of heavy slots; 0 means max(1, MaxConcurrentEvals/2).
+	MaxHeavyEvals int
+	// MaxMemory caps the server's memory, in bytes: New sets the Go runtime's soft memory
+	// limit to 90 % of it, and new heavy lines are refused while the retained memory is at
+	// 80 % of it or more (see memory.go). 0 means a quarter of the machine's memory (or of
+	// its cgroup's limit, if lower); a negative value means no cap, and the runtime's
+	// limit is left as it is.
+	MaxMemory int64
+	// MemoryUsage returns the server's retained memory in bytes, compared with MaxMemory
+	// when a line goes heavy; nil reads the Go runtime's live heap and goroutine stacks.
+	// Tests set it to simulate memory pressure.
+	MemoryUsage func() int64
 	// Metrics receives session and evaluation events; nil records nothing.
 	Metrics *metrics.Metrics
 }
 
-// New returns a Hub with no sessions.
+// New returns a Hub with no sessions. Unless opts.MaxMemory is negative, it sets the Go
+// runtime's soft memory limit (a process-wide setting: a server has one hub).
 func New(opts Options) *Hub {
-	n := opts.MaxConcurrentEvals
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+	light := opts.MaxConcurrentEvals
+	if light <= 0 {
+		light = runtime.GOMAXPROCS(0)
+	}
+	heavy := opts.MaxHeavyEvals
+	if heavy <= 0 {
+		heavy = max(1, light/2)
 	}
 	bound := make(map[Transport]*metrics.Bound)
 	for _, t := range []Transport{TCP, WS, HTTP} {
 		bound[t] = opts.Metrics.Transport(string(t))
 	}
-	return &Hub{
-		metrics: opts.Metrics,
-		bound:   bound,
-		gate:    make(chan struct{}, n),
-		counts:  make(map[Transport]int),
-		subs:    make(map[chan struct{}]struct{}),
+	h := &Hub{
+		metrics:     opts.Metrics,
+		bound:       bound,
+		sched:       newSched(light, heavy, nil),
+		maxMemory:   opts.MaxMemory,
+		memoryUsage: opts.MemoryUsage,
+		counts:      make(map[Transport]int),
+		subs:        make(map[chan struct{}]struct{}),
 	}
+	if h.maxMemory == 0 {
+		h.maxMemory = defaultMaxMemory()
+	}
+	if h.maxMemory > 0 {
+		h.refuseAt = h.maxMemory / 100 * refusePercent
+		setSoftLimit(h.maxMemory)
+	}
+	if h.memoryUsage == nil {
+		h.memoryUsage = retainedMemory
+	}
+	return h
 }
+
+// MaxMemory is the server's memory cap in bytes (Options.MaxMemory, or the default it
+// stands for), or a negative number for none: for the server's start-up log.
+func (h *Hub) MaxMemory() int64 { return h.maxMemory }
 
 // ErrBusy is returned by Join when the transport already has its maximum of sessions.
 var ErrBusy = errors.New("hub: server busy")
@@ -134,22 +177,20 @@ func (h *Hub) notifyLocked() {
 	}
 }
 
-// Eval evaluates line in session s on behalf of transport t, waiting for a free slot of
-// the evaluation gate first, and records the outcome. Blank lines and commands are not
-// recorded as expressions.
-func (h *Hub) Eval(t Transport, s *calc.Session, line string) (calc.Result, error) {
-	h.gate <- struct{}{}
-	res, err := evalReleasing(h.gate, s, line)
-	if errors.Is(err, calc.ErrQuit) || (err == nil && (res.Kind == calc.KindNone || res.Kind == calc.KindText)) {
-		return res, err
+// record counts one line's outcome on transport t: nothing for blank lines, commands and
+// quit; cancelled when its context ended first (err is ctx.Err(), as calc returns it);
+// otherwise ok or error with the evaluation's duration d, and for an error that refused the
+// line, its reason (a calc.Error's Refusal) in the refusal counts.
+func (h *Hub) record(t Transport, res calc.Result, err error, d time.Duration, refusal string) {
+	b := h.bound[t]
+	switch {
+	case errors.Is(err, calc.ErrQuit), err == nil && (res.Kind == calc.KindNone || res.Kind == calc.KindText):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		b.Cancelled()
+	default:
+		b.Evaluated(err == nil, d)
+		if err != nil && refusal != "" {
+			b.Refused(refusal)
+		}
 	}
-	h.bound[t].Evaluated(err == nil, s.LastDuration())
-	return res, err
-}
-
-// evalReleasing evaluates and frees the gate slot even if the evaluation panics (the
-// transports recover panics per session), so a slot is never lost.
-func evalReleasing(gate chan struct{}, s *calc.Session, line string) (calc.Result, error) {
-	defer func() { <-gate }()
-	return s.Eval(line)
 }

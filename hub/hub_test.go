@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"wscalc/calc"
 	"wscalc/hub"
 )
 
@@ -81,16 +80,4 @@ func TestConcurrentJoinsAreConsistent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, hub.Counts{}, h.Counts())
-}
-
-func TestEvalReleasesTheGate(t *testing.T) {
-	h := hub.New(hub.Options{MaxConcurrentEvals: 1})
-	var s calc.Session
-	for range 3 { // with a lost slot the second call would block forever
-		res, err := h.Eval(hub.TCP, &s, "1 + 1")
-		require.NoError(t, err)
-		assert.Equal(t, "2", res.Display)
-	}
-	_, err := h.Eval(hub.TCP, &s, "1 / 0")
-	assert.EqualError(t, err, "Error at column 3: division by zero")
 }

@@ -1,0 +1,77 @@
+//go:build calcgate
+
+// The wiring of calc sessions to the scheduler, written against the contract of issue 8
+// (calc.Gate, Session.Gate, Session.EvalContext, Session.Budget, calc.Error.Refusal). Until
+// calc's side (branch iso-calc) is merged it is built only with -tags calcgate; at the merge,
+// remove this constraint (and eval_test.go's) and delete eval_old.go and eval_old_test.go.
+
+package hub
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"wscalc/calc"
+)
+
+// accountKey is what sessions share a heavy-time account by: the HTTP API's fresh sessions
+// share their client address's budget, and with it their account (see accounts.go).
+type accountKey = calc.Budget
+
+// gate is the calc.Gate that Attach gives a session.
+type gate struct {
+	sessionGate
+	s *calc.Session
+}
+
+// Heavy implements calc.Gate: see sched.go for the scheduling and memory.go for the
+// memory refusal.
+func (g *gate) Heavy(ctx context.Context, deadline time.Time) (release func(), err error) {
+	acct := &g.own
+	if b := g.s.Budget; b != nil {
+		acct = g.h.shared.get(b)
+	}
+	release, err = g.heavy(ctx, deadline, acct)
+	switch {
+	case errors.Is(err, errTooLong):
+		return nil, &calc.Error{Msg: "evaluation took too long (limit " +
+			strconv.FormatFloat(g.s.Limits.WithDefaults().MaxTime.Seconds(), 'g', -1, 64) + " s)",
+			Refusal: calc.RefusalTime}
+	case errors.Is(err, errServerMemory):
+		return nil, &calc.Error{Msg: "server busy (memory), try again later", Refusal: calc.RefusalServerMemory}
+	}
+	return release, err // err: nil or ctx.Err()
+}
+
+// Attach wires a calc session to the hub's scheduler: it sets s.Gate to a gate of its own,
+// which carries the session's fair share of heavy time (or, when s.Budget is set, the
+// share of all the sessions with that budget). Transports call it once per session; Eval
+// attaches a session that has no gate.
+func (h *Hub) Attach(s *calc.Session) {
+	s.Gate = &gate{sessionGate: sessionGate{h: h}, s: s}
+}
+
+// Eval evaluates line in session s on behalf of transport t and records the outcome. The
+// line runs in a light slot, and in a heavy one if calc asks s.Gate for it (see sched.go);
+// it stops when ctx ends (the connection is gone, the request cancelled, the server
+// closing), returning ctx.Err(). Blank lines and commands are not recorded as expressions.
+func (h *Hub) Eval(ctx context.Context, t Transport, s *calc.Session, line string) (res calc.Result, err error) {
+	if s.Gate == nil {
+		h.Attach(s)
+	}
+	var sg *sessionGate
+	if g, ok := s.Gate.(*gate); ok && g.h == h {
+		sg = &g.sessionGate
+	}
+	if werr := h.run(ctx, sg, func() { res, err = s.EvalContext(ctx, line) }); werr != nil {
+		err = werr
+	}
+	var refusal string
+	if ce := (*calc.Error)(nil); errors.As(err, &ce) {
+		refusal = ce.Refusal
+	}
+	h.record(t, res, err, s.LastDuration(), refusal)
+	return res, err
+}

@@ -1,0 +1,63 @@
+package hub
+
+import (
+	"context"
+	"time"
+)
+
+// sessionGate is the part of a session's calc.Gate that does not depend on calc: eval.go
+// wraps it in the type calc calls and turns its errors into calc's refusals. A session is
+// used by one goroutine at a time, and so is its gate.
+type sessionGate struct {
+	h   *Hub
+	own account // the session's account, unless the session shares one (see eval.go)
+	// line is the line Hub.Eval is running for the session, nil outside Hub.Eval.
+	line *line
+}
+
+// heavy moves the gate's line to a heavy slot charged to acct: it refuses with
+// errServerMemory when the server is near its memory cap (before waiting, and again once
+// granted, since memory may have grown meanwhile), and otherwise waits as line.goHeavy
+// does. Outside Hub.Eval there is no light slot to give up, and nobody to release the heavy
+// slot if the evaluation panics: only the release function, which calc calls, frees it.
+func (g *sessionGate) heavy(ctx context.Context, deadline time.Time, acct *account) (release func(), err error) {
+	if g.h.memoryHigh() {
+		return nil, errServerMemory
+	}
+	l := g.line
+	if l == nil {
+		l = &line{s: g.h.sched}
+	}
+	release, err = l.goHeavy(ctx, deadline, acct)
+	if err != nil {
+		return nil, err
+	}
+	if g.h.memoryHigh() {
+		release()
+		return nil, errServerMemory
+	}
+	return release, nil
+}
+
+// run runs one line's evaluation fn in a light slot, for the session of gate g (nil: a
+// session whose gate is not the hub's, which cannot go heavy through it). Whatever slot the
+// line holds when fn returns, or panics, is released.
+func (h *Hub) run(ctx context.Context, g *sessionGate, fn func()) error {
+	l, err := h.sched.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.end()
+	if g != nil {
+		g.line = l
+		defer func() { g.line = nil }()
+	}
+	fn()
+	return nil
+}
+
+// memoryHigh reports whether the server's retained memory has reached the refusal
+// threshold (see memory.go).
+func (h *Hub) memoryHigh() bool {
+	return h.refuseAt > 0 && h.memoryUsage() >= h.refuseAt
+}

@@ -1,0 +1,232 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The scheduler keeps light lines from ever waiting behind heavy ones.
+//
+// Every line starts in a light slot (there are GOMAXPROCS of them). Light lines are short
+// by construction: calc asks its Gate for heavy treatment before a line's first expensive
+// operation or once it has run for calc.HeavyTime (~1 ms). A line that goes heavy gives its
+// light slot up at once (it does not get it back) and waits for one of the few heavy slots
+// (max(1, GOMAXPROCS/2)), so at most that many heavy lines compete with the light ones for
+// the CPU and a light line waits at most for other light lines, a few milliseconds.
+//
+// Waiting heavy lines are served fairly: the one whose account (its session's, or the
+// client address's for HTTP) has used the least heavy time recently goes first, ties in
+// arrival order. An account is charged, when a heavy line ends, with the time the line held
+// its heavy slot, and its charge decays exponentially with a time constant of decay (10 s):
+// a session that sent heavy lines a minute ago is as good as new, one that keeps sending
+// them waits behind the others. A waiter gives up at its deadline (the end of its line's
+// time limit) or when its context ends, and never holds a slot after giving up.
+
+// decay is the time constant of the accounts' exponential decay: a charge counts 1/e as
+// much after decay, 5 % after 3·decay.
+const decay = 10 * time.Second
+
+// errTooLong is returned by heavy when the line's deadline passes before a heavy slot is
+// free; the hub turns it into calc's time-limit refusal.
+var errTooLong = errors.New("hub: no heavy slot before the deadline")
+
+// account is the heavy time a session (or a client address) has used recently. Its fields
+// are guarded by the scheduler's mutex.
+type account struct {
+	used float64   // seconds of heavy time, decayed to at
+	at   time.Time // when used was last brought up to date
+}
+
+// value is the account's decayed use at now, in seconds.
+func (a *account) value(now time.Time) float64 {
+	if a.used == 0 {
+		return 0
+	}
+	return a.used * math.Exp(-now.Sub(a.at).Seconds()/decay.Seconds())
+}
+
+// charge adds d of heavy time at now.
+func (a *account) charge(now time.Time, d time.Duration) {
+	a.used = a.value(now) + d.Seconds()
+	a.at = now
+}
+
+// sched holds the light and heavy slots. Create it with newSched.
+type sched struct {
+	light chan struct{} // a token per light slot in use
+	now   func() time.Time
+
+	mu        sync.Mutex
+	heavyFree int       // free heavy slots; > 0 only when nobody waits
+	waiters   []*waiter // in arrival order
+}
+
+// waiter is a line waiting for a heavy slot.
+type waiter struct {
+	acct  *account
+	ready chan struct{} // closed when granted
+	// granted, guarded by sched.mu, is the waiter's slot once passLocked has chosen it: a
+	// waiter that gives up after that must pass the slot on.
+	granted *ticket
+}
+
+func newSched(light, heavy int, now func() time.Time) *sched {
+	if now == nil {
+		now = time.Now
+	}
+	return &sched{light: make(chan struct{}, max(1, light)), heavyFree: max(1, heavy), now: now}
+}
+
+// line is one evaluation's hold on the scheduler: its light slot until it ends or goes
+// heavy, then its heavy slot until it ends. A line is used by one goroutine at a time (the
+// evaluation's), except that the release function goHeavy returns may be called from any.
+type line struct {
+	s     *sched
+	light bool    // holds a light slot
+	heavy *ticket // the heavy slot it holds or held, nil before heavy
+}
+
+// begin waits for a light slot, or until ctx ends (then it returns ctx.Err()).
+func (s *sched) begin(ctx context.Context) (*line, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case s.light <- struct{}{}:
+		return &line{s: s, light: true}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// end releases whatever slot the line still holds. It is safe to call more than once, and
+// must be called however the evaluation ended (including a panic: defer it).
+func (l *line) end() {
+	if l.light {
+		l.light = false
+		<-l.s.light
+	}
+	if l.heavy != nil {
+		l.heavy.release()
+	}
+}
+
+// goHeavy gives the line's light slot up (for good) and waits for a heavy slot charged to
+// acct, until deadline (zero: none; read with the real clock, as timers are) or until ctx
+// ends. It returns the slot's release function, which charges acct and is safe to call
+// more than once (end calls it too), or errTooLong or ctx.Err(), holding no slot. A line
+// that is already heavy gets a release that does nothing.
+func (l *line) goHeavy(ctx context.Context, deadline time.Time, acct *account) (release func(), err error) {
+	if l.heavy != nil {
+		return func() {}, nil
+	}
+	if l.light {
+		l.light = false
+		<-l.s.light
+	}
+	t, err := l.s.acquireHeavy(ctx, deadline, acct)
+	if err != nil {
+		return nil, err
+	}
+	l.heavy = t
+	return t.release, nil
+}
+
+// ticket is a granted heavy slot.
+type ticket struct {
+	s       *sched
+	acct    *account
+	granted time.Time
+	done    atomic.Bool
+}
+
+// release charges the slot's time to its account and passes the slot on. Only the first
+// call does anything.
+func (t *ticket) release() {
+	if !t.done.CompareAndSwap(false, true) {
+		return
+	}
+	s := t.s
+	s.mu.Lock()
+	now := s.now()
+	t.acct.charge(now, now.Sub(t.granted))
+	s.passLocked()
+	s.mu.Unlock()
+}
+
+// acquireHeavy waits for a heavy slot for acct: see goHeavy.
+func (s *sched) acquireHeavy(ctx context.Context, deadline time.Time, acct *account) (*ticket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !deadline.IsZero() && time.Until(deadline) <= 0 {
+		return nil, errTooLong
+	}
+	s.mu.Lock()
+	if s.heavyFree > 0 {
+		s.heavyFree--
+		t := &ticket{s: s, acct: acct, granted: s.now()}
+		s.mu.Unlock()
+		return t, nil
+	}
+	w := &waiter{acct: acct, ready: make(chan struct{})}
+	s.waiters = append(s.waiters, w)
+	s.mu.Unlock()
+
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		expired = timer.C
+	}
+	var err error
+	select {
+	case <-w.ready:
+		return w.granted, nil // written before ready was closed
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-expired:
+		err = errTooLong
+	}
+	s.mu.Lock()
+	if w.granted != nil {
+		// The slot was granted while the waiter was giving up: pass it on, uncharged.
+		w.granted.done.Store(true)
+		s.passLocked()
+	} else {
+		s.removeLocked(w)
+	}
+	s.mu.Unlock()
+	return nil, err
+}
+
+// passLocked hands a heavy slot that has just been freed to the waiter whose account has
+// used the least heavy time recently (the earliest of equals), or frees it.
+func (s *sched) passLocked() {
+	if len(s.waiters) == 0 {
+		s.heavyFree++
+		return
+	}
+	now := s.now()
+	best, bestUse := 0, s.waiters[0].acct.value(now)
+	for i, w := range s.waiters[1:] {
+		if u := w.acct.value(now); u < bestUse {
+			best, bestUse = i+1, u
+		}
+	}
+	w := s.waiters[best]
+	s.waiters = slices.Delete(s.waiters, best, best+1)
+	w.granted = &ticket{s: s, acct: w.acct, granted: now}
+	close(w.ready)
+}
+
+func (s *sched) removeLocked(w *waiter) {
+	if i := slices.Index(s.waiters, w); i >= 0 {
+		s.waiters = slices.Delete(s.waiters, i, i+1)
+	}
+}
