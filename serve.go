@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	s := newServers(cfg, log, httpLn)
-	announce(stdout, log, httpLn, tcpLn)
+	announce(stdout, log, httpLn, tcpLn, s.limitsAttrs(cfg)...)
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
 }
 
@@ -168,7 +168,9 @@ type servers struct {
 
 func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	m := metrics.New()
-	h := hub.New(hub.Options{Metrics: m})
+	// The hub sets the Go runtime's soft memory limit from MaxMemory (0: its default, a
+	// quarter of the machine's memory).
+	h := hub.New(hub.Options{Metrics: m, MaxMemory: cfg.maxMemory})
 	limits := calc.DefaultLimits()
 	limits.Budget = cfg.sessionBudget
 	s := &servers{log: log, drainDelay: cfg.drainDelay, hub: h, conns: admission.New(cfg.maxConnsPerIP)}
@@ -223,8 +225,9 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 }
 
 // announce prints the bound addresses for people and scripts (stdout), and logs the same.
-func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener) {
+func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener, limits ...any) {
 	attrs := []any{"version", version()}
+	defer func() { log.Info("limits", limits...) }()
 	if httpLn != nil {
 		url := "http://" + displayAddr(httpLn.Addr()) + "/"
 		fmt.Fprintf(stdout, "wscalc: playground %s\n", url)
@@ -238,6 +241,17 @@ func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener) {
 		attrs = append(attrs, "line_protocol", addr, "try", try)
 	}
 	log.Info("wscalc serving", attrs...)
+}
+
+// limitsAttrs are the server-wide limits in force, for the start-up log: the memory cap
+// is where the default stands for a figure, and -max-clients may have been lowered.
+func (s *servers) limitsAttrs(cfg config) []any {
+	maxMemory := "none"
+	if n := s.hub.MaxMemory(); n > 0 {
+		maxMemory = formatBytes(n)
+	}
+	return []any{"max_memory", maxMemory, "session_memory", formatBytes(cfg.sessionMemory),
+		"max_clients", cfg.maxClients, "max_conns_per_ip", cfg.maxConnsPerIP}
 }
 
 // displayAddr is addr as a person would type it: a wildcard bind (0.0.0.0, ::) is shown as
