@@ -103,7 +103,10 @@ func (c *Counter) Addresses() int {
 	return n
 }
 
-// key is what a client address is counted by: the IPv4 address, or the IPv6 /64.
+// Key is what a client address is counted by: the IPv4 address, or the IPv6 /64. Other
+// per-address state (the HTTP API's budgets) is keyed the same way.
+func Key(a netip.Addr) netip.Prefix { return key(a) }
+
 func key(a netip.Addr) netip.Prefix {
 	a = a.Unmap().WithZone("")
 	if a.Is4() {
