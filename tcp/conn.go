@@ -19,6 +19,7 @@ import (
 	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/internal/peer"
 )
 
 // Close reasons, as logged at the end of a session.
@@ -91,6 +92,11 @@ type conn struct {
 	leave    func()    // leaves the hub
 	idleAt   time.Time // when the wait for input in progress times out
 	draining bool      // shutdown noticed: read only input that has already arrived
+	// ctx ends with the connection: when it is closed (by the session or by Close), or when
+	// the client is found gone while a line runs (busy). Evaluations run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	watch  peer.Busy // watches for the client leaving while a long line runs
 
 	mu       sync.Mutex
 	shutdown bool // Shutdown asked this session to finish
@@ -106,6 +112,10 @@ func (s *Server) newConn(rw net.Conn) *conn {
 		id:      newSessionID(),
 		remote:  rw.RemoteAddr().String(),
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	// A line-protocol client may half-close and still read its replies (nc -N): only a
+	// reset connection is gone (see peer.HangUp).
+	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.cancel, After: heavyTime}
 	c.in.size = c.maxLine + 2 // one line at the limit and its CR LF (see lineBuffer)
 	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
@@ -299,6 +309,8 @@ func (c *conn) logPanic(p any) {
 // the connection.
 func (c *conn) finish(end ending) {
 	defer c.srv.untrackConn(c)
+	c.watch.End()
+	defer c.cancel()
 	if end.goodbye != "" {
 		if err := c.reply(end.goodbye); err != nil {
 			end = c.writeFailure(err)
@@ -330,6 +342,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 	case looksLikeHTTP(line):
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
+	c.watch.Begin() // until the session waits for input again (more)
 	res, err := c.srv.Hub.Eval(hub.TCP, &c.sess, string(line))
 	switch {
 	case errors.Is(err, calc.ErrQuit):
@@ -408,3 +421,8 @@ func (c *conn) httpMessage() string {
 	}
 	return "Error: this port speaks the line protocol; open http://" + c.srv.HTTPAddr + "/ in a browser"
 }
+
+// heavyTime is how long a line runs before the connection is watched for the client
+// leaving: calc's HeavyTime, when a line turns heavy.
+// TODO(iso-net): calc.HeavyTime once calc has it.
+const heavyTime = time.Millisecond

@@ -65,6 +65,7 @@ func (c *conn) discardLine() error {
 // anything else), then waits until at least one more byte is buffered. With handOn, a
 // long wait ends early with errHandOn (see stackReset).
 func (c *conn) more(handOn bool) error {
+	c.watch.End()
 	if c.w.buffered() > 0 {
 		if err := c.w.flush(); err != nil {
 			return writeError{err}

@@ -140,6 +140,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	err := s.beginShutdownLocked()
 	for c := range s.conns {
+		c.cancel() // stops an evaluation in progress
 		c.rwc.Close()
 	}
 	return err
