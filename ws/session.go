@@ -21,6 +21,7 @@ import (
 	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/internal/peer"
 	"wscalc/wire"
 )
 
@@ -50,6 +51,13 @@ type session struct {
 	// perAddressLimit > 0: the connection's address is over its limit (admission); the
 	// session is refused.
 	perAddressLimit int
+
+	// ctx ends with the connection: when the session ends or is dropped, when the Handler
+	// is force-closed, or when the client is found gone while a message is being handled
+	// (watch). Evaluations run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	watch  peer.Busy // reader goroutine only: watches for the client leaving while busy
 
 	calc     calc.Session // reader goroutine only
 	requests int          // reader goroutine only
@@ -102,6 +110,9 @@ func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, 
 		start:  time.Now(),
 	}
 	s.calc.Limits = h.opts.Limits
+	s.ctx, s.cancel = context.WithCancel(h.ctx)
+	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
+	s.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: s.cancel, After: heavyTime}
 	s.lastMsg.Store(s.start.UnixNano())
 	return s
 }
@@ -122,6 +133,7 @@ func (s *session) protocol() string {
 
 // run serves the session from its first message to its end.
 func (s *session) run() {
+	defer s.cancel()
 	if s.perAddressLimit > 0 {
 		// Logged at debug level only: an address that connects in a loop must not flood
 		// the logs (the refusals are counted in the metrics).
@@ -247,7 +259,9 @@ func (s *session) serve() {
 			putBuf(buf)
 			return // a close is under way; the message crossed our close frame
 		}
+		s.watch.Begin()
 		o := s.handle(typ, *buf)
+		s.watch.End()
 		putBuf(buf)
 		if !s.finish(o) {
 			return
@@ -386,6 +400,7 @@ func (s *session) closeConn(code websocket.StatusCode, reason string) {
 // forceClose drops the connection without a handshake; reads and writes in progress fail.
 func (s *session) forceClose(reason string) {
 	s.setEnd(reason)
+	s.cancel() // stops an evaluation in progress
 	_ = s.raw.Close()
 }
 
@@ -501,3 +516,8 @@ func (s *session) writeJSON(v any) error {
 	}
 	return s.write(websocket.MessageText, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
+
+// heavyTime is how long a message is handled before the connection is watched for the
+// client leaving: calc's HeavyTime, when a line turns heavy.
+// TODO(iso-net): calc.HeavyTime once calc has it.
+const heavyTime = time.Millisecond

@@ -246,6 +246,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.perAddressLimit = ac.Limit() // run refuses it
 	}
 	if !h.track(s) {
+		s.cancel()
 		conn.CloseNow()
 		h.wg.Done()
 		return
