@@ -224,10 +224,10 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	return s
 }
 
-// announce prints the bound addresses for people and scripts (stdout), and logs the same.
+// announce prints the bound addresses for people and scripts (stdout), and logs the same,
+// then the limits in force.
 func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener, limits ...any) {
 	attrs := []any{"version", version()}
-	defer func() { log.Info("limits", limits...) }()
 	if httpLn != nil {
 		url := "http://" + displayAddr(httpLn.Addr()) + "/"
 		fmt.Fprintf(stdout, "wscalc: playground %s\n", url)
@@ -241,6 +241,7 @@ func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener, li
 		attrs = append(attrs, "line_protocol", addr, "try", try)
 	}
 	log.Info("wscalc serving", attrs...)
+	log.Info("limits", limits...)
 }
 
 // limitsAttrs are the server-wide limits in force, for the start-up log: the memory cap
@@ -325,11 +326,12 @@ func (s *servers) drain(failed <-chan error) error {
 	}
 }
 
-// shutdown drains in the order the issue asks for: /readyz turns 503 so that a load balancer
-// stops sending; the listeners stop; in-flight HTTP requests and the lines TCP sessions have
-// already sent are answered; then every WebSocket session is closed with 1001 and every TCP
-// session is told "Error: server shutting down". Everything is bounded by timeout, after
-// which whatever is left is closed at once.
+// shutdown drains in the order the issue asks for: /readyz is 503 already (see drain) so
+// that a load balancer stops sending; the listeners stop; in-flight HTTP requests, and the
+// lines and WebSocket messages that sessions have already received (read, or waiting in the
+// socket buffer), are answered; then every WebSocket session is closed with 1001 and every
+// TCP session is told "Error: server shutting down". Everything is bounded by timeout,
+// after which whatever is left is closed at once.
 func (s *servers) shutdown(timeout time.Duration) error {
 	s.ready.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
