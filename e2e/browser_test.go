@@ -1063,7 +1063,8 @@ func (tb *tab) checkAxe(t *testing.T, state string) {
 
 // axe-core finds no violation on the page, in light and dark, at desktop and phone width,
 // in each state the page can be in: the welcome screen, a session with every kind of
-// entry and earlier entries, offline after quit, and reconnected.
+// entry and earlier entries, offline after quit, reconnected, and reconnecting with a
+// line queued.
 func testAxe(t *testing.T, b *browser) {
 	srv := startServer(t)
 	tb := b.mustOpenTab(t, srv.URL()+"/")
@@ -1090,6 +1091,14 @@ func testAxe(t *testing.T, b *browser) {
 	tb.mustEval(t, "1/7", "rational", "1/7 ≈ 0.14285714285714285714")
 	must(tb.waitStatus("connected", ""))(t)
 	tb.checkAxe(t, "reconnected")
+
+	if code := srv.Stop(t); code != 0 {
+		t.Fatalf("server exit status %d after SIGTERM", code)
+	}
+	must(tb.waitStatus("reconnecting", "server shutting down"))(t)
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "1 + 1"+kb.Enter)))
+	must(poll[bool](tb, pageWait, `() => document.querySelector('[data-testid=entry].queued') !== null`))(t)
+	tb.checkAxe(t, "reconnecting, a line queued")
 }
 
 // ---- the nc hint ----
