@@ -135,11 +135,11 @@ export class Connection {
   open(why = "timer") {
     this.timer = 0;
     this.why = why;
-    this.notBefore = performance.now() + NUDGE_GAP_MS;
     if (navigator.onLine === false) {
-      this.setState("offline", "browser is offline");
+      this.waitForOnline();
       return;
     }
+    this.notBefore = performance.now() + NUDGE_GAP_MS;
     this.setState(this.sessions === 0 ? "connecting" : "reconnecting", this.lastClose);
     let ws;
     try {
@@ -243,14 +243,23 @@ export class Connection {
 
   schedule(minDelay) {
     const delay = Math.max(minDelay, backoffDelay(this.attempt++));
-    this.notBefore = Math.max(this.notBefore, performance.now() + minDelay);
     if (navigator.onLine === false) {
-      this.setState("offline", "browser is offline");
+      this.waitForOnline();
       return;
     }
+    this.notBefore = Math.max(this.notBefore, performance.now() + minDelay);
     this.setState("reconnecting", this.lastClose, delay);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  // waitForOnline leaves the next try to the online event: no timer, and no guard that
+  // could make the page ignore it.
+  waitForOnline() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.notBefore = 0;
+    this.setState("offline", "browser is offline");
   }
 }
 
