@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := newServers(cfg, log, httpLn)
+	s := newServers(cfg, log, httpLn, tcpLn)
 	announce(stdout, log, httpLn, tcpLn)
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
 }
@@ -98,7 +98,7 @@ type servers struct {
 	tcp   *tcp.Server
 }
 
-func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
+func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *servers {
 	m := metrics.New()
 	h := hub.New(hub.Options{Metrics: m})
 	limits := calc.DefaultLimits()
@@ -109,6 +109,10 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	var httpAddr string // for the line protocol's hint to browsers that connect to it
 	if httpLn != nil {
 		httpAddr = displayAddr(httpLn.Addr())
+	}
+	var tcpAddr string // for the playground's nc hint, sent in the WebSocket hello
+	if tcpLn != nil {
+		tcpAddr = displayAddr(tcpLn.Addr())
 	}
 	s.tcp = &tcp.Server{
 		Hub:         h,
@@ -126,6 +130,7 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 		OriginPatterns: cfg.allowOrigins.patterns,
 		Limits:         limits,
 		Version:        version(),
+		TCPAddr:        tcpAddr,
 		Logger:         log,
 	})
 	s.http = &http.Server{
