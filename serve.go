@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := newServers(cfg, log, httpLn)
+	s := newServers(cfg, log, httpLn, tcpLn)
 	announce(stdout, log, httpLn, tcpLn, s.limitsAttrs(cfg)...)
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
 }
@@ -166,7 +166,7 @@ type servers struct {
 	tcp        *tcp.Server
 }
 
-func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
+func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *servers {
 	m := metrics.New()
 	// The hub sets the Go runtime's soft memory limit from MaxMemory (0: its default, a
 	// quarter of the machine's memory).
@@ -181,6 +181,10 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 	if httpLn != nil {
 		httpAddr = displayAddr(httpLn.Addr())
 		listenAddr = httpLn.Addr()
+	}
+	var tcpAddr string // for the playground's nc hint, sent in the WebSocket hello
+	if tcpLn != nil {
+		tcpAddr = displayAddr(tcpLn.Addr())
 	}
 	s.tcp = &tcp.Server{
 		Hub:         h,
@@ -198,6 +202,7 @@ func newServers(cfg config, log *slog.Logger, httpLn net.Listener) *servers {
 		OriginPatterns: cfg.allowOrigins.patterns,
 		Limits:         limits,
 		Version:        version(),
+		TCPAddr:        tcpAddr,
 		Logger:         log,
 	})
 	s.http = &http.Server{

@@ -372,7 +372,7 @@ func TestWriteTimeoutDoesNotCutWebSockets(t *testing.T) {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := newServers(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln)
+	s := newServers(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil)
 	s.http.WriteTimeout = 200 * time.Millisecond
 	s.http.ReadTimeout = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())

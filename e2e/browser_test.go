@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"iter"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +28,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -54,13 +59,19 @@ func TestPlayground(t *testing.T) {
 	b := startBrowser(t)
 
 	t.Run("Modules", func(t *testing.T) { testModules(t, b) })
+	t.Run("Axe", func(t *testing.T) { testAxe(t, b) })
 	t.Run("Evaluate", func(t *testing.T) { testEvaluate(t, b) })
+	t.Run("NCHint", func(t *testing.T) { testNCHint(t, b) })
 	t.Run("HistoryAndKeys", func(t *testing.T) { testHistoryAndKeys(t, b) })
+	t.Run("TabsHistories", func(t *testing.T) { testTabsHistories(t, b) })
 	t.Run("TwentyTabs", func(t *testing.T) { testTwentyTabs(t, b) })
 	t.Run("NCClientCounted", func(t *testing.T) { testNCClientCounted(t, b) })
 	t.Run("ReconnectAfterRestart", func(t *testing.T) { testReconnectAfterRestart(t, b) })
+	t.Run("ReconnectPrompt", func(t *testing.T) { testReconnectPrompt(t, b) })
 	t.Run("ServerBusy", func(t *testing.T) { testServerBusy(t, b) })
 	t.Run("QuitStaysOffline", func(t *testing.T) { testQuitStaysOffline(t, b) })
+	t.Run("HeaderLayout", func(t *testing.T) { testHeaderLayout(t, b) })
+	t.Run("CopyButton", func(t *testing.T) { testCopyButton(t, b) })
 	t.Run("Screenshot", func(t *testing.T) { testScreenshot(t, b) })
 
 	b.shutdown(t)
@@ -475,7 +486,8 @@ func ok(t *testing.T, err error) {
 
 // The page's modules, called directly in the page for what the other tests cannot reach
 // through a plain-http loopback server: the wss: address under https and behind a path
-// prefix, the backoff bounds, and the session-restore literals.
+// prefix, the backoff bounds, the session-restore literals, the nc command for the
+// addresses a hello can give and the presence line.
 func testModules(t *testing.T, b *browser) {
 	srv := startServer(t)
 	tb := b.mustOpenTab(t, srv.URL()+"/")
@@ -485,6 +497,7 @@ func testModules(t *testing.T, b *browser) {
 		const c = await import(new URL('connection.js', location.href).href);
 		const s = await import(new URL('session.js', location.href).href);
 		const st = await import(new URL('store.js', location.href).href);
+		const rd = await import(new URL('render.js', location.href).href);
 		const r = new st.Recall(['a', 'b', 'b']);
 		const recall = [r.up('draft'), r.up(''), r.up(''), r.down(), r.down(), r.down()];
 		return {
@@ -497,6 +510,10 @@ func testModules(t *testing.T, b *browser) {
 			literals: [s.literal({kind: 'approx', value: '1.5'}), s.literal({kind: 'rational', value: '-2/3'}),
 				s.literal({kind: 'integer', value: ''})],
 			recall: recall.map((v) => v === null ? '<null>' : v),
+			nc: [rd.ncCommand('127.0.0.1:10000', 'localhost'), rd.ncCommand('localhost:4000', 'calc.example.org'),
+				rd.ncCommand('localhost:4000', '[::1]'), rd.ncCommand('[2001:db8::1]:7', 'x'),
+				rd.ncCommand('', 'x'), rd.ncCommand(undefined, 'x')],
+			presence: rd.presenceNodes({total: 3, ws: 2, tcp: 1}).map((n) => n.textContent).join(''),
 		};
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -506,11 +523,14 @@ func testModules(t *testing.T, b *browser) {
 		"wss":         "wss://calc.example.org/play/ws",
 		"ws":          "ws://127.0.0.1:8080/ws",
 		"first":       []any{250.0, 500.0},
-		"capped":      []any{15000.0, 30000.0},
+		"capped":      []any{2500.0, 5000.0}, // never more than 5 s between tries
 		"closeReason": "server shutting down (1001)",
 		"closeCode":   "connection lost (1006)",
 		"literals":    []any{"1.5 * exp(0)", "-2/3", ""},
 		"recall":      []any{"b", "a", "<null>", "b", "draft", "<null>"},
+		"nc": []any{"nc 127.0.0.1 10000", "nc calc.example.org 4000", "nc ::1 4000", "nc 2001:db8::1 7",
+			"", ""},
+		"presence": "3 connected (2 web, 1 nc)",
 	}
 	for k, w := range want {
 		if g := fmt.Sprint(got[k]); g != fmt.Sprint(w) {
@@ -657,7 +677,7 @@ func testTwentyTabs(t *testing.T, b *browser) {
 
 	for _, tb := range tabs {
 		text := must(tb.waitClients(tabCount))(t)
-		if want := fmt.Sprintf("%d connected (%d browser, 0 nc)", tabCount, tabCount); text != want {
+		if want := fmt.Sprintf("%d connected (%d web, 0 nc)", tabCount, tabCount); text != want {
 			t.Errorf("%s: presence shows %q, want %q", tb.name, text, want)
 		}
 	}
@@ -734,7 +754,7 @@ func testNCClientCounted(t *testing.T, b *browser) {
 		t.Fatalf("nc got %q (%v), want %q", line, err, "42\n")
 	}
 	text := must(tb.waitClients(2))(t)
-	if want := "2 connected (1 browser, 1 nc)"; text != want {
+	if want := "2 connected (1 web, 1 nc)"; text != want {
 		t.Errorf("presence shows %q with nc connected, want %q", text, want)
 	}
 
@@ -899,4 +919,510 @@ func distinctColors(img image.Image, limit int) int {
 		}
 	}
 	return len(seen)
+}
+
+// ---- accessibility: axe-core ----
+
+// axeSRI is the SRI hash of testdata/axe/axe.min.js (axe-core 4.14.1), as the package's own
+// sri-history.json lists it: a changed or truncated file fails the test instead of
+// silently checking less.
+const axeSRI = "sha256-KTSJmUUM3yhJqOcLeRL8LahahJ2jnA0NU5T1HUqe2Vw="
+
+var axeSource = sync.OnceValues(func() (string, error) {
+	data, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	if got := "sha256-" + base64.StdEncoding.EncodeToString(sum[:]); got != axeSRI {
+		return "", fmt.Errorf("testdata/axe/axe.min.js has hash %s, want %s (axe-core 4.14.1)", got, axeSRI)
+	}
+	return string(data), nil
+})
+
+// axeViolation is one failed axe rule with the elements it failed on.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target  []string `json:"target"`
+		Summary string   `json:"summary"`
+	} `json:"nodes"`
+}
+
+func (v axeViolation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s): %s, %d element(s)", v.ID, v.Impact, v.Help, len(v.Nodes))
+	for _, n := range v.Nodes {
+		fmt.Fprintf(&b, "\n\t\t%s: %s", strings.Join(n.Target, " "),
+			strings.Join(strings.Fields(n.Summary), " "))
+	}
+	return b.String()
+}
+
+// axeRunJS waits for the entries' fade-in (finite animations) to end, so that no colour is
+// read halfway, then runs every axe rule on the whole document.
+const axeRunJS = `(async () => {
+	const finite = document.getAnimations().filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+	await Promise.all(finite.map((a) => a.finished.catch(() => {})));
+	const r = await axe.run(document, {resultTypes: ['violations', 'incomplete']});
+	const brief = (v) => ({
+		id: v.id, impact: v.impact || '', help: v.help,
+		nodes: v.nodes.map((n) => ({target: n.target.map(String), summary: n.failureSummary || ''})),
+	});
+	return {violations: r.violations.map(brief), incomplete: r.incomplete.map(brief)};
+})()`
+
+// axeResults are the rules that failed, and those axe could not decide (a colour over a
+// background image, say), which need a person's look.
+type axeResults struct {
+	Violations []axeViolation `json:"violations"`
+	Incomplete []axeViolation `json:"incomplete"`
+}
+
+// axe injects axe-core into the page (once per document) and runs it.
+func (tb *tab) axe() (axeResults, error) {
+	var none axeResults
+	src, err := axeSource()
+	if err != nil {
+		return none, err
+	}
+	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
+	defer cancel()
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === 'object'`))
+	if err != nil {
+		return none, fmt.Errorf("%s: %w", tb.name, err)
+	}
+	if !loaded {
+		// The DevTools protocol evaluates outside the page's Content-Security-Policy, which
+		// allows no script but the page's own.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](src+"\n;0")); err != nil {
+			return none, fmt.Errorf("%s: injecting axe-core: %w", tb.name, err)
+		}
+	}
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[axeResults](axeRunJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return none, fmt.Errorf("%s: running axe: %w", tb.name, err)
+	}
+	return r, nil
+}
+
+// viewMode is a window the page is checked in: a width and a colour scheme.
+type viewMode struct {
+	name          string
+	width, height int64
+	scheme        string // prefers-color-scheme
+	phone         bool   // mobile viewport with touch: (hover: none), (pointer: coarse)
+}
+
+var viewModes = []viewMode{
+	{"light", screenshotW, screenshotH, "light", false},
+	{"dark", screenshotW, screenshotH, "dark", false},
+	{"phone", 390, 844, "light", true},
+	{"phone dark", 390, 844, "dark", true},
+}
+
+// emulate puts the tab in mode m, with reduced motion if asked.
+func (tb *tab) emulate(m viewMode, reduceMotion bool) error {
+	var opts []chromedp.EmulateViewportOption
+	if m.phone {
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
+	}
+	features := []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: m.scheme}}
+	if reduceMotion {
+		features = append(features, &emulation.MediaFeature{Name: "prefers-reduced-motion", Value: "reduce"})
+	}
+	return tb.do(pageWait, chromedp.EmulateViewport(m.width, m.height, opts...),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features})
+			return err
+		}))
+}
+
+// checkAxe runs axe in every view mode and reports each violation as a test error. What
+// axe could not decide is logged once (go test -v shows it): text on the header's gradient,
+// the error underline's image, the "=" button's name; their colours are chosen by hand.
+func (tb *tab) checkAxe(t *testing.T, state string) {
+	t.Helper()
+	logged := map[string]bool{}
+	for _, m := range viewModes {
+		ok(t, tb.emulate(m, false))
+		r := must(tb.axe())(t)
+		for _, v := range r.Violations {
+			t.Errorf("axe, %s, %s: %v", state, m.name, v)
+		}
+		for _, v := range r.Incomplete {
+			if s := v.String(); !logged[s] {
+				logged[s] = true
+				t.Logf("axe, %s, %s, undecided: %s", state, m.name, s)
+			}
+		}
+	}
+}
+
+// axe-core finds no violation on the page, in light and dark, at desktop and phone width,
+// in each state the page can be in: the welcome screen, a session with every kind of
+// entry and earlier entries, offline after quit, reconnected, and reconnecting with a
+// line queued.
+func testAxe(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	tb.checkAxe(t, "welcome")
+
+	tb.mustEval(t, "x = 2/3", "rational", "x = 2/3 ≈ 0.66666666666666666667")
+	tb.mustEval(t, "2 ** 100", "integer", "1267650600228229401496703205376")
+	ok(t, tb.do(pageWait, chromedp.Reload()))
+	must(tb.waitStatus("connected", ""))(t)
+	tb.mustEval(t, "y = sqrt(2)", "approx", "y = ≈ 1.4142135623731")
+	tb.mustEval(t, "z = 1/4", "rational", "z = 0.25")
+	tb.mustEval(t, "z * 8", "integer", "2")
+	tb.mustEval(t, "vars", "text", "y = ≈ 1.4142135623731, z = 0.25")
+	tb.mustEval(t, "# a comment", "none", "")
+	if e := must(tb.eval("2 + foo"))(t); e.Kind != "error" {
+		t.Fatalf("2 + foo gave %+v, want an error", e)
+	}
+	tb.checkAxe(t, "session")
+
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "quit"+kb.Enter)))
+	must(tb.waitStatus("offline", "ended"))(t)
+	tb.checkAxe(t, "offline after quit")
+
+	tb.mustEval(t, "1/7", "rational", "1/7 ≈ 0.14285714285714285714")
+	must(tb.waitStatus("connected", ""))(t)
+	tb.checkAxe(t, "reconnected")
+
+	if code := srv.Stop(t); code != 0 {
+		t.Fatalf("server exit status %d after SIGTERM", code)
+	}
+	must(tb.waitStatus("reconnecting", "server shutting down"))(t)
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "1 + 1"+kb.Enter)))
+	must(poll[bool](tb, pageWait, `() => document.querySelector('[data-testid=entry].queued') !== null`))(t)
+	tb.checkAxe(t, "reconnecting, a line queued")
+}
+
+// ---- the nc hint ----
+
+// ncHintJS returns the nc command the help panel shows, "" when the hint is hidden.
+const ncHintJS = `(() => {
+	const h = document.querySelector('[data-testid=nc-hint]');
+	return h.hidden || h.offsetParent === null ? '' : document.getElementById('nc-cmd').textContent;
+})()`
+
+// The help panel's nc command is the server's own line-protocol address, from the hello:
+// its port whatever it is; for a server on every interface, the host the page came from;
+// none at all when the server has no line protocol.
+func testNCHint(t *testing.T, b *browser) {
+	for _, tc := range []struct {
+		name, tcp string
+		want      func(s *server) string
+	}{
+		{"loopback", "127.0.0.1:0", func(s *server) string {
+			host, port, _ := net.SplitHostPort(s.TCPAddr)
+			return "nc " + host + " " + port
+		}},
+		{"every interface", "0.0.0.0:0", func(s *server) string {
+			_, port, _ := net.SplitHostPort(s.TCPAddr) // printed as localhost:port
+			return "nc 127.0.0.1 " + port              // the page was loaded from 127.0.0.1
+		}},
+		{"no line protocol", "", func(*server) string { return "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServerOn(t, "127.0.0.1:0", tc.tcp)
+			tb := b.mustOpenTab(t, srv.URL()+"/")
+			want := tc.want(srv)
+			if got := must(evaluate[string](tb, ncHintJS))(t); got != want {
+				t.Errorf("nc hint shows %q, want %q", got, want)
+			}
+			if strings.Contains(must(tb.text(`.help`))(t), "10000") && !strings.HasSuffix(srv.TCPAddr, ":10000") {
+				t.Errorf("the help panel still names port 10000, which this server does not use")
+			}
+			if curl := must(tb.text(`#curl-cmd`))(t); !strings.Contains(curl, srv.HTTPAddr) {
+				t.Errorf("curl hint %q does not name the server %s", curl, srv.HTTPAddr)
+			}
+		})
+	}
+}
+
+// ---- reconnecting promptly ----
+
+// kill ends the server with SIGKILL, as a crash or the OOM killer would, and waits for it.
+// Its cleanup then has nothing left to stop.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	s.stopOnce.Do(func() {
+		if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Errorf("SIGKILL to wscalc: %v", err)
+		}
+		<-s.exited
+		s.code = s.cmd.ProcessState.ExitCode()
+	})
+}
+
+// statusTry is what started the page's last connection try (data-try on the status).
+func (tb *tab) statusTry() (string, error) {
+	return evaluate[string](tb, `document.querySelector('`+selStatus+`').dataset.try || ''`)
+}
+
+// After a SIGKILL the page keeps trying with waits of at most 5 s (the Modules test checks
+// the bound); and it tries at once when the user types, when the window gets the focus,
+// and when the browser comes back online. Each case is told apart from the backoff timer
+// by what the page says started the try that got in, not by timing: the trigger comes
+// while the timer still has over a second to go, and a run where the timer won anyway
+// (a busy machine) is repeated.
+func testReconnectPrompt(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	tb.mustEval(t, "x = 7", "integer", "x = 7")
+
+	for _, trigger := range []struct {
+		why string
+		do  func() error
+	}{
+		{"typing", func() error {
+			return tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "x"))
+		}},
+		{"focus", func() error {
+			_, err := evaluate[bool](tb, `dispatchEvent(new FocusEvent('focus'))`)
+			return err
+		}},
+	} {
+		var why string
+		for run := 1; run <= 3 && why != trigger.why; run++ {
+			srv.kill(t)
+			must(tb.waitStatus("reconnecting", "connection lost"))(t)
+			// Wait for a try that failed and set the next one over 2 s away (backoff step 4 s
+			// or more), then let the nudge guard of the last try pass.
+			must(poll[string](tb, reconnectWait, `() => {
+				const m = /next try in (\d+) s/.exec(document.querySelector('`+selStatus+`').title);
+				return m && Number(m[1]) >= 3 ? m[0] : null;
+			}`))(t)
+			time.Sleep(500 * time.Millisecond)
+			srv = startServerOn(t, srv.HTTPAddr, srv.TCPAddr)
+			ok(t, trigger.do())
+			must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+			why = must(tb.statusTry())(t)
+			if why != trigger.why {
+				t.Logf("%s, run %d: the page got in by a %q try; again", trigger.why, run, why)
+			}
+		}
+		if why != trigger.why {
+			t.Errorf("after %s the page reconnected by a %q try each time, want one started by %s", trigger.why, why, trigger.why)
+		}
+		ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.Escape)))
+		tb.mustEval(t, "x", "integer", "7") // restored into the new session
+	}
+
+	// Offline: the page stops trying (nothing to try with); back online, it tries at once.
+	srv.kill(t)
+	must(tb.waitStatus("reconnecting", "connection lost"))(t)
+	ok(t, tb.setOffline(true))
+	must(tb.waitStatus("offline", "browser is offline"))(t)
+	srv = startServerOn(t, srv.HTTPAddr, srv.TCPAddr)
+	time.Sleep(time.Second)
+	if st := must(evaluate[string](tb, `document.querySelector('`+selStatus+`').dataset.state`))(t); st != "offline" {
+		t.Errorf("while the browser is offline the page went %q", st)
+	}
+	ok(t, tb.setOffline(false))
+	must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+	if why := must(tb.statusTry())(t); why != "online" {
+		t.Errorf("back online, the page reconnected by a %q try, want online", why)
+	}
+	tb.mustEval(t, "x + 1", "integer", "8")
+}
+
+// setOffline makes the browser say it is offline (navigator.onLine and the offline event)
+// or online again.
+func (tb *tab) setOffline(offline bool) error {
+	return tb.do(pageWait, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
+		})
+		return err
+	}))
+}
+
+// ---- tabs, the header, the copy button ----
+
+// Every tab is a session of its own: a new tab shows none of the other tabs' entries
+// (their variables are not its own), though Up recalls their lines; after a reload a tab
+// shows its own earlier entries, all of them, even though another tab saved lines since.
+func testTabsHistories(t *testing.T, b *browser) {
+	srv := startServer(t)
+	first := b.mustOpenTab(t, srv.URL()+"/")
+	first.mustEval(t, "a = 1", "integer", "a = 1")
+	first.mustEval(t, "a + 1", "integer", "2")
+
+	second := b.mustOpenTab(t, srv.URL()+"/")
+	if n := must(second.entryCount())(t); n != 0 {
+		t.Errorf("a new tab shows %d entries of the other tab's session", n)
+	}
+	if vars := must(second.text(selVars))(t); vars != "" {
+		t.Errorf("a new tab shows variables %q", vars)
+	}
+	hint := must(evaluate[string](second, `(() => {
+		const p = document.querySelector('[data-testid=welcome-recall]');
+		return p.hidden || p.offsetParent === null ? '' : p.textContent;
+	})()`))(t)
+	if !strings.Contains(hint, "2 lines") {
+		t.Errorf("the new tab's welcome says %q, want it to say that ↑ recalls the 2 earlier lines", hint)
+	}
+	ok(t, second.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.ArrowUp)))
+	if v := must(second.value())(t); v != "a + 1" {
+		t.Errorf("Up in the new tab gives %q, want the other tab's last line %q", v, "a + 1")
+	}
+	ok(t, second.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), kb.Escape)))
+	if e := must(second.eval("a"))(t); e.Kind != "error" {
+		t.Errorf("a in the new tab gave %+v, want unknown name: the other tab's a is not its own", e)
+	}
+	second.mustEval(t, "b = 5", "integer", "b = 5")
+
+	for _, tc := range []struct {
+		tb   *tab
+		want []string
+	}{
+		{first, []string{"a = 1", "a + 1"}},
+		{second, []string{"a", "b = 5"}},
+	} {
+		ok(t, tc.tb.do(pageWait, chromedp.Reload()))
+		must(tc.tb.waitStatus("connected", ""))(t)
+		var got []string
+		for i := range must(tc.tb.entryCount())(t) {
+			e := must(tc.tb.entryAt(i + 1))(t)
+			if !e.Earlier {
+				t.Errorf("after a reload entry %d (%q) is not marked earlier", i+1, e.Input)
+			}
+			got = append(got, e.Input)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("after a reload the tab shows %q, want its own lines %q", got, tc.want)
+		}
+	}
+}
+
+// box is an element's place on the page, in CSS pixels.
+type box struct{ X, Y, W, H float64 }
+
+const headerBoxesJS = `(() => {
+	const out = {};
+	for (const [name, sel] of Object.entries({
+		header: '.top', brand: '.brand', title: '.brand h1', presence: '.presence',
+		clients: '[data-testid=clients]', status: '[data-testid=status]',
+	})) {
+		const r = document.querySelector(sel).getBoundingClientRect();
+		out[name] = {X: r.x, Y: r.y, W: r.width, H: r.height};
+	}
+	return out;
+})()`
+
+// What the header says changes (a long close reason, the session ended, a Retry button);
+// its layout does not: the header, the brand and the presence row keep their boxes and the
+// badges stay on one line. At desktop and at phone width.
+func testHeaderLayout(t *testing.T, b *browser) {
+	for _, m := range []viewMode{viewModes[0], viewModes[2]} {
+		t.Run(m.name, func(t *testing.T) {
+			srv := startServer(t)
+			tb := b.mustOpenTab(t, srv.URL()+"/")
+			ok(t, tb.emulate(m, true))
+			must(tb.waitClients(1))(t)
+			before := must(evaluate[map[string]box](tb, headerBoxesJS))(t)
+
+			same := func(when string) {
+				t.Helper()
+				after := must(evaluate[map[string]box](tb, headerBoxesJS))(t)
+				for name, was := range before {
+					now := after[name]
+					switch name {
+					case "clients", "status": // their text and width change; their line does not
+						now.X, now.W, was.X, was.W = 0, 0, 0, 0
+					}
+					if !nearBox(now, was) {
+						t.Errorf("%s: %s moved from %+v to %+v", when, name, was, now)
+					}
+				}
+			}
+
+			if code := srv.Stop(t); code != 0 {
+				t.Fatalf("server exit status %d after SIGTERM", code)
+			}
+			must(tb.waitStatus("reconnecting", "server shutting down"))(t)
+			same("reconnecting after a shutdown")
+
+			srv = startServerOn(t, srv.HTTPAddr, srv.TCPAddr)
+			must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+			ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "quit"+kb.Enter)))
+			must(tb.waitStatus("offline", "ended"))(t)
+			same("after quit")
+		})
+	}
+}
+
+func nearBox(a, b box) bool {
+	const eps = 0.5
+	d := func(x, y float64) bool { return x-y < eps && y-x < eps }
+	return d(a.X, b.X) && d(a.Y, b.Y) && d(a.W, b.W) && d(a.H, b.H)
+}
+
+// copyLook describes a result's copy button as drawn.
+type copyLook struct {
+	Opacity   float64 `json:"opacity"` // its own times its ancestors'
+	Contrast  float64 `json:"contrast"`
+	Size      float64 `json:"size"` // the smaller side, CSS pixels
+	HoverNone bool    `json:"hoverNone"`
+	Color     string  `json:"color"`
+	Behind    string  `json:"behind"`
+}
+
+const copyLookJS = `(() => {
+	const b = document.querySelector('[data-testid=entry] .copy');
+	const rgba = (s) => { const v = s.match(/[\d.]+/g).map(Number); return v.length === 3 ? [...v, 1] : v; };
+	let opacity = 1, behind = null;
+	for (let e = b; e; e = e.parentElement) {
+		const cs = getComputedStyle(e);
+		opacity *= Number(cs.opacity);
+		if (!behind && rgba(cs.backgroundColor)[3] === 1) behind = cs.backgroundColor;
+	}
+	behind ||= getComputedStyle(document.documentElement).backgroundColor;
+	const lum = (c) => {
+		const [r, g, b] = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+		return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+	};
+	const fg = lum(rgba(getComputedStyle(b).color)), bg = lum(rgba(behind));
+	const r = b.getBoundingClientRect();
+	return {
+		opacity, contrast: (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05),
+		size: Math.min(r.width, r.height), hoverNone: matchMedia('(hover: none)').matches,
+		color: getComputedStyle(b).color, behind,
+	};
+})()`
+
+// A result's copy button is drawn without hovering (a touch screen cannot hover), its icon
+// has at least 3:1 against what is behind it (WCAG 1.4.11), and on a touch screen it is
+// big enough for a finger.
+func testCopyButton(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	tb.mustEval(t, "2 ** 64", "integer", "18446744073709551616")
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "")))
+	for _, m := range viewModes {
+		ok(t, tb.emulate(m, true))
+		c := must(evaluate[copyLook](tb, copyLookJS))(t)
+		if c.Opacity != 1 {
+			t.Errorf("%s: the copy button is drawn at opacity %.2f, want 1", m.name, c.Opacity)
+		}
+		if c.Contrast < 3 {
+			t.Errorf("%s: the copy icon (%s on %s) has contrast %.2f, want at least 3", m.name, c.Color, c.Behind, c.Contrast)
+		}
+		if m.phone {
+			if !c.HoverNone {
+				t.Errorf("%s: the emulated phone matches (hover: hover); the check needs (hover: none)", m.name)
+			}
+			if c.Size < 40 {
+				t.Errorf("%s: the copy button is %.0f px on a touch screen, want at least 40", m.name, c.Size)
+			}
+		}
+	}
 }

@@ -4,9 +4,10 @@
 
 import { Connection, socketURL } from "./connection.js";
 import { SessionModel } from "./session.js";
-import { Recall, loadHistory, saveHistory, clearHistory } from "./store.js";
+import { Recall, loadHistory, appendHistory, clearHistory, tabId } from "./store.js";
 import {
   entryNode, fill, fillError, markQueued, markSending, noticeNode, dividerNode, varsRows,
+  ncCommand, presenceNodes,
 } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,10 +24,12 @@ const varsEmpty = $("vars-empty");
 const rttEl = $("rtt");
 const announceEl = $("announce");
 
-let records = loadHistory();
-const recall = new Recall(records.map((r) => r.input));
+const tab = tabId();
+const saved = loadHistory();
+const recall = new Recall(saved.map((r) => r.input)); // every tab's lines, like a shell
 const model = new SessionModel();
 let wasConnected = false;
+let sessionTitle = "";
 
 const conn = new Connection(socketURL(location), {
   onState: showState,
@@ -91,7 +94,8 @@ function formatRTT(ms) {
 }
 
 function remember(msg) {
-  records.push({
+  appendHistory({
+    tab,
     input: msg.input,
     kind: msg.type === "error" ? "error" : msg.kind,
     display: msg.display,
@@ -101,14 +105,15 @@ function remember(msg) {
     column: msg.column,
     end: msg.end,
   });
-  records = saveHistory(records);
 }
 
 // ---- the connection ----
 
 function onHello(hello, again) {
-  statusEl.title = `Session ${hello.session} · wscalc ${hello.version || ""}`.trim();
+  sessionTitle = `Session ${hello.session} · wscalc ${hello.version || ""}`.trim();
+  statusEl.title = sessionTitle;
   $("session-id").textContent = hello.session ? `#${String(hello.session).slice(0, 8)}` : "";
+  showNC(hello.tcp);
   if (!again) return [];
   const lines = model.restoreLines();
   const n = model.size;
@@ -119,7 +124,7 @@ function onHello(hello, again) {
 
 function onPush(msg) {
   if (msg.type !== "clients") return;
-  clientsEl.textContent = `${msg.total} connected (${msg.ws} browser, ${msg.tcp} nc)`;
+  clientsEl.replaceChildren(...presenceNodes(msg));
   clientsEl.dataset.total = String(msg.total);
 }
 
@@ -130,20 +135,27 @@ const STATE_TEXT = {
   offline: "offline",
 };
 
-function showState({ state, detail, retryIn }) {
+function showState({ state, detail, retryIn, why }) {
   statusEl.dataset.state = state;
-  statusText.textContent = detail ? `${STATE_TEXT[state]} · ${detail}` : STATE_TEXT[state];
-  if (retryIn) statusEl.title = `Next attempt in ${Math.ceil(retryIn / 1000)} s`;
+  statusEl.dataset.try = why; // what started the last try (tests read it)
+  const ended = state === "offline" && conn.stopped; // after quit: waits for the user
+  const text = ended ? "session ended" : detail ? `${STATE_TEXT[state]} · ${detail}` : STATE_TEXT[state];
+  statusText.textContent = text;
+  // The badge keeps to one line (the header must not reflow); the title has it all.
+  if (state === "connected") statusEl.title = sessionTitle;
+  else if (ended) statusEl.title = "You ended the session: press Enter to start a new one";
+  else statusEl.title = retryIn ? `${text} · next try in ${Math.ceil(retryIn / 1000)} s` : text;
+  retryBtn.textContent = ended ? "New session" : "Retry now";
   retryBtn.hidden = state === "connected" || state === "connecting";
   clientsEl.classList.toggle("stale", state !== "connected");
   if (state === "connected") {
     wasConnected = true;
   } else if (wasConnected && (state === "reconnecting" || state === "offline")) {
     wasConnected = false;
-    const text = state === "offline" && detail.startsWith("you ended")
+    const notice = ended
       ? "Session ended. Press Enter to start a new one."
       : `Disconnected: ${detail || "connection lost"}. Reconnecting; lines you type wait in a queue.`;
-    append(noticeNode(text, "warn"));
+    append(noticeNode(notice, "warn"));
   }
 }
 
@@ -178,23 +190,33 @@ function reveal(li) {
   li.scrollIntoView({ block: "nearest" });
 }
 
+// showSaved shows this tab's entries from before a reload. Other tabs' entries are not
+// shown: they belong to other sessions, whose variables this one does not have; Up still
+// recalls their lines, and the welcome says so.
 function showSaved() {
-  if (records.length === 0) return;
-  for (const r of records) {
+  const own = saved.filter((r) => r.tab === tab);
+  if (own.length === 0) {
+    const n = recall.items.length;
+    $("welcome-recall").textContent = n === 0 ? "" :
+      `Each tab is a session of its own. ↑ recalls the ${n === 1 ? "line" : `${n} lines`} typed earlier in this browser.`;
+    $("welcome-recall").hidden = n === 0;
+    return;
+  }
+  for (const r of own) {
     const li = entryNode(r.input);
     if (r.kind === "error") fillError(li, r);
     else fill(li, r, copyText);
     li.classList.add("earlier");
     historyEl.append(li);
   }
-  historyEl.append(dividerNode("earlier in this browser · new session below"));
+  historyEl.append(dividerNode("earlier in this tab · new session below"));
   welcome.hidden = true;
 }
 
 function clearAll() {
   clearHistory();
-  records = [];
   recall.clear();
+  $("welcome-recall").hidden = true;
   historyEl.replaceChildren();
   welcome.hidden = false;
   announce("History cleared");
@@ -253,6 +275,9 @@ form.addEventListener("submit", (ev) => {
   input.focus();
 });
 
+// Someone typing wants the calculator: a page waiting to reconnect tries at once.
+input.addEventListener("input", () => conn.nudge("typing"));
+
 input.addEventListener("keydown", (ev) => {
   if (ev.isComposing) return; // an IME is still composing: its keys are its own
   if (ev.key === "ArrowUp") {
@@ -306,9 +331,15 @@ retryBtn.addEventListener("click", () => conn.retryNow());
 
 // ---- help panel: commands for this very host ----
 
+// showNC shows the nc command for the server's line protocol, as its hello gives it, or
+// hides it when the server has none.
+function showNC(tcp) {
+  const cmd = ncCommand(tcp, location.hostname);
+  $("nc-hint").hidden = !cmd;
+  $("nc-cmd").textContent = cmd;
+}
+
 function fillHelp() {
-  const host = location.hostname.replace(/^\[(.*)\]$/, "$1") || "localhost";
-  $("nc-cmd").textContent = `nc ${host} 10000`;
   const api = new URL("api/eval?expr=2**64", location.href);
   $("curl-cmd").textContent = `curl '${api.href}'`;
   $("api-link").href = api.href;

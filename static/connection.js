@@ -1,7 +1,9 @@
 // Connection keeps one wscalc.v1.json WebSocket session alive for the page: it reconnects
-// with exponential backoff and jitter, queues lines while disconnected and sends them in
-// order once a new session has said hello, and re-sends lines that were in flight when a
-// connection dropped (their session is gone, so the new one must see them).
+// with exponential backoff and jitter (never more than 5 s between tries, and at once when
+// the page regains focus, the browser goes online or the user types), queues lines while
+// disconnected and sends them in order once a new session has said hello, and re-sends
+// lines that were in flight when a connection dropped (their session is gone, so the new
+// one must see them).
 
 export const SUBPROTOCOL = "wscalc.v1.json";
 
@@ -20,8 +22,16 @@ const CLOSE_WORDS = {
 };
 
 const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
+// The longest wait between tries. A restarted server is found within 5 s even by a page
+// nobody looks at; one in use tries at once anyway (nudge). A try is one TCP connection
+// refused or one upgrade, so even many tabs cost a server that is down very little.
+const BACKOFF_MAX_MS = 5_000;
 const BUSY_MIN_MS = 2_000; // a busy server should not be asked again at once
+// A try that has not been greeted by then is given up and counted as failed: a connection
+// to a host that silently drops packets would otherwise wait for the system's TCP timeout.
+const CONNECT_TIMEOUT_MS = 10_000;
+// Keystrokes come in bursts: while the server is down, a nudge tries at most this often.
+const NUDGE_GAP_MS = 300;
 
 // socketURL derives the WebSocket address from the page's own address, so that the page
 // works on any host and port and under a path prefix behind a proxy (wss: under https:).
@@ -48,7 +58,7 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 export class Connection {
-  // handlers: onState({state, detail, retryIn}), onHello(hello, isReconnect) returning
+  // handlers: onState({state, detail, retryIn, why}), onHello(hello, isReconnect) returning
   // lines to send before the queue (session restore), onReply(msg, meta), onPush(msg),
   // onSent(meta) when a line goes out, onDropped(meta) for a line whose session ended
   // without answering it (quit).
@@ -63,16 +73,23 @@ export class Connection {
     this.sessions = 0; // hellos received so far
     this.attempt = 0;
     this.timer = 0;
+    this.connectTimer = 0;
+    this.why = ""; // what started the current or last try: first, timer, typing, line, focus, online, retry
+    this.notBefore = 0; // performance.now() before which a nudge does not try
     this.stopped = false; // after a normal quit: wait for the user
     this.lastClose = ""; // the last close reason worth showing
   }
 
   start() {
-    addEventListener("online", () => this.retryNow());
+    addEventListener("online", () => this.nudge("online"));
     addEventListener("offline", () => {
       if (!this.ready) this.setState("offline", "browser is offline");
     });
-    this.open();
+    addEventListener("focus", () => this.nudge("focus"));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.nudge("focus");
+    });
+    this.open("first");
   }
 
   // send queues one line; it goes out at once when a session is ready. It returns the id.
@@ -82,8 +99,9 @@ export class Connection {
     if (this.ready) {
       this.flush();
     } else if (this.stopped) {
-      this.stopped = false;
-      this.retryNow();
+      this.retryNow("line");
+    } else {
+      this.nudge("line");
     }
     return item.id;
   }
@@ -92,24 +110,36 @@ export class Connection {
     return this.queue.some((it) => it.id === id);
   }
 
-  retryNow() {
+  // retryNow tries at once, also after quit (the user asked: Retry, or a line to send).
+  retryNow(why = "retry") {
     if (this.ws || this.ready) return;
     clearTimeout(this.timer);
     this.stopped = false;
-    this.open();
+    this.open(why);
+  }
+
+  // nudge tries at once if the page is waiting between tries: someone is here (focus,
+  // typing) or the network is back. After quit it does nothing: only a line sent, or
+  // Retry, starts a new session then.
+  nudge(why) {
+    if (this.stopped || this.ws || this.ready) return;
+    if (performance.now() < this.notBefore) return; // just tried, or the server said busy
+    this.retryNow(why);
   }
 
   setState(state, detail = "", retryIn = 0) {
     this.state = state;
-    this.h.onState({ state, detail, retryIn });
+    this.h.onState({ state, detail, retryIn, why: this.why });
   }
 
-  open() {
+  open(why = "timer") {
     this.timer = 0;
+    this.why = why;
     if (navigator.onLine === false) {
-      this.setState("offline", "browser is offline");
+      this.waitForOnline();
       return;
     }
+    this.notBefore = performance.now() + NUDGE_GAP_MS;
     this.setState(this.sessions === 0 ? "connecting" : "reconnecting", this.lastClose);
     let ws;
     try {
@@ -122,6 +152,18 @@ export class Connection {
     this.ws = ws;
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onclose = (ev) => this.closed(ws, ev.code, ev.reason);
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => this.giveUp(ws), CONNECT_TIMEOUT_MS);
+  }
+
+  // giveUp abandons a try that got no hello in time; its close event, when it comes, is
+  // ignored (closed checks that the socket is still the current one).
+  giveUp(ws) {
+    if (ws !== this.ws || this.ready) return;
+    this.ws = null;
+    ws.close();
+    this.lastClose = "no answer from the server";
+    this.schedule(0);
   }
 
   receive(data) {
@@ -147,6 +189,7 @@ export class Connection {
 
   hello(msg) {
     const again = this.sessions > 0;
+    clearTimeout(this.connectTimer);
     this.sessions++;
     this.ready = true;
     this.attempt = 0;
@@ -171,6 +214,7 @@ export class Connection {
 
   closed(ws, code, reason) {
     if (ws !== this.ws) return;
+    clearTimeout(this.connectTimer);
     this.ws = null;
     this.ready = false;
     const pending = [...this.inflight.values()].sort((a, b) => a.id - b.id);
@@ -186,7 +230,7 @@ export class Connection {
       this.queue.unshift(...rest);
       this.stopped = true;
       this.lastClose = "";
-      this.setState("offline", "you ended the session · press Enter to start a new one");
+      this.setState("offline", "you ended the session");
       return;
     }
     // The session is gone: its variables are restored on the next one, and the lines it
@@ -200,12 +244,22 @@ export class Connection {
   schedule(minDelay) {
     const delay = Math.max(minDelay, backoffDelay(this.attempt++));
     if (navigator.onLine === false) {
-      this.setState("offline", "browser is offline");
+      this.waitForOnline();
       return;
     }
+    this.notBefore = Math.max(this.notBefore, performance.now() + minDelay);
     this.setState("reconnecting", this.lastClose, delay);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  // waitForOnline leaves the next try to the online event: no timer, and no guard that
+  // could make the page ignore it.
+  waitForOnline() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.notBefore = 0;
+    this.setState("offline", "browser is offline");
   }
 }
 

@@ -110,14 +110,16 @@ export function entryNode(input) {
   recall.append(el("span", "ps1", "›"), inputNode(input));
   const out = el("div", "out");
   out.append(el("span", "pending", "…"));
-  li.append(recall, out);
+  const bar = el("span", "bar");
+  bar.setAttribute("aria-hidden", "true");
+  li.append(bar, recall, out);
   return li;
 }
 
 export function markQueued(li) {
   li.classList.add("queued");
   const out = li.querySelector(".out");
-  out.replaceChildren(el("span", "pending", "queued · sent when connected"));
+  out.replaceChildren(el("span", "queued-note", "queued · sent when connected"));
 }
 
 export function markSending(li) {
@@ -224,4 +226,22 @@ export function varsRows(ans, vars, onPick) {
   if (ans) row("ans", ans, "ans");
   for (const [name, v] of vars) row(name, v, "var");
   return rows;
+}
+
+// presenceNodes is the presence line: every session, then WebSocket ones (this page, other
+// tabs, scripts) as "web" and line-protocol ones as "nc"; a phone shows the first part only.
+export function presenceNodes(c) {
+  return [el("span", "", `${c.total} connected`), el("span", "more", ` (${c.ws} web, ${c.tcp} nc)`)];
+}
+
+// ncCommand is the command that opens the line protocol given the hello's tcp address
+// (host:port, [v6]:port), or "" when the server has none. A server that listens on every
+// interface says localhost; the host this page was loaded from reaches it then too.
+export function ncCommand(tcp, pageHost) {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(tcp || "");
+  if (!m) return "";
+  let host = m[1] || m[2];
+  const page = (pageHost || "").replace(/^\[(.*)\]$/, "$1");
+  if (host === "localhost" && page) host = page;
+  return `nc ${host} ${m[3]}`;
 }

@@ -110,7 +110,7 @@ func TestScriptsNeverParseHTML(t *testing.T) {
 // The browser tests and other tools find the page's parts by these hooks.
 func TestTestHooks(t *testing.T) {
 	html := readFile(t, "index.html")
-	for _, id := range []string{"expr", "history", "status", "clients", "vars"} {
+	for _, id := range []string{"expr", "history", "status", "clients", "vars", "nc-hint", "welcome-recall"} {
 		if !strings.Contains(html, `data-testid="`+id+`"`) {
 			t.Errorf("index.html has no data-testid=%q", id)
 		}

@@ -51,6 +51,9 @@ type Hello struct {
 	Session string      `json:"session"`
 	Version string      `json:"version"`
 	Limits  calc.Limits `json:"limits"`
+	// TCP is the line protocol's address as host:port to dial (nc HOST PORT); a server
+	// listening on every interface gives localhost. Absent when the line protocol is off.
+	TCP string `json:"tcp,omitempty"`
 }
 
 // Clients is the presence push: how many sessions are live, by transport.

@@ -235,7 +235,7 @@ func (s *session) setEnd(reason string) {
 // hello sends the JSON session's greeting and the current presence.
 func (s *session) hello() bool {
 	err := s.writeJSON(wire.Hello{Type: "hello", Session: s.id, Version: s.h.opts.Version,
-		Limits: s.h.opts.Limits.WithDefaults()})
+		Limits: s.h.opts.Limits.WithDefaults(), TCP: s.h.opts.TCPAddr})
 	if err != nil {
 		return false
 	}

@@ -116,6 +116,8 @@ type Options struct {
 	Limits calc.Limits
 	// Version is sent in the JSON hello.
 	Version string
+	// TCPAddr, the line protocol's host:port, is sent in the JSON hello; empty when it is off.
+	TCPAddr string
 	// Logger receives the session logs; nil means slog.Default().
 	Logger *slog.Logger
 }
