@@ -45,7 +45,7 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return nil
 	})
 	history := fs.String("history", client.DefaultHistoryFile(),
-		"`file` that keeps the lines typed on a terminal; \"\" keeps none")
+		"`FILE` that keeps the lines typed on a terminal; \"\" keeps none")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, clientUsage)
 		fs.PrintDefaults()

@@ -324,3 +324,11 @@ func TestWrap(t *testing.T) {
 	assert.Equal(t, "π ≈ 3.14159265 and …", Wrap("π ≈ 3.14159265 and …", 20), "columns are code points")
 	assert.Equal(t, "π ≈ 3.141592653 and\n…", Wrap("π ≈ 3.141592653 and …", 20))
 }
+
+// -ws pointed at the line protocol's port says so.
+func TestDialWSRefusesALineProtocolPort(t *testing.T) {
+	s := startServer(t)
+	_, err := DialWS(testCtx(t), s.TCP)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ws://"+s.TCP+"/ws did not answer in HTTP, so it is no WebSocket endpoint; for wscalc's line protocol use -tcp")
+}
