@@ -72,6 +72,7 @@ type Terminal struct {
 	fd   int // of Out, for its width
 
 	reading   atomic.Bool // in ReadLine
+	wmu       sync.Mutex  // one Write at a time
 	closeOnce sync.Once
 	winch     chan os.Signal
 	stopWinch chan struct{}
@@ -163,13 +164,25 @@ func (t *Terminal) ReadLine() (string, error) {
 
 // Write prints p above the line being edited (the prompt and the line are drawn again
 // below it), or just prints it when no line is being read. p should end with a newline.
+//
+// It does not use readline's own Stdout wrapper, which reads the editor's search and
+// completion state without its lock (a data race with the key being handled); it erases
+// the line and draws it again through readline's locked Clean and Refresh instead.
 func (t *Terminal) Write(p []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
 	// readline draws the prompt a moment before it counts as reading; text written in
 	// between would land after the prompt and leave none below it. Wait for that moment.
 	for i := 0; i < 100 && t.reading.Load() && !t.rl.Terminal.IsReading(); i++ {
 		time.Sleep(time.Millisecond)
 	}
-	return t.rl.Stdout().Write(p)
+	if !t.rl.Terminal.IsReading() {
+		return t.out.Write(p)
+	}
+	t.rl.Clean()
+	n, err := t.out.Write(p)
+	t.rl.Refresh()
+	return n, err
 }
 
 // SetPrompt changes the prompt, at once if a line is being edited.
