@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/chzyer/readline"
@@ -122,9 +121,10 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 		FuncGetWidth:           t.Width,
 		FuncOnWidthChanged: func(f func()) {
 			t.winch = make(chan os.Signal, 1)
-			signal.Notify(t.winch, syscall.SIGWINCH)
+			notifyResize(t.winch)
 			go t.watchWidth(f)
 		},
+		FuncFilterInputRune: t.filterKey,
 	})
 	if err != nil {
 		t.in.Close()
@@ -132,6 +132,18 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 	}
 	t.rl = rl
 	return t, nil
+}
+
+// filterKey handles Ctrl-Z itself: readline's own suspend also sends SIGTSTP to the
+// parent process (the shell, or whatever started wscalc).
+func (t *Terminal) filterKey(r rune) (rune, bool) {
+	if r != readline.CharCtrlZ {
+		return r, true
+	}
+	t.raw.exit()
+	suspend()
+	t.raw.enter()
+	return r, false // readline then draws the line again
 }
 
 func (t *Terminal) watchWidth(f func()) {

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package ptytest runs terminal programs under a pseudo-terminal for tests: the test
 // types keys into it and waits for text on its screen, as a person would.
 package ptytest
