@@ -120,6 +120,9 @@ func isBlankRunes(src []rune) bool {
 var commands = map[string]bool{"help": true, "vars": true, "quit": true, "exit": true}
 
 func (s *Session) command(src []rune) (Result, error, bool) {
+	if res, err, ok := s.helpLine(src); ok { // help NAME, or a function's name alone: help.go
+		return res, err, true
+	}
 	word := trimBlanks(src)
 	if len(word) != 4 { // every command has four letters: skip the conversion otherwise
 		return Result{}, nil, false
