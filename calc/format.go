@@ -15,6 +15,9 @@ const (
 	maxFractionDigits = 30   // digits of numerator and denominator in the "n/d ≈" form
 	ratDigits         = 20   // significant digits of the ≈ form of an exact value
 	floatDigits       = 15   // significant digits of an approximate value
+
+	// maxIntBits is a size above which an integer surely has more than maxIntDigits digits.
+	maxIntBits = 14290
 )
 
 // formatted is a value's display and its structured parts.
@@ -60,21 +63,24 @@ func formatInt(n *big.Int) formatted {
 	// Below this many bits an integer surely has ≤ 4300 digits; between it and the next,
 	// an exact comparison with 10^4300 decides, so String is only ever called on an
 	// integer that is shown in full.
-	const surelyShort, surelyLong = 14280, 14290
+	const surelyShort, surelyLong = 14280, maxIntBits
 	if bl <= surelyShort || bl <= surelyLong && n.CmpAbs(pow10(maxIntDigits)) < 0 {
 		s := n.String()
 		return formatted{display: s, kind: KindInteger, value: s, decimal: s}
 	}
+	display, dec := approxInt(n)
+	return formatted{display: display, kind: KindInteger, decimal: dec}
+}
+
+// approxInt writes n in its ≈ form, 15 significant digits and the digit count, and
+// returns it with its decimal part: "≈ 9.99002093014385e+30102 (30103 digits)".
+func approxInt(n *big.Int) (display, decimal string) {
 	mant, exp, count := leadingDigits(n, floatDigits)
 	dec := sciText(mant, exp)
 	if n.Sign() < 0 {
 		dec = "-" + dec
 	}
-	return formatted{
-		display: "≈ " + dec + " (" + strconv.Itoa(count) + " digits)",
-		kind:    KindInteger,
-		decimal: dec,
-	}
+	return "≈ " + dec + " (" + strconv.Itoa(count) + " digits)", dec
 }
 
 // leadingDigits returns the first `digits` significant digits of |n|, rounded, the decimal

@@ -14,8 +14,9 @@ type parser struct {
 	maxDepth int
 	maxBits  int
 	t        *tree
-	vars     map[string]value // the session's variables: a name followed by '(' is not a call
-	contAns  bool             // the line is a continuation: the first primary is ans
+	vars     map[string]variable // the session's variables: a name followed by '(' is not a call
+	m        *meter              // prices the large literals
+	contAns  bool                // the line is a continuation: the first primary is ans
 }
 
 func (p *parser) advance() error {
@@ -301,7 +302,7 @@ func (p *parser) isCallee(name string) bool {
 
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
-	v, err := parseNumber(t, p.lx.src[t.pos-1:t.end], p.maxBits)
+	v, err := parseNumber(t, p.lx.src[t.pos-1:t.end], p.maxBits, p.m)
 	if err != nil {
 		return 0, err
 	}
