@@ -526,14 +526,19 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 	return checkFloat(f, n.tok)
 }
 
-// floorDivModCost estimates a // b (and a % b): the cross products, the floor division
-// of their integers, and for the remainder a - b·q in big.Rat.
+// floorDivModCost estimates a // b (and a % b): the cross products, the floor division of
+// their integers, and for the remainder a - b·q, in big.Rat when a or b is a fraction.
 func floorDivModCost(a, b value, mod bool) float64 {
-	num, den := a.numBits()+b.denBits(), a.denBits()+b.numBits()
-	cost := mulCost(a.numBits(), b.denBits()) + mulCost(a.denBits(), b.numBits()) + divCost(num, den)
-	if mod {
-		q := math.Max(num-den, 1)
-		cost += ratCost(bitsOf(b), q, b.numBits()+q, b.denBits()) + ratCost(bitsOf(a), bitsOf(b)+q, num, den)
+	an, ad, bn, bd := a.numBits(), a.denBits(), b.numBits(), b.denBits()
+	num, den := an+bd, ad+bn
+	cost := mulCost(an, bd) + mulCost(ad, bn) + divCost(num, den)
+	if !mod {
+		return cost
+	}
+	q := math.Max(num-den, 1)
+	cost += mulCost(bn, q) + linearCost(num)
+	if ad > 1 || bd > 1 {
+		cost += gcdCost(bn+q, bd) + ratCost(an+ad, bn+q+bd, math.Max(an+bd, bn+q+ad), ad+bd)
 	}
 	return cost
 }
@@ -794,6 +799,9 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 			return value{}, errAt(t, "division by zero")
 		}
 		return small(0), nil
+	}
+	if b.kind == vLazy { // a denominator of more than lazyBits bits: no exact root
+		return e.powFloat(t, a, b)
 	}
 	br := b.rat()
 	if br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex && a.numBits() <= float64(e.lim.MaxBits) {

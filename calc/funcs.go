@@ -272,6 +272,10 @@ func ln(x value) float64 {
 	if x.kind == vSmall {
 		return math.Log(float64(x.i))
 	}
+	if x.kind == vLazy { // ln|b**k| = k·ln|b|: no need for the digits
+		b := x.lz.base
+		return float64(x.lz.exp) * (log2Abs(b.Num()) - log2Abs(b.Denom())) * math.Ln2
+	}
 	r := x.rat()
 	return (log2Abs(r.Num()) - log2Abs(r.Denom())) * math.Ln2
 }
