@@ -36,10 +36,14 @@ func format(v value) formatted {
 	case vFloat:
 		return formatFloat(v.f)
 	case vFrac:
-		if f, ok := formatSmallFrac(v.i, v.d); ok {
+		f, terminating, ok := formatSmallFrac(v.i, v.d)
+		switch {
+		case ok:
 			return f
+		case !terminating:
+			return formatSmallRepeating(v.i, v.d)
 		}
-		return formatSmallRepeating(v.i, v.d)
+		// A terminating decimal with more digits than a uint64 holds (2**-60): math/big.
 	}
 	r := v.rat()
 	if r.IsInt() {
@@ -172,8 +176,9 @@ func plainText(digits string, exp int) string {
 }
 
 // formatSmallFrac formats n/d (d > 1, lowest terms) held in int64s when it has a terminating
-// decimal that fits in uint64 digits, without big arithmetic; ok is false otherwise.
-func formatSmallFrac(n, d int64) (formatted, bool) {
+// decimal that fits in uint64 digits, without big arithmetic; ok is false otherwise, and
+// terminating says which reason.
+func formatSmallFrac(n, d int64) (f formatted, terminating, ok bool) {
 	twos := bits.TrailingZeros64(uint64(d))
 	rest := uint64(d) >> twos
 	fives := 0
@@ -182,28 +187,28 @@ func formatSmallFrac(n, d int64) (formatted, bool) {
 		fives++
 	}
 	if rest != 1 {
-		return formatted{}, false
+		return formatted{}, false, false
 	}
 	places := max(twos, fives)
 	digits := absU(n)
 	for range places - twos {
 		hi, lo := bits.Mul64(digits, 2)
 		if hi != 0 {
-			return formatted{}, false
+			return formatted{}, true, false
 		}
 		digits = lo
 	}
 	for range places - fives {
 		hi, lo := bits.Mul64(digits, 5)
 		if hi != 0 {
-			return formatted{}, false
+			return formatted{}, true, false
 		}
 		digits = lo
 	}
 	var buf [24]byte
 	s := strconv.AppendUint(buf[:0], digits, 10)
 	dec := decimalText(n < 0, string(s), len(s)-1-places, exactPlainBelow)
-	return formatted{display: dec, kind: KindRational, value: fracText(n, d), decimal: dec}, true
+	return formatted{display: dec, kind: KindRational, value: fracText(n, d), decimal: dec}, true, true
 }
 
 // fracText writes n/d.
