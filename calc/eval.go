@@ -24,6 +24,7 @@ type evaluator struct {
 	steps   int
 	dynCost int     // budget units for large exact results
 	vals    []value // results by node index; the storage is reused from line to line
+	held    int64   // bytes of the big results in vals (see hold)
 }
 
 // run evaluates the tree. The parser appends every node after its operands, so the
@@ -57,7 +58,7 @@ func (e *evaluator) run() (value, error) {
 			v, err = e.binary(n, vals[n.l], vals[n.r])
 		}
 		if err == nil && n.op > nAns {
-			err = e.account(v)
+			err = e.account(n, v)
 		}
 		if err != nil {
 			e.vals = vals
@@ -77,13 +78,21 @@ func (e *evaluator) dropOperands(n *node, vals []value) {
 	switch {
 	case n.op == nCall:
 		for _, a := range e.t.args[n.l : n.l+n.r] {
-			vals[a] = value{}
+			e.drop(vals, a)
 		}
 	case n.op >= nAdd:
-		vals[n.l], vals[n.r] = value{}, value{}
+		e.drop(vals, n.l)
+		e.drop(vals, n.r)
 	case n.op >= nNeg:
-		vals[n.l] = value{}
+		e.drop(vals, n.l)
 	}
+}
+
+func (e *evaluator) drop(vals []value, i int32) {
+	if vals[i].isBig() && e.t.nodes[i].op > nAns {
+		e.held -= storedBytes(vals[i])
+	}
+	vals[i] = value{}
 }
 
 // release forgets every value of the line, so that nothing computed outlives it but the
@@ -93,17 +102,33 @@ func (e *evaluator) release() {
 	e.vals = e.vals[:0]
 }
 
-// account charges large exact results to the budget and reads the clock every 64 nodes;
-// the operations on large values are checked as they are admitted (spend).
-func (e *evaluator) account(v value) error {
+// account charges large exact results to the budget, holds them (see hold) and reads the
+// clock every 64 nodes; the operations on large values are checked as they are admitted
+// (spend).
+func (e *evaluator) account(n *node, v value) error {
 	if v.isBig() {
 		if b := int(bitsOf(v)); b > 1024 {
 			e.dynCost += (b + 1023) / 1024
+		}
+		if err := e.hold(n, v); err != nil {
+			return err
 		}
 	}
 	e.steps++
 	if e.steps%64 == 0 {
 		return e.m.check()
+	}
+	return nil
+}
+
+// hold counts a big result while the line holds it: the results waiting for their
+// operator at once (a chain of 250 powers or nested calls of 8 arguments keep that many)
+// are capped at the session's memory limit too, as are the line's literals (parser).
+// Variables and literals are not counted again here.
+func (e *evaluator) hold(n *node, v value) error {
+	e.held += storedBytes(v)
+	if e.held > e.lim.MaxSessionMemory {
+		return errMemory(n.tok, e.lim.MaxSessionMemory)
 	}
 	return nil
 }

@@ -237,3 +237,19 @@ func TestErrorsAreErrors(t *testing.T) {
 	require.True(t, errors.As(err, &e))
 	assert.Empty(t, e.Refusal, "an ordinary error is no refusal")
 }
+
+// The values a line holds at once, its literals and the results waiting for their
+// operator, are capped at the same size as the stored values.
+func TestLineHoldsLimitedValues(t *testing.T) {
+	s := bigSession(t, calc.Limits{MaxSessionMemory: 1 << 20})
+	for _, tt := range []struct{ line, want string }{
+		{repeat("(-a)", "**", 20), "Error at column 50: session memory limit reached (limit 1 MiB)"}, // the ninth value,
+		{"max(-a,-a,-a,-a,-a,-a,-a,max(-a,-a,-a,-a,-a,-a,-a,1))", "Error at column 33: session memory limit reached (limit 1 MiB)"},
+		{repeat("1e300000", "+", 20), "Error at column 73: session memory limit reached (limit 1 MiB)"},
+		{repeat("-a", "", 100), "≈ -2.45738604308464e+300588 (300589 digits)"}, // one at a time
+		{repeat("a", "+", 8) + " - 8*a", "0"}, // variables are not copies
+	} {
+		got := timed(t, s, tt.line, time.Second)
+		assert.Equal(t, tt.want, got, tt.line)
+	}
+}

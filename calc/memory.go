@@ -56,7 +56,12 @@ func (s *Session) checkMemory(at token, name string, v value, lim Limits) error 
 	if !v.isBig() || s.memoryWith(name, v) <= lim.MaxSessionMemory {
 		return nil
 	}
-	err := errAt(at, "session memory limit reached (limit %s)", FormatBytes(lim.MaxSessionMemory))
+	return errMemory(at, lim.MaxSessionMemory)
+}
+
+// errMemory is the refusal of a value that would exceed the session's memory limit.
+func errMemory(at token, limit int64) *Error {
+	err := errAt(at, "session memory limit reached (limit %s)", FormatBytes(limit))
 	err.Refusal = RefusalSessionMemory
 	return err
 }

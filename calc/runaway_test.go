@@ -32,7 +32,9 @@ var bigVars = []string{
 
 func bigSession(t testing.TB, lim calc.Limits) *calc.Session {
 	lim.Budget = 1 << 50
-	lim.MaxSessionMemory = 1 << 30
+	if lim.MaxSessionMemory == 0 {
+		lim.MaxSessionMemory = 1 << 30
+	}
 	s := &calc.Session{Limits: lim}
 	for _, line := range bigVars {
 		_, err := s.Eval(line)

@@ -243,6 +243,7 @@ func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 		lx:       lexer{src: src, eol: len(src) + 1},
 		maxDepth: lim.MaxDepth,
 		maxBits:  lim.MaxBits,
+		maxBytes: lim.MaxSessionMemory,
 		t:        t,
 		vars:     s.vars,
 		m:        m,
