@@ -52,21 +52,22 @@ func (b *Budget) refill(now time.Time) {
 // charge takes cost units, or refuses: a cost above the whole bucket can never be paid
 // (RefusalCost); otherwise the reply says how long until enough units are back.
 func (b *Budget) charge(now time.Time, cost float64) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.refill(now)
-	if cost > b.capacity {
+	if cost > b.capacity { // capacity never changes
 		return &Error{
 			Msg: "expression too costly for the session budget (cost " + strconv.FormatFloat(cost, 'f', -1, 64) +
 				", limit " + strconv.FormatFloat(b.capacity, 'f', -1, 64) + " units)",
 			Refusal: RefusalCost,
 		}
 	}
+	b.mu.Lock()
+	b.refill(now)
 	if cost > b.units {
 		wait := int(math.Ceil((cost - b.units) / b.rate))
+		b.mu.Unlock()
 		return &Error{Msg: "session budget exhausted, try again in " + strconv.Itoa(max(wait, 1)) + " s", Refusal: RefusalBudget}
 	}
 	b.units -= cost
+	b.mu.Unlock()
 	return nil
 }
 

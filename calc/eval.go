@@ -25,6 +25,7 @@ type evaluator struct {
 	dynCost int     // budget units for large exact results
 	vals    []value // results by node index; the storage is reused from line to line
 	held    int64   // bytes of the big results in vals (see hold)
+	sawBig  bool    // a big value was in vals: they hold memory, to be let go
 }
 
 // run evaluates the tree. The parser appends every node after its operands, so the
@@ -57,15 +58,24 @@ func (e *evaluator) run() (value, error) {
 		default:
 			v, err = e.binary(n, vals[n.l], vals[n.r])
 		}
+		if err == nil && v.isBig() {
+			err = e.bigValue(n, v)
+		}
 		if err == nil && n.op > nAns {
-			err = e.account(n, v)
+			// The clock is read every 64 operations; those on big values are checked
+			// as they are admitted (spend).
+			if e.steps++; e.steps%64 == 0 {
+				err = e.m.check()
+			}
 		}
 		if err != nil {
 			e.vals = vals
 			return value{}, err
 		}
 		vals = append(vals, v)
-		e.dropOperands(n, vals)
+		if e.sawBig { // values held in int64s or binary64 hold no memory
+			e.dropOperands(n, vals)
+		}
 	}
 	e.vals = vals
 	return vals[e.t.root], nil
@@ -98,33 +108,28 @@ func (e *evaluator) drop(vals []value, i int32) {
 // release forgets every value of the line, so that nothing computed outlives it but the
 // result the session keeps.
 func (e *evaluator) release() {
-	clear(e.vals)
+	if e.sawBig {
+		clear(e.vals)
+	}
 	e.vals = e.vals[:0]
 }
 
-// account charges large exact results to the budget, holds them (see hold) and reads the
-// clock every 64 nodes; the operations on large values are checked as they are admitted
-// (spend).
-func (e *evaluator) account(n *node, v value) error {
-	if v.isBig() {
-		if b := int(bitsOf(v)); b > 1024 {
-			e.dynCost += (b + 1023) / 1024
-		}
-		if err := e.hold(n, v); err != nil {
-			return err
-		}
+// bigValue notes a big value entering vals, and for a result of the line, charges it to
+// the budget when large and holds it (see hold).
+func (e *evaluator) bigValue(n *node, v value) error {
+	e.sawBig = true
+	if n.op <= nAns { // a literal, variable or ans: held elsewhere already
+		return nil
 	}
-	e.steps++
-	if e.steps%64 == 0 {
-		return e.m.check()
+	if b := int(bitsOf(v)); b > 1024 {
+		e.dynCost += (b + 1023) / 1024
 	}
-	return nil
+	return e.hold(n, v)
 }
 
 // hold counts a big result while the line holds it: the results waiting for their
 // operator at once (a chain of 250 powers or nested calls of 8 arguments keep that many)
 // are capped at the session's memory limit too, as are the line's literals (parser).
-// Variables and literals are not counted again here.
 func (e *evaluator) hold(n *node, v value) error {
 	e.held += storedBytes(v)
 	if e.held > e.lim.MaxSessionMemory {

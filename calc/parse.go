@@ -309,6 +309,7 @@ func (p *parser) parseNumber() (int32, error) {
 		return 0, err
 	}
 	if v.isBig() { // held until the line ends: capped like the values it computes
+		p.t.bigLits = true
 		if p.litBytes += storedBytes(v); p.litBytes > p.maxBytes {
 			return 0, errMemory(t, p.maxBytes)
 		}

@@ -54,7 +54,9 @@ type scratch struct {
 // outlives a line.
 func (sc *scratch) release() {
 	sc.eval.release()
-	clear(sc.tree.lits)
+	if sc.tree.bigLits {
+		clear(sc.tree.lits)
+	}
 	sc.tree.lits = sc.tree.lits[:0]
 }
 
