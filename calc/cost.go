@@ -19,14 +19,16 @@ import "math"
 // Every estimate is of the whole call, fixed overhead included, so an estimate can be
 // compared with the time left directly.
 const (
-	opOverheadNs = 200    // allocation and call overhead of any math/big operation
-	linearNs     = 0.05   // per bit: copy, add, shift, and/or, multiply or divide by a word
-	mulCoef      = 0.01   // balanced multiplication (Karatsuba): mulCoef · bits^mulExp
-	mulExp       = 1.6    // log2(3) rounded up
-	gcdCoef      = 2e-3   // Lehmer GCD: gcdCoef · bits², above every measurement
-	wordBits     = 64     // below one word, multiplication and division are linear
-	maxEstNs     = 1e15   // estimates saturate here, far beyond any time limit
-	log2of10     = 3.3219 // bits per decimal digit
+	opOverheadNs  = 200    // allocation and call overhead of any math/big operation
+	linearNs      = 0.05   // per bit: copy, add, shift, and/or, multiply or divide by a word
+	mulCoef       = 0.01   // balanced multiplication (Karatsuba): mulCoef · bits^mulExp
+	mulExp        = 1.6    // log2(3) rounded up
+	basicCoef     = 5e-4   // per bit², schoolbook multiplication below karatsubaBits: 1000² bits 0.24 µs
+	karatsubaBits = 2560   // math/big's karatsubaThreshold (40 words)
+	gcdCoef       = 2e-3   // Lehmer GCD: gcdCoef · bits², above every measurement
+	wordBits      = 64     // below one word, multiplication and division are linear
+	maxEstNs      = 1e15   // estimates saturate here, far beyond any time limit
+	log2of10      = 3.3219 // bits per decimal digit
 )
 
 func cap15(ns float64) float64 { return math.Min(ns, maxEstNs) }
@@ -40,6 +42,9 @@ func mulCost(a, b float64) float64 {
 	n, m := math.Max(a, b), math.Min(a, b)
 	if m <= wordBits {
 		return linearCost(n)
+	}
+	if m <= karatsubaBits { // no math.Pow on the common sizes
+		return cap15(opOverheadNs + basicCoef*n*m + linearNs*n)
 	}
 	chunks := math.Ceil(n / m)
 	return cap15(opOverheadNs + chunks*mulCoef*math.Pow(m, mulExp) + linearNs*n)
