@@ -71,8 +71,13 @@ func TestRunawaysAreBounded(t *testing.T) {
 	s := bigSession(t, calc.Limits{})
 	assert.Equal(t, "≈ 6931472.19878324", timed(t, s, "log(2,1.0000001)", time.Second))
 	assert.Equal(t, "Error: evaluation took too long (limit 1 s)", timed(t, s, "gcd(a, b)", time.Second))
+	assert.Equal(t, "Error: evaluation took too long (limit 1 s)", timed(t, s, repeat("gcd(a, b)", "+", 8), time.Second))
+
+	// Lines of operations that each fit the limit, but not all of them: with a shorter
+	// limit, so that the test stays quick.
+	const limit = 300 * time.Millisecond
+	s = bigSession(t, calc.Limits{MaxTime: limit})
 	lines := []string{
-		repeat("gcd(a, b)", "+", 8),
 		repeat("gcd(c, d)", "+", 8),
 		repeat("lcm(c, d)", "+", 8),
 		repeat("sqrt(a)", "+", 40),
@@ -98,7 +103,7 @@ func TestRunawaysAreBounded(t *testing.T) {
 		repeat("3**600000 + 1", "+", 70),
 	}
 	for _, line := range lines {
-		timed(t, s, line, time.Second)
+		timed(t, s, line, limit)
 	}
 }
 
