@@ -11,7 +11,10 @@
 // Eval returns a Result (the reply line in Display, plus Kind, Value, Decimal and Name
 // for JSON replies), a *Error (message, column and end column of the offending token;
 // its Error method is the reply line), or ErrQuit for quit and exit. A blank or
-// comment-only line gives a Result of KindNone: nothing is replied.
+// comment-only line gives a Result of KindNone: nothing is replied. EvalContext is Eval
+// that stops when its context is done (the client has gone), returning ctx.Err().
+// Session.Gate, Session.Budget and Limits let a server schedule heavy lines, share a
+// budget between sessions and bound time and memory (see Limits below).
 //
 // # Grammar
 //
