@@ -152,7 +152,7 @@ func (s *Session) helpTopic(topic []rune, col int) (Result, error, bool) {
 		return Result{Display: h.line(), Kind: KindText}, nil, true
 	}
 	if v, ok := s.vars[name]; ok {
-		return Result{Display: name + " is a variable of this session: " + name + " = " + format(v).display, Kind: KindText}, nil, true
+		return Result{Display: name + " is a variable of this session: " + name + " = " + v.text, Kind: KindText}, nil, true
 	}
 	var msg string
 	switch lower := strings.ToLower(name); {

@@ -177,30 +177,37 @@ func isBlankRunes(src []rune) bool {
 // commands are whole-line, case-insensitive words; they cannot be assigned.
 var commands = map[string]bool{"help": true, "vars": true, "quit": true, "exit": true}
 
-// command answers the commands; help and vars are charged by the size of their reply.
+// command answers the commands (help NAME and a function's name alone too: help.go); every
+// text reply is charged by its size, so a long reply is never free.
 func (s *Session) command(src []rune) (Result, error, bool) {
-	if res, err, ok := s.helpLine(src); ok { // help NAME, or a function's name alone: help.go
-		return res, err, true
+	res, err, ok := s.helpLine(src)
+	if !ok {
+		res, err, ok = s.wordCommand(src)
 	}
+	if !ok || err != nil || res.Kind != KindText {
+		return res, err, ok
+	}
+	if err := s.budget().charge(s.now(), replyUnits(len(res.Display))); err != nil {
+		return Result{}, err, true
+	}
+	return res, nil, true
+}
+
+// wordCommand answers help, vars, quit and exit.
+func (s *Session) wordCommand(src []rune) (Result, error, bool) {
 	word := trimBlanks(src)
 	if len(word) != 4 { // every command has four letters: skip the conversion otherwise
 		return Result{}, nil, false
 	}
-	var text string
 	switch strings.ToLower(string(word)) {
 	case "quit", "exit":
 		return Result{}, ErrQuit, true
 	case "help":
-		text = helpText
+		return Result{Display: helpText, Kind: KindText}, nil, true
 	case "vars":
-		text = s.varsText()
-	default:
-		return Result{}, nil, false
+		return Result{Display: s.varsText(), Kind: KindText}, nil, true
 	}
-	if err := s.budget().charge(s.now(), replyUnits(len(text))); err != nil {
-		return Result{}, err, true
-	}
-	return Result{Display: text, Kind: KindText}, nil, true
+	return Result{}, nil, false
 }
 
 func trimBlanks(src []rune) []rune {

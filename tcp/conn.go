@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -312,7 +313,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 	case looksLikeHTTP(line):
 		return &ending{reasonHTTP, c.httpMessage(), true}, nil
 	}
-	res, err := c.srv.Hub.Eval(hub.TCP, &c.sess, string(line))
+	res, err := c.srv.Hub.Eval(context.TODO(), hub.TCP, &c.sess, string(line)) // the connection context comes with iso-net
 	switch {
 	case errors.Is(err, calc.ErrQuit):
 		return &ending{reason: reasonQuit, linger: true}, nil

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,7 +170,7 @@ func (a *api) readForm(w http.ResponseWriter, r *http.Request) (string, int, err
 // evaluation slots fairly with the sessions.
 func (a *api) eval(w http.ResponseWriter, expr string) {
 	s := &calc.Session{Limits: a.limits}
-	res, err := a.hub.Eval(hub.HTTP, s, expr)
+	res, err := a.hub.Eval(context.TODO(), hub.HTTP, s, expr) // the request context comes with iso-net
 	var ce *calc.Error
 	switch {
 	case err == nil:

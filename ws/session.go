@@ -439,7 +439,7 @@ func (s *session) eval(line string) (calc.Result, error) {
 	if hook := s.h.evalHook; hook != nil {
 		hook(line)
 	}
-	return s.h.hub.Eval(hub.WS, &s.calc, line)
+	return s.h.hub.Eval(context.TODO(), hub.WS, &s.calc, line) // the session context comes with iso-net
 }
 
 // reply turns the result of writing a reply into an outcome.
