@@ -11,18 +11,24 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"wscalc/client"
 )
 
-const clientUsage = `usage: wscalc client [-tcp ADDR | -ws URL]
+const clientUsage = `usage: wscalc client [-tcp ADDR | -ws URL] [-e LINE]... [-history FILE]
 
 Sends lines of the calculator language to a wscalc server and prints the replies.
-On a terminal: a prompt with line editing and history; quit or Ctrl-D leaves.
+
+On a terminal: a prompt with line editing (emacs keys), history (↑/↓, Ctrl-R to search,
+kept in -history), Tab to complete functions, constants, commands and the session's
+variables, and help wrapped to the terminal's width; quit, Ctrl-D or Ctrl-C leaves. When
+the server closes the connection (a restart, say), the next line reconnects, in a new
+session.
+With -e: sends each LINE in order in one session, prints the replies, and exits.
 Otherwise: reads stdin lines, prints one reply per answered line, exits at end of input.
-Exit status: 0 after quit or end of input, 1 if the server could not be reached or closed
-the session itself, 2 for a bad command line.
+
+Exit status: 0 after quit or end of input; 1 if the server could not be reached, closed
+the session itself or is not a line-protocol server (an HTTP port, say), and with -e if
+any reply was an error; 2 for a bad command line.
 
 `
 
@@ -32,7 +38,14 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.SetOutput(stderr)
 	tcpAddr := fs.String("tcp", "127.0.0.1:10000", "`address` of the TCP line protocol")
 	wsURL := fs.String("ws", "", "WebSocket `URL` (ws://host:port/ws, or host:port) to use instead of TCP")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to connect")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to connect (and to reconnect)")
+	var lines []string
+	fs.Func("e", "send `LINE` and print its reply, then exit (repeatable: the lines share one session)", func(s string) error {
+		lines = append(lines, s)
+		return nil
+	})
+	history := fs.String("history", client.DefaultHistoryFile(),
+		"`FILE` that keeps the lines typed on a terminal; \"\" keeps none")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, clientUsage)
 		fs.PrintDefaults()
@@ -44,7 +57,7 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "wscalc client: unexpected argument %q (send expressions on stdin)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "wscalc client: unexpected argument %q (send lines with -e LINE, or on stdin)\n", fs.Arg(0))
 		return 2
 	}
 	if isSet(fs, "tcp") && isSet(fs, "ws") {
@@ -54,27 +67,33 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	dctx, cancel := context.WithTimeout(ctx, *timeout)
-	var c client.Conn
-	var err error
-	if *wsURL != "" {
-		c, err = client.DialWS(dctx, *wsURL)
-	} else {
-		c, err = client.DialTCP(dctx, *tcpAddr)
+	dial := func(ctx context.Context) (client.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		if *wsURL != "" {
+			return client.DialWS(ctx, *wsURL)
+		}
+		return client.DialTCP(ctx, *tcpAddr)
 	}
-	cancel()
+	c, err := dial(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "wscalc client: %v\n", err)
 		return 1
 	}
 
-	if tty, restore, ok := makeRawTerminal(stdin, stdout); ok {
-		err = client.Interactive(ctx, c, tty)
-		restore()
+	if len(lines) > 0 {
+		errorReplies, err := client.Lines(ctx, c, lines, stdout)
 		if err != nil {
-			return 1 // Interactive has told the user why
+			fmt.Fprintf(stderr, "wscalc client: %v\n", err)
+			return 1
+		}
+		if errorReplies > 0 {
+			return 1
 		}
 		return 0
+	}
+	if in, out, ok := client.IsTerminal(stdin, stdout); ok {
+		return interactiveClient(ctx, c, dial, in, out, *history, stderr)
 	}
 	if err := client.Pipe(ctx, c, stdin, stdout); err != nil {
 		fmt.Fprintf(stderr, "wscalc client: %v\n", err)
@@ -83,23 +102,24 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return 0
 }
 
-// makeRawTerminal puts the terminal in raw mode for line editing when both stdin and stdout
-// are terminals, and returns it with the function that restores it.
-func makeRawTerminal(stdin io.Reader, stdout io.Writer) (io.ReadWriter, func(), bool) {
-	in, ok1 := stdin.(*os.File)
-	out, ok2 := stdout.(*os.File)
-	if !ok1 || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
-		return nil, nil, false
-	}
-	state, err := term.MakeRaw(int(in.Fd()))
+// interactiveClient runs the client on a terminal.
+func interactiveClient(ctx context.Context, c client.Conn, dial client.Redial, in, out *os.File, history string, stderr io.Writer) int {
+	t, err := client.NewTerminal(client.TerminalConfig{In: in, Out: out, HistoryFile: history})
 	if err != nil {
-		return nil, nil, false
+		c.Close()
+		fmt.Fprintf(stderr, "wscalc client: %v\n", err)
+		return 1
 	}
-	restore := func() { term.Restore(int(in.Fd()), state) }
-	return struct {
-		io.Reader
-		io.Writer
-	}{in, out}, restore, true
+	err = client.Interactive(ctx, c, dial, t)
+	t.Close()
+	switch {
+	case err == nil:
+		return 0
+	case ctx.Err() != nil:
+		return 1 // interrupted by a signal: nothing more to say
+	}
+	fmt.Fprintf(stderr, "wscalc client: %v\n", err)
+	return 1
 }
 
 // isSet reports whether the flag was given on the command line.

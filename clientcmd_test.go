@@ -7,12 +7,17 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"wscalc/client"
+	"wscalc/client/ptytest"
 )
 
 // realServer runs the wscalc server in-process (run, as `wscalc -http 127.0.0.1:0 -tcp
@@ -95,7 +100,7 @@ func TestClientCommandLineErrors(t *testing.T) {
 
 	code, _, errOut = clientCmd(t, "", "1+1")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "unexpected argument")
+	assert.Contains(t, errOut, "unexpected argument \"1+1\" (send lines with -e LINE, or on stdin)")
 
 	code, _, _ = clientCmd(t, "", "-nope")
 	assert.Equal(t, 2, code)
@@ -113,4 +118,107 @@ func TestClientReportsUnreachableServer(t *testing.T) {
 	code, _, errOut := clientCmd(t, "1\n", "-tcp", addr)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "refused")
+}
+
+// -e sends its lines in one session and exits; 1 if any reply is an error.
+func TestClientOneShot(t *testing.T) {
+	tcpAddr, httpAddr := realServer(t)
+	for name, args := range map[string][]string{"tcp": {"-tcp", tcpAddr}, "ws": {"-ws", httpAddr}} {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := clientCmd(t, "ignored\n", append(args, "-e", "x = 6", "-e", "x * 7", "-e", "help sqrt")...)
+			assert.Equal(t, 0, code, errOut)
+			assert.Equal(t, "x = 6\n42\nsqrt(x): square root; exact on perfect squares of rationals (sqrt(2.25) = 1.5), approximate otherwise\n", out)
+			assert.Empty(t, errOut)
+
+			code, out, errOut = clientCmd(t, "", append(args, "-e", "1 / 0", "-e", "2 + 2")...)
+			assert.Equal(t, 1, code, "an error reply")
+			assert.Equal(t, "Error at column 3: division by zero\n4\n", out)
+			assert.Empty(t, errOut)
+		})
+	}
+}
+
+// Pointed at the HTTP port, the client says so and exits 1, in every mode.
+func TestClientRefusesTheHTTPPort(t *testing.T) {
+	_, httpAddr := realServer(t)
+	want := "wscalc client: " + httpAddr + " answered in HTTP (HTTP/1.1 400 Bad Request): it is an HTTP port, " +
+		"not the line protocol; try -ws " + httpAddr + ", or -tcp with the line-protocol port\n"
+	code, out, errOut := clientCmd(t, "", "-tcp", httpAddr, "-e", "1 + 1")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, want, errOut)
+
+	code, out, errOut = clientCmd(t, "1 + 1\n", "-tcp", httpAddr)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, want, errOut)
+
+	p := ptytest.Open(t, 80, 24)
+	done := make(chan int, 1)
+	go func() { done <- clientOnTTY(t, p, "-tcp", httpAddr, "-history", "") }()
+	p.Expect(t, client.Prompt)
+	p.Type(t, "1 + 1\r")
+	assert.Equal(t, 1, waitCode(t, done, p))
+	p.Expect(t, want[:len(want)-1]) // stderr is the terminal too
+}
+
+// clientOnTTY runs `wscalc client args…` in-process on the pty and returns its exit status.
+func clientOnTTY(t *testing.T, p *ptytest.Term, args ...string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return runClient(ctx, args, p.TTY, p.TTY, p.TTY)
+}
+
+func waitCode(t *testing.T, done chan int, p *ptytest.Term) int {
+	t.Helper()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the command did not exit; the screen shows:\n%s", p.Screen())
+		return -1
+	}
+}
+
+// On a terminal: line editing with ↑, Tab completion, Ctrl-D leaving on a fresh line, and
+// the history file in $HOME unless -history says otherwise.
+func TestClientOnATerminal(t *testing.T) {
+	tcpAddr, _ := realServer(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	p := ptytest.Open(t, 80, 24)
+	done := make(chan int, 1)
+	go func() { done <- clientOnTTY(t, p, "-tcp", tcpAddr) }()
+	p.Expect(t, "connected to tcp "+tcpAddr)
+	p.Expect(t, client.Prompt)
+	p.Type(t, "rate = 3/2\r")
+	p.Expect(t, "rate = 1.5\r\n")
+	p.Type(t, "ra\t * fac\t4)\r") // rate * factorial(4)
+	p.Expect(t, "36\r\n")
+	p.Type(t, "\x1b[A\x1b[A\r") // rate = 3/2 again
+	p.Expect(t, "rate = 1.5\r\n")
+	p.Type(t, "\x04")
+	assert.Equal(t, 0, waitCode(t, done, p))
+	p.Expect(t, "^D\r\n")
+	data, err := os.ReadFile(filepath.Join(home, ".wscalc_history"))
+	require.NoError(t, err)
+	assert.Equal(t, "rate = 3/2\nrate * factorial(4)\nrate = 3/2\n", string(data))
+
+	// -history "" keeps none; -history FILE keeps it there.
+	other := filepath.Join(t.TempDir(), "calc_history")
+	for _, hist := range []string{"", other} {
+		p := ptytest.Open(t, 80, 24)
+		go func() { done <- clientOnTTY(t, p, "-tcp", tcpAddr, "-history", hist) }()
+		p.Expect(t, client.Prompt)
+		p.Type(t, "7 * 6\r")
+		p.Expect(t, "42\r\n")
+		p.Type(t, "quit\r")
+		assert.Equal(t, 0, waitCode(t, done, p))
+	}
+	data, err = os.ReadFile(filepath.Join(home, ".wscalc_history"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "7 * 6")
+	data, err = os.ReadFile(other)
+	require.NoError(t, err)
+	assert.Equal(t, "7 * 6\nquit\n", string(data))
 }

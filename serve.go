@@ -173,6 +173,7 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *serve
 	h := hub.New(hub.Options{Metrics: m, MaxMemory: cfg.maxMemory})
 	limits := calc.DefaultLimits()
 	limits.Budget = cfg.sessionBudget
+	limits.MaxSessionMemory = cfg.sessionMemory
 	s := &servers{log: log, drainDelay: cfg.drainDelay, hub: h, conns: admission.New(cfg.maxConnsPerIP)}
 	s.ready.Store(true)
 
@@ -254,9 +255,9 @@ func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener, li
 func (s *servers) limitsAttrs(cfg config) []any {
 	maxMemory := "none"
 	if n := s.hub.MaxMemory(); n > 0 {
-		maxMemory = formatBytes(n)
+		maxMemory = calc.FormatBytes(n)
 	}
-	return []any{"max_memory", maxMemory, "session_memory", formatBytes(cfg.sessionMemory),
+	return []any{"max_memory", maxMemory, "session_memory", calc.FormatBytes(cfg.sessionMemory),
 		"max_clients", cfg.maxClients, "max_conns_per_ip", cfg.maxConnsPerIP}
 }
 
@@ -401,7 +402,7 @@ type config struct {
 // sessions) is some MiB, and below minMaxMemory the runtime would collect garbage all the
 // time instead of serving.
 const (
-	defaultSessionMemory = 4 << 20
+	defaultSessionMemory = 4 << 20 // calc.DefaultLimits().MaxSessionMemory; a test checks
 	minSessionMemory     = 1 << 10
 	minMaxMemory         = 32 << 20
 )
@@ -640,11 +641,11 @@ func (c config) validate() error {
 	case c.drainDelay < 0:
 		return usageError{fmt.Errorf("-drain-delay %v: want 0 or a positive duration", c.drainDelay)}
 	case c.sessionMemory < minSessionMemory:
-		return usageError{fmt.Errorf("-session-memory %s: want at least %s", formatBytes(c.sessionMemory), formatBytes(minSessionMemory))}
+		return usageError{fmt.Errorf("-session-memory %s: want at least %s", calc.FormatBytes(c.sessionMemory), calc.FormatBytes(minSessionMemory))}
 	case c.maxMemory != 0 && c.maxMemory < minMaxMemory:
-		return usageError{fmt.Errorf("-max-memory %s: want at least %s (the server itself needs some)", formatBytes(c.maxMemory), formatBytes(minMaxMemory))}
+		return usageError{fmt.Errorf("-max-memory %s: want at least %s (the server itself needs some)", calc.FormatBytes(c.maxMemory), calc.FormatBytes(minMaxMemory))}
 	case c.maxMemory != 0 && c.sessionMemory > c.maxMemory:
-		return usageError{fmt.Errorf("-session-memory %s is more than -max-memory %s", formatBytes(c.sessionMemory), formatBytes(c.maxMemory))}
+		return usageError{fmt.Errorf("-session-memory %s is more than -max-memory %s", calc.FormatBytes(c.sessionMemory), calc.FormatBytes(c.maxMemory))}
 	}
 	return nil
 }

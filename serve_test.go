@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"wscalc/calc"
 	"wscalc/internal/logtest"
 	"wscalc/wire"
 )
@@ -673,4 +674,8 @@ func TestRunShutdownAnswersEveryWebSocketMessage(t *testing.T) {
 		assert.Equal(t, websocket.StatusGoingAway, res.code)
 	}
 	require.NoError(t, r.stop(t))
+}
+
+func TestDefaultSessionMemoryIsCalcs(t *testing.T) {
+	assert.EqualValues(t, calc.DefaultLimits().MaxSessionMemory, defaultSessionMemory)
 }

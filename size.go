@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"strconv"
 	"strings"
+
+	"wscalc/calc"
 )
 
 // sizeUnits are the units a size may carry: bytes and the binary (IEC) multiples, as
@@ -65,7 +66,7 @@ func (f sizeFlag) String() string {
 	if f.n == nil || *f.n == 0 {
 		return ""
 	}
-	return formatBytes(*f.n)
+	return calc.FormatBytes(*f.n)
 }
 
 func (f sizeFlag) Set(v string) error {
@@ -75,16 +76,4 @@ func (f sizeFlag) Set(v string) error {
 	}
 	*f.n = n
 	return nil
-}
-
-// formatBytes prints a size as the messages and logs do.
-// TODO(iso-net): calc.FormatBytes once calc has it (CONTRACT.md); this is a stand-in.
-func formatBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64) + " " + units[i]
 }

@@ -42,6 +42,9 @@ type tree struct {
 	root   int32
 	assign *token // the variable of an assignment line, nil otherwise
 	cost   int    // static budget cost of the line
+	// bigLits: a literal is held in math/big, so lits hold memory to be let go; parsing
+	// or evaluation may stop before it reaches vals.
+	bigLits bool
 }
 
 func (t *tree) reset() {
@@ -51,6 +54,7 @@ func (t *tree) reset() {
 	t.root = -1
 	t.assign = nil
 	t.cost = 0
+	t.bigLits = false
 }
 
 // add appends a node and returns its index.

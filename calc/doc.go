@@ -11,7 +11,10 @@
 // Eval returns a Result (the reply line in Display, plus Kind, Value, Decimal and Name
 // for JSON replies), a *Error (message, column and end column of the offending token;
 // its Error method is the reply line), or ErrQuit for quit and exit. A blank or
-// comment-only line gives a Result of KindNone: nothing is replied.
+// comment-only line gives a Result of KindNone: nothing is replied. EvalContext is Eval
+// that stops when its context is done (the client has gone), returning ctx.Err().
+// Session.Gate, Session.Budget and Limits let a server schedule heavy lines, share a
+// budget between sessions and bound time and memory (see Limits below).
 //
 // # Grammar
 //
@@ -47,12 +50,34 @@
 // # Limits
 //
 // Limits (zero value: the defaults of the reference) bound the line length, nesting,
-// node count, exact integer size, evaluation time, variables and a token-bucket budget.
+// node count, exact integer size, evaluation time, variables, the session's memory and a
+// token-bucket budget.
 // Integer sizes are refused from estimates before computing: a power whose estimated
 // size is large stays lazy (base and exponent) until its digits are needed, so nested
 // towers such as (((9**64)**64)**64)**64 are refused without computing any level.
 // Integers over 4300 digits are displayed from their leading digits computed in
 // big.Float; the full decimal string of such an integer is never built.
+//
+// Time: every operation on big values is admitted by the line's meter with its cost
+// estimated from the operands' sizes (cost.go, calibrated on math/big); it is refused,
+// with "evaluation took too long", when the estimate exceeds the time left, so a line ends
+// within its limit whatever it computes. The loops that can run long (GCD, Newton roots,
+// the factorial's product tree) check the clock and the context between steps; lines of
+// small values read the clock once per 64 nodes. EvalContext stops at the next checkpoint
+// when its context is done. Session.Gate hears of a line's first heavy operation (over
+// HeavyTime or HeavyBits), so that a server can run heavy lines apart from light ones.
+//
+// Budget: a line is charged its static cost (node costs of the reference) when parsed,
+// then one unit per 20 µs of measured parse and evaluation time (waiting in the Gate
+// excluded) and ⌈bits/1024⌉ per exact result over 1024 bits; help and vars are charged
+// one unit per 64 bytes of reply. A Budget may be shared by sessions (Session.Budget).
+//
+// Memory: the stored values (variables and ans) count their digits in whole words plus an
+// overhead, each distinct value once; a result that would take them over
+// MaxSessionMemory is refused ("session memory limit reached"). The values a line holds
+// at once (big literals, results waiting for their operator) are capped at the same size;
+// each operand is dropped as soon as it is consumed, and everything else when the line
+// ends.
 //
 // # Decisions where the reference is silent
 //
@@ -70,7 +95,15 @@
 //     waiting would never help.
 //   - Invisible characters are quoted Go-style in messages ('\n' (U+000A)), so that a
 //     reply never contains a line break.
-//   - The time limit is read every 64 operations and after every large result.
+//   - The time limit is enforced by estimate before each big operation and by the
+//     clock between the steps of long loops and every 64 nodes.
+//   - vars shows a value whose display is over 40 characters in its ≈ form (an integer's
+//     15 significant digits and digit count, a fraction's 20 digits without n/d), so its
+//     reply is short whatever is stored.
+//   - A large plain result is refused when keeping it as ans would take the stored values
+//     over MaxSessionMemory (only possible when the variables fill it), rather than shown
+//     and not kept: ans must always be the last result shown.
+//   - A cancelled line is charged the work it did.
 //   - Calls of unknown functions and wrong argument counts are found while parsing, so they
 //     are reported before any evaluation error (sqrt(1/0, 2) is an arity error); "too many
 //     arguments" points at the ninth argument.

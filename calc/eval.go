@@ -4,8 +4,6 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
-	"strconv"
-	"time"
 )
 
 // maxRationalBits bounds an exact non-integer: past it (numerator and denominator
@@ -17,14 +15,17 @@ const maxRationalBits = 100_000
 const lazyBits = 1 << 16
 
 // evaluator walks a parsed tree. Operands are evaluated left to right, then the operator.
+// Every operation on big values is admitted by the meter with its estimated cost first.
 type evaluator struct {
 	t       *tree
 	s       *Session
 	lim     Limits
-	start   time.Time
+	m       *meter
 	steps   int
 	dynCost int     // budget units for large exact results
-	vals    []value // results by node index, reused from line to line
+	vals    []value // results by node index; the storage is reused from line to line
+	held    int64   // bytes of the big results in vals (see hold)
+	sawBig  bool    // a big value was in vals: they hold memory, to be let go
 }
 
 // run evaluates the tree. The parser appends every node after its operands, so the
@@ -57,36 +58,123 @@ func (e *evaluator) run() (value, error) {
 		default:
 			v, err = e.binary(n, vals[n.l], vals[n.r])
 		}
+		if err == nil && v.isBig() {
+			err = e.bigValue(n, v)
+		}
 		if err == nil && n.op > nAns {
-			err = e.account(v)
+			// The clock is read every 64 operations; those on big values are checked
+			// as they are admitted (spend).
+			if e.steps++; e.steps%64 == 0 {
+				err = e.m.check()
+			}
 		}
 		if err != nil {
+			e.vals = vals
 			return value{}, err
 		}
 		vals = append(vals, v)
+		if e.sawBig { // values held in int64s or binary64 hold no memory
+			e.dropOperands(n, vals)
+		}
 	}
 	e.vals = vals
 	return vals[e.t.root], nil
 }
 
-// account charges large exact results to the budget and checks the clock. The clock is
-// read every 64 steps or after a large result, which keeps typical lines free of it.
-func (e *evaluator) account(v value) error {
-	big := false
-	if v.kind == vRat || v.kind == vLazy {
-		b := int(v.numBits() + v.denBits())
-		if b > 1024 {
-			e.dynCost += (b + 1023) / 1024
-			big = true
+// dropOperands forgets the operands of n once n is computed, so that the line holds only
+// the values still to be used, not every intermediate: a line of 900 minus signs on a
+// large value holds two of them at a time, not 900.
+func (e *evaluator) dropOperands(n *node, vals []value) {
+	switch {
+	case n.op == nCall:
+		for _, a := range e.t.args[n.l : n.l+n.r] {
+			e.drop(vals, a)
 		}
+	case n.op >= nAdd:
+		e.drop(vals, n.l)
+		e.drop(vals, n.r)
+	case n.op >= nNeg:
+		e.drop(vals, n.l)
 	}
-	e.steps++
-	if big || e.steps%64 == 0 {
-		if e.s.now().Sub(e.start) > e.lim.MaxTime {
-			return &Error{Msg: "evaluation took too long (limit " + strconv.FormatFloat(e.lim.MaxTime.Seconds(), 'g', -1, 64) + " s)"}
-		}
+}
+
+func (e *evaluator) drop(vals []value, i int32) {
+	if vals[i].isBig() && e.t.nodes[i].op > nAns {
+		e.held -= storedBytes(vals[i])
+	}
+	vals[i] = value{}
+}
+
+// release forgets every value of the line, so that nothing computed outlives it but the
+// result the session keeps.
+func (e *evaluator) release() {
+	if e.sawBig {
+		clear(e.vals)
+	}
+	e.vals = e.vals[:0]
+}
+
+// bigValue notes a big value entering vals, and for a result of the line, charges it to
+// the budget when large and holds it (see hold).
+func (e *evaluator) bigValue(n *node, v value) error {
+	e.sawBig = true
+	if n.op <= nAns { // a literal, variable or ans: held elsewhere already
+		return nil
+	}
+	if b := int(bitsOf(v)); b > 1024 {
+		e.dynCost += (b + 1023) / 1024
+	}
+	return e.hold(n, v)
+}
+
+// hold counts a big result while the line holds it: the results waiting for their
+// operator at once (a chain of 250 powers or nested calls of 8 arguments keep that many)
+// are capped at the session's memory limit too, as are the line's literals (parser).
+func (e *evaluator) hold(n *node, v value) error {
+	e.held += storedBytes(v)
+	if e.held > e.lim.MaxSessionMemory {
+		return errMemory(n.tok, e.lim.MaxSessionMemory)
 	}
 	return nil
+}
+
+// force computes the digits of a lazy power, priced like any operation, before anything
+// reads them (value.rat); other values are left alone.
+func (e *evaluator) force(v value) error {
+	if v.kind != vLazy || v.lz.val != nil {
+		return nil
+	}
+	if err := e.m.spend(powCost(v.lz.numBits)+powCost(v.lz.denBits), bitsOf(v)); err != nil {
+		return err
+	}
+	v.lz.force()
+	return nil
+}
+
+// force2 forces both operands of an operation.
+func (e *evaluator) force2(a, b value) error {
+	if err := e.force(a); err != nil {
+		return err
+	}
+	return e.force(b)
+}
+
+// spend admits an operation on exact operands a and b that costs ns and gives a result
+// of about bits bits, once their digits are ready.
+func (e *evaluator) spend(a, b value, ns, bits float64) error {
+	if err := e.force2(a, b); err != nil {
+		return err
+	}
+	return e.m.spend(ns, bits)
+}
+
+// digits prepares x for a linear pass over its digits (copy, negation, bitwise): a lazy
+// power is computed, and the pass priced.
+func (e *evaluator) digits(x value) error {
+	if !x.isBig() {
+		return nil
+	}
+	return e.spend(x, value{}, linearCost(bitsOf(x)), bitsOf(x))
 }
 
 func (e *evaluator) lookup(t token) (value, error) {
@@ -100,7 +188,7 @@ func (e *evaluator) lookup(t token) (value, error) {
 		return e.s.ans, nil
 	}
 	if v, ok := e.s.vars[t.text]; ok {
-		return v, nil
+		return v.v, nil
 	}
 	return value{}, errAt(t, "unknown name '%s'", t.text)
 }
@@ -150,7 +238,7 @@ func (e *evaluator) unary(n *node, x value) (value, error) {
 	case nPos:
 		return x, nil
 	case nNeg:
-		return neg(x), nil
+		return e.neg(x)
 	}
 	if !x.isInt() {
 		return value{}, errNeedsIntegers(n.tok)
@@ -158,8 +246,18 @@ func (e *evaluator) unary(n *node, x value) (value, error) {
 	if x.kind == vSmall && x.i != math.MinInt64 {
 		return small(-x.i - 1), nil
 	}
-	num := x.rat().Num()
-	return e.checkInt(n.tok, new(big.Int).Not(num))
+	if err := e.digits(x); err != nil {
+		return value{}, err
+	}
+	return e.checkInt(n.tok, new(big.Int).Not(x.rat().Num()))
+}
+
+// neg is -x: a copy of a big value's digits.
+func (e *evaluator) neg(x value) (value, error) {
+	if err := e.digits(x); err != nil {
+		return value{}, err
+	}
+	return neg(x), nil
 }
 
 func neg(x value) value {
@@ -239,9 +337,11 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 		}
 		return checkFloat(r, n.tok)
 	}
+	numEst := math.Max(a.numBits()+b.denBits(), b.numBits()+a.denBits()) + 1
+	denEst := a.denBits() + b.denBits()
+	cost := linearCost(numEst)
 	if !a.isInt() || !b.isInt() {
-		numEst := math.Max(a.numBits()+b.denBits(), b.numBits()+a.denBits()) + 1
-		if numEst+a.denBits()+b.denBits() > maxRationalBits {
+		if numEst+denEst > maxRationalBits {
 			return e.approxOp(n.tok, a, b, func(x, y *big.Float) *big.Float {
 				if sub {
 					return x.Sub(x, y)
@@ -249,6 +349,10 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 				return x.Add(x, y)
 			})
 		}
+		cost = ratCost(bitsOf(a), bitsOf(b), numEst, denEst)
+	}
+	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
+		return value{}, err
 	}
 	r := new(big.Rat)
 	if sub {
@@ -308,6 +412,9 @@ func smallMulDiv(a, b value, div bool) (value, bool) {
 // fractions: in big.Float, whose exponent range covers every value the limits allow, then
 // rounded once to binary64.
 func (e *evaluator) approxOp(t token, a, b value, op func(x, y *big.Float) *big.Float) (value, error) {
+	if err := e.m.spend(linearCost(bitsOf(a))+linearCost(bitsOf(b)), 0); err != nil {
+		return value{}, err
+	}
 	f, ok := bigToFloat(op(a.bigFloat(), b.bigFloat()))
 	if !ok {
 		return value{}, errApproxOverflow(t)
@@ -343,8 +450,15 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 	if numEst > float64(e.lim.MaxBits) || denEst > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
-	if (!a.isInt() || !b.isInt()) && numEst+denEst > maxRationalBits {
-		return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Mul(x, y) })
+	cost := mulCost(a.numBits(), b.numBits())
+	if !a.isInt() || !b.isInt() {
+		if numEst+denEst > maxRationalBits {
+			return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Mul(x, y) })
+		}
+		cost = ratCost(bitsOf(a), bitsOf(b), numEst, denEst)
+	}
+	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
+		return value{}, err
 	}
 	return e.checkRat(t, new(big.Rat).Mul(a.rat(), b.rat()))
 }
@@ -375,6 +489,9 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
 	if a.isInt() && b.isInt() {
+		if err := e.spend(a, b, divCost(a.numBits(), b.numBits()), a.numBits()); err != nil {
+			return value{}, err
+		}
 		q, r := new(big.Int).QuoRem(a.rat().Num(), b.rat().Num(), new(big.Int))
 		if r.Sign() == 0 {
 			return intValue(q), nil
@@ -382,6 +499,9 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 	}
 	if numEst+denEst > maxRationalBits {
 		return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Quo(x, y) })
+	}
+	if err := e.spend(a, b, ratCost(bitsOf(a), bitsOf(b), numEst, denEst), numEst+denEst); err != nil {
+		return value{}, err
 	}
 	return e.checkRat(t, new(big.Rat).Quo(a.rat(), b.rat()))
 }
@@ -414,6 +534,9 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 	if a.numBits()+b.denBits() > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
 	}
+	if err := e.spend(a, b, floorDivModCost(a, b, n.op == nMod), a.numBits()+b.denBits()); err != nil {
+		return value{}, err
+	}
 	x, y := exactOf(a), exactOf(b)
 	num := new(big.Int).Mul(x.Num(), y.Denom())
 	den := new(big.Int).Mul(x.Denom(), y.Num())
@@ -433,6 +556,23 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 	return checkFloat(f, n.tok)
 }
 
+// floorDivModCost estimates a // b (and a % b): the cross products, the floor division of
+// their integers, and for the remainder a - b·q, in big.Rat when a or b is a fraction.
+func floorDivModCost(a, b value, mod bool) float64 {
+	an, ad, bn, bd := a.numBits(), a.denBits(), b.numBits(), b.denBits()
+	num, den := an+bd, ad+bn
+	cost := mulCost(an, bd) + mulCost(ad, bn) + divCost(num, den)
+	if !mod {
+		return cost
+	}
+	q := math.Max(num-den, 1)
+	cost += mulCost(bn, q) + linearCost(num)
+	if ad > 1 || bd > 1 {
+		cost += gcdCost(bn+q, bd) + ratCost(an+ad, bn+q+bd, math.Max(an+bd, bn+q+ad), ad+bd)
+	}
+	return cost
+}
+
 func (e *evaluator) integerOp(n *node, a, b value) (value, error) {
 	if !a.isInt() || !b.isInt() {
 		return value{}, errNeedsIntegers(n.tok)
@@ -446,6 +586,10 @@ func (e *evaluator) integerOp(n *node, a, b value) (value, error) {
 			return small(a.i & b.i), nil
 		}
 		return small(a.i | b.i), nil
+	}
+	size := math.Max(a.numBits(), b.numBits())
+	if err := e.spend(a, b, linearCost(size), size); err != nil {
+		return value{}, err
 	}
 	x, y := a.rat().Num(), b.rat().Num()
 	if n.op == nAnd {
@@ -468,10 +612,17 @@ func (e *evaluator) shift(n *node, a, b value) (value, error) {
 			}
 			return small(0), nil
 		}
+		if err := e.digits(a); err != nil {
+			return value{}, err
+		}
 		return intValue(new(big.Int).Rsh(a.rat().Num(), uint(b.i))), nil
 	}
-	if b.kind != vSmall || a.numBits()+float64(b.i) > float64(e.lim.MaxBits) {
+	size := a.numBits() + float64(b.i)
+	if b.kind != vSmall || size > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
+	}
+	if err := e.spend(a, value{}, linearCost(size), size); err != nil {
+		return value{}, err
 	}
 	return intValue(new(big.Int).Lsh(a.rat().Num(), uint(b.i))), nil
 }
@@ -497,10 +648,42 @@ func (e *evaluator) factorial(t token, x value) (value, error) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
 	lg, _ := math.Lgamma(float64(x.i) + 1)
-	if lg/math.Ln2 > float64(e.lim.MaxBits) {
+	size := lg / math.Ln2
+	if size > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
-	return e.checkInt(t, new(big.Int).MulRange(1, x.i))
+	if err := e.m.spend(factorialCost(size), size); err != nil {
+		return value{}, err
+	}
+	f, err := e.product(1, x.i)
+	if err != nil {
+		return value{}, err
+	}
+	return e.checkInt(t, f)
+}
+
+// productLeaf is the length of the ranges multiplied by MulRange in one go: about 0.2 ms.
+const productLeaf = 2048
+
+// product returns lo·(lo+1)·…·hi as MulRange does, by halves, but with a checkpoint
+// between them, so that a factorial stops within its line's time limit.
+func (e *evaluator) product(lo, hi int64) (*big.Int, error) {
+	if hi-lo < productLeaf {
+		return new(big.Int).MulRange(lo, hi), nil
+	}
+	mid := lo + (hi-lo)/2
+	a, err := e.product(lo, mid)
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.product(mid+1, hi)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.m.check(); err != nil {
+		return nil, err
+	}
+	return a.Mul(a, b), nil
 }
 
 // pow implements ** and ^.
@@ -546,7 +729,7 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 		}
 		return small(0), nil
 	case a.kind == vSmall && (a.i == 1 || a.i == -1):
-		if a.i == -1 && b.rat().Num().Bit(0) == 1 {
+		if a.i == -1 && isOdd(b) {
 			return small(-1), nil
 		}
 		return small(1), nil
@@ -557,13 +740,20 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 	n := b.i
 	base := a
 	if n < 0 {
-		base, n = ratValue(new(big.Rat).Inv(a.rat())), -n
+		inv, err := e.inverse(a)
+		if err != nil {
+			return value{}, err
+		}
+		base, n = inv, -n
 	}
 	numBits, denBits := powBits(base, n)
 	if numBits > float64(e.lim.MaxBits) || denBits > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
 	if !base.isInt() && numBits+denBits > maxRationalBits {
+		if err := e.m.spend(linearCost(bitsOf(base))+64*mulCost(floatPrec, floatPrec), 0); err != nil {
+			return value{}, err
+		}
 		f, ok := bigToFloat(bigFloatPow(base.bigFloat(), n))
 		if !ok {
 			return value{}, errApproxOverflow(t)
@@ -581,9 +771,31 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 		base, n = ratValue(base.lz.base), base.lz.exp*n
 	}
 	if numBits+denBits > lazyBits {
+		// Nothing is computed yet, but the result is large: the gate hears of it now.
+		if err := e.m.spend(0, numBits+denBits); err != nil {
+			return value{}, err
+		}
 		return value{kind: vLazy, lz: &lazyPow{base: base.rat(), exp: n, numBits: numBits, denBits: denBits}}, nil
 	}
+	if err := e.spend(base, value{}, powCost(numBits)+powCost(denBits), numBits+denBits); err != nil {
+		return value{}, err
+	}
 	return e.checkRat(t, powRat(base.rat(), n))
+}
+
+// inverse is 1/a for exact a ≠ 0; the inverse of a lazy power is the lazy power of the
+// inverse of its base, computed no sooner.
+func (e *evaluator) inverse(a value) (value, error) {
+	if a.kind == vLazy {
+		lz := *a.lz
+		lz.base, lz.val = new(big.Rat).Inv(lz.base), nil
+		lz.numBits, lz.denBits = a.lz.denBits, a.lz.numBits
+		return value{kind: vLazy, lz: &lz}, nil
+	}
+	if err := e.digits(a); err != nil {
+		return value{}, err
+	}
+	return ratValue(new(big.Rat).Inv(a.rat())), nil
 }
 
 // powBits estimates the bit lengths of base**n for n > 0: n·log2 of the numerator and
@@ -618,71 +830,24 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 		}
 		return small(0), nil
 	}
+	if b.kind == vLazy { // a denominator of more than lazyBits bits: no exact root
+		return e.powFloat(t, a, b)
+	}
 	br := b.rat()
 	if br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex && a.numBits() <= float64(e.lim.MaxBits) {
 		q := int(br.Denom().Int64())
-		if root, ok := rootRat(a.rat(), q); ok {
+		if err := e.force(a); err != nil {
+			return value{}, err
+		}
+		root, ok, err := e.rootRat(a.rat(), q)
+		if err != nil {
+			return value{}, err
+		}
+		if ok {
 			return e.powExactInt(t, ratValue(root), intValue(br.Num()))
 		}
 	}
 	return e.powFloat(t, a, b)
-}
-
-// rootRat returns the exact q-th root of x ≥ 0 if there is one.
-func rootRat(x *big.Rat, q int) (*big.Rat, bool) {
-	num, ok := rootInt(x.Num(), q)
-	if !ok {
-		return nil, false
-	}
-	den, ok := rootInt(x.Denom(), q)
-	if !ok {
-		return nil, false
-	}
-	return new(big.Rat).SetFrac(num, den), true
-}
-
-// rootInt returns the q-th root of x if x is a perfect q-th power (x may be negative for
-// odd q).
-func rootInt(x *big.Int, q int) (*big.Int, bool) {
-	if x.Sign() < 0 {
-		if q%2 == 0 {
-			return nil, false
-		}
-		r, ok := rootInt(new(big.Int).Neg(x), q)
-		if !ok {
-			return nil, false
-		}
-		return r.Neg(r), true
-	}
-	var r *big.Int
-	if q == 2 {
-		r = new(big.Int).Sqrt(x)
-	} else {
-		r = floorRoot(x, q)
-	}
-	check := new(big.Int).Exp(r, big.NewInt(int64(q)), nil)
-	return r, check.Cmp(x) == 0
-}
-
-// floorRoot returns ⌊x^(1/q)⌋ for x ≥ 0 by Newton's method from an overestimate.
-func floorRoot(x *big.Int, q int) *big.Int {
-	if x.Sign() == 0 {
-		return new(big.Int)
-	}
-	bq := big.NewInt(int64(q))
-	qm1 := big.NewInt(int64(q - 1))
-	y := new(big.Int).Lsh(big.NewInt(1), uint(x.BitLen()/q+1)) // > root
-	for {
-		// y' = ((q-1)·y + x / y^(q-1)) / q
-		t := new(big.Int).Exp(y, qm1, nil)
-		t.Quo(x, t)
-		t.Add(t, new(big.Int).Mul(qm1, y))
-		t.Quo(t, bq)
-		if t.Cmp(y) >= 0 {
-			return y
-		}
-		y = t
-	}
 }
 
 // call applies a function to its evaluated arguments. The parser has checked that the

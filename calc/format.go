@@ -15,6 +15,9 @@ const (
 	maxFractionDigits = 30   // digits of numerator and denominator in the "n/d ≈" form
 	ratDigits         = 20   // significant digits of the ≈ form of an exact value
 	floatDigits       = 15   // significant digits of an approximate value
+
+	// maxIntBits is a size above which an integer surely has more than maxIntDigits digits.
+	maxIntBits = 14290
 )
 
 // formatted is a value's display and its structured parts.
@@ -33,10 +36,14 @@ func format(v value) formatted {
 	case vFloat:
 		return formatFloat(v.f)
 	case vFrac:
-		if f, ok := formatSmallFrac(v.i, v.d); ok {
+		f, terminating, ok := formatSmallFrac(v.i, v.d)
+		switch {
+		case ok:
 			return f
+		case !terminating:
+			return formatSmallRepeating(v.i, v.d)
 		}
-		return formatSmallRepeating(v.i, v.d)
+		// A terminating decimal with more digits than a uint64 holds (2**-60): math/big.
 	}
 	r := v.rat()
 	if r.IsInt() {
@@ -60,21 +67,24 @@ func formatInt(n *big.Int) formatted {
 	// Below this many bits an integer surely has ≤ 4300 digits; between it and the next,
 	// an exact comparison with 10^4300 decides, so String is only ever called on an
 	// integer that is shown in full.
-	const surelyShort, surelyLong = 14280, 14290
+	const surelyShort, surelyLong = 14280, maxIntBits
 	if bl <= surelyShort || bl <= surelyLong && n.CmpAbs(pow10(maxIntDigits)) < 0 {
 		s := n.String()
 		return formatted{display: s, kind: KindInteger, value: s, decimal: s}
 	}
+	display, dec := approxInt(n)
+	return formatted{display: display, kind: KindInteger, decimal: dec}
+}
+
+// approxInt writes n in its ≈ form, 15 significant digits and the digit count, and
+// returns it with its decimal part: "≈ 9.99002093014385e+30102 (30103 digits)".
+func approxInt(n *big.Int) (display, decimal string) {
 	mant, exp, count := leadingDigits(n, floatDigits)
 	dec := sciText(mant, exp)
 	if n.Sign() < 0 {
 		dec = "-" + dec
 	}
-	return formatted{
-		display: "≈ " + dec + " (" + strconv.Itoa(count) + " digits)",
-		kind:    KindInteger,
-		decimal: dec,
-	}
+	return "≈ " + dec + " (" + strconv.Itoa(count) + " digits)", dec
 }
 
 // leadingDigits returns the first `digits` significant digits of |n|, rounded, the decimal
@@ -166,8 +176,9 @@ func plainText(digits string, exp int) string {
 }
 
 // formatSmallFrac formats n/d (d > 1, lowest terms) held in int64s when it has a terminating
-// decimal that fits in uint64 digits, without big arithmetic; ok is false otherwise.
-func formatSmallFrac(n, d int64) (formatted, bool) {
+// decimal that fits in uint64 digits, without big arithmetic; ok is false otherwise, and
+// terminating says which reason.
+func formatSmallFrac(n, d int64) (f formatted, terminating, ok bool) {
 	twos := bits.TrailingZeros64(uint64(d))
 	rest := uint64(d) >> twos
 	fives := 0
@@ -176,28 +187,28 @@ func formatSmallFrac(n, d int64) (formatted, bool) {
 		fives++
 	}
 	if rest != 1 {
-		return formatted{}, false
+		return formatted{}, false, false
 	}
 	places := max(twos, fives)
 	digits := absU(n)
 	for range places - twos {
 		hi, lo := bits.Mul64(digits, 2)
 		if hi != 0 {
-			return formatted{}, false
+			return formatted{}, true, false
 		}
 		digits = lo
 	}
 	for range places - fives {
 		hi, lo := bits.Mul64(digits, 5)
 		if hi != 0 {
-			return formatted{}, false
+			return formatted{}, true, false
 		}
 		digits = lo
 	}
 	var buf [24]byte
 	s := strconv.AppendUint(buf[:0], digits, 10)
 	dec := decimalText(n < 0, string(s), len(s)-1-places, exactPlainBelow)
-	return formatted{display: dec, kind: KindRational, value: fracText(n, d), decimal: dec}, true
+	return formatted{display: dec, kind: KindRational, value: fracText(n, d), decimal: dec}, true, true
 }
 
 // fracText writes n/d.

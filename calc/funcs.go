@@ -62,20 +62,20 @@ func unitInterval(x float64) bool { return x >= -1 && x <= 1 }
 var functions = map[string]function{
 	"abs":   one(fnAbs),
 	"sign":  one(func(e *evaluator, t token, x value) (value, error) { return small(int64(x.sign())), nil }),
-	"floor": one(func(e *evaluator, t token, x value) (value, error) { return roundWith(x, floorRat), nil }),
+	"floor": one(func(e *evaluator, t token, x value) (value, error) { return e.roundWith(x, floorRat) }),
 	"ceil": one(func(e *evaluator, t token, x value) (value, error) {
-		return roundWith(x, func(r *big.Rat) *big.Int { n := floorRat(new(big.Rat).Neg(r)); return n.Neg(n) }), nil
+		return e.roundWith(x, func(r *big.Rat) *big.Int { n := floorRat(new(big.Rat).Neg(r)); return n.Neg(n) })
 	}),
 	"trunc": one(func(e *evaluator, t token, x value) (value, error) {
-		return roundWith(x, func(r *big.Rat) *big.Int { return new(big.Int).Quo(r.Num(), r.Denom()) }), nil
+		return e.roundWith(x, func(r *big.Rat) *big.Int { return new(big.Int).Quo(r.Num(), r.Denom()) })
 	}),
 	"round": {min: 1, max: 2, arity: "1 or 2", fn: fnRound},
 	"sqrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 2, math.Sqrt) }),
 	"cbrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 3, math.Cbrt) }),
 	"exp":   approxFn(math.Exp, nil),
-	"ln":    one(func(e *evaluator, t token, x value) (value, error) { return logarithm(t, x, nil) }),
-	"log10": one(func(e *evaluator, t token, x value) (value, error) { return logarithm(t, x, big.NewRat(10, 1)) }),
-	"log2":  one(func(e *evaluator, t token, x value) (value, error) { return logarithm(t, x, big.NewRat(2, 1)) }),
+	"ln":    one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, nil) }),
+	"log10": one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, big.NewRat(10, 1)) }),
+	"log2":  one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, big.NewRat(2, 1)) }),
 	"log":   {min: 2, max: 2, arity: "2", fn: fnLog},
 	"sin":   approxFn(math.Sin, nil),
 	"cos":   approxFn(math.Cos, nil),
@@ -96,8 +96,8 @@ var functions = map[string]function{
 	"gcd":       two(func(e *evaluator, t token, x, y value) (value, error) { return gcdLcm(e, t, x, y, false) }),
 	"lcm":       two(func(e *evaluator, t token, x, y value) (value, error) { return gcdLcm(e, t, x, y, true) }),
 	"factorial": one(func(e *evaluator, t token, x value) (value, error) { return e.factorial(t, x) }),
-	"min":       {min: 1, max: maxArgs, arity: "1 to 8", fn: func(e *evaluator, t token, a []value) (value, error) { return pick(a, -1), nil }},
-	"max":       {min: 1, max: maxArgs, arity: "1 to 8", fn: func(e *evaluator, t token, a []value) (value, error) { return pick(a, 1), nil }},
+	"min":       {min: 1, max: maxArgs, arity: "1 to 8", fn: func(e *evaluator, t token, a []value) (value, error) { return e.pick(a, -1) }},
+	"max":       {min: 1, max: maxArgs, arity: "1 to 8", fn: func(e *evaluator, t token, a []value) (value, error) { return e.pick(a, 1) }},
 	"xor": two(func(e *evaluator, t token, x, y value) (value, error) {
 		if !x.isInt() || !y.isInt() {
 			return value{}, errNeedsIntegers(t)
@@ -105,13 +105,17 @@ var functions = map[string]function{
 		if x.kind == vSmall && y.kind == vSmall {
 			return small(x.i ^ y.i), nil
 		}
+		size := math.Max(x.numBits(), y.numBits())
+		if err := e.spend(x, y, linearCost(size), size); err != nil {
+			return value{}, err
+		}
 		return intValue(new(big.Int).Xor(x.rat().Num(), y.rat().Num())), nil
 	}),
 }
 
 func fnAbs(e *evaluator, t token, x value) (value, error) {
 	if x.sign() < 0 {
-		return neg(x), nil
+		return e.neg(x)
 	}
 	return x, nil
 }
@@ -124,11 +128,16 @@ func floorRat(r *big.Rat) *big.Int {
 
 // roundWith applies an integer-valued rounding to x: always an exact integer, computed
 // from the exact value of a binary64 operand.
-func roundWith(x value, f func(*big.Rat) *big.Int) value {
+func (e *evaluator) roundWith(x value, f func(*big.Rat) *big.Int) (value, error) {
 	if x.isInt() {
-		return x
+		return x, nil
 	}
-	return intValue(f(exactOf(x)))
+	if x.isBig() {
+		if err := e.spend(x, value{}, divCost(x.numBits(), x.denBits()), x.numBits()); err != nil {
+			return value{}, err
+		}
+	}
+	return intValue(f(exactOf(x))), nil
 }
 
 // roundHalfAway rounds to the nearest integer, halves away from zero.
@@ -147,11 +156,18 @@ const maxRoundDigits = 100
 func fnRound(e *evaluator, t token, a []value) (value, error) {
 	x := a[0]
 	if len(a) == 1 {
-		return roundWith(x, roundHalfAway), nil
+		return e.roundWith(x, roundHalfAway)
 	}
 	d := a[1]
 	if d.kind != vSmall || d.i < -maxRoundDigits || d.i > maxRoundDigits {
 		return value{}, errAt(t, "round() digits must be an integer from -%d to %d", maxRoundDigits, maxRoundDigits)
+	}
+	if x.isBig() {
+		p := float64(absI64(d.i)) * log2of10
+		cost := ratCost(bitsOf(x), p, x.numBits()+p, x.denBits()+p) + divCost(x.numBits()+p, x.denBits())
+		if err := e.spend(x, value{}, cost, x.numBits()+p); err != nil {
+			return value{}, err
+		}
 	}
 	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(absI64(d.i)), nil))
 	if d.i < 0 {
@@ -186,7 +202,14 @@ func root(e *evaluator, t token, x value, q int, f func(float64) float64) (value
 		}
 	}
 	if x.isExact() {
-		if r, ok := rootRat(x.rat(), q); ok {
+		if err := e.force(x); err != nil {
+			return value{}, err
+		}
+		r, ok, err := e.rootRat(x.rat(), q)
+		if err != nil {
+			return value{}, err
+		}
+		if ok {
 			return ratValue(r), nil
 		}
 	}
@@ -222,13 +245,13 @@ func logDomain(t token, x value) error {
 
 // logarithm is ln (base nil), log10 and log2: exact when x is an exact integer power of
 // the base; computed from the integers otherwise, so huge exact values stay finite.
-func logarithm(t token, x value, base *big.Rat) (value, error) {
+func (e *evaluator) logarithm(t token, x value, base *big.Rat) (value, error) {
 	if err := logDomain(t, x); err != nil {
 		return value{}, err
 	}
 	if base != nil && x.isExact() {
-		if k, ok := exactLog(x.rat(), base); ok {
-			return small(k), nil
+		if k, ok, err := e.exactLog(x, base); ok || err != nil {
+			return small(k), err
 		}
 	}
 	lx := ln(x)
@@ -249,25 +272,50 @@ func ln(x value) float64 {
 	if x.kind == vSmall {
 		return math.Log(float64(x.i))
 	}
+	if x.kind == vLazy { // ln|b**k| = k·ln|b|: no need for the digits
+		b := x.lz.base
+		return float64(x.lz.exp) * (log2Abs(b.Num()) - log2Abs(b.Denom())) * math.Ln2
+	}
 	r := x.rat()
 	return (log2Abs(r.Num()) - log2Abs(r.Denom())) * math.Ln2
 }
 
-// exactLog returns k with base**k == x, if such an integer exists.
-func exactLog(x, base *big.Rat) (int64, bool) {
+// exactLog returns k with base**k == x (x, base > 0), if such an integer exists. With
+// base = p/q in lowest terms and k > 0, base**k is p**k/q**k in lowest terms, so x's
+// numerator and denominator must have the sizes of those powers: that is checked first,
+// which rejects at once a base near 1 whose power would be enormous (log(2, 1.0000001)
+// would otherwise build a number of 10^8 bits), and the one power computed to confirm is
+// no larger than x.
+func (e *evaluator) exactLog(xv value, base *big.Rat) (int64, bool, error) {
+	if err := e.force(xv); err != nil {
+		return 0, false, err
+	}
+	x := xv.rat()
 	lb := log2Abs(base.Num()) - log2Abs(base.Denom())
 	if lb == 0 {
-		return 0, false
+		return 0, false, nil
 	}
 	k := math.Round((log2Abs(x.Num()) - log2Abs(x.Denom())) / lb)
 	if math.Abs(k) > 1<<31 {
-		return 0, false
+		return 0, false, nil
 	}
 	b, n := base, int64(k)
 	if n < 0 {
 		b, n = new(big.Rat).Inv(base), -n
 	}
-	return int64(k), powRat(b, n).Cmp(x) == 0
+	if !powSizeMatches(b.Num(), n, x.Num()) || !powSizeMatches(b.Denom(), n, x.Denom()) {
+		return 0, false, nil
+	}
+	if err := e.m.spend(powCost(float64(x.Num().BitLen()))+powCost(float64(x.Denom().BitLen())), 0); err != nil {
+		return 0, false, err
+	}
+	return int64(k), powRat(b, n).Cmp(x) == 0, nil
+}
+
+// powSizeMatches reports whether p**n may equal want (p, want > 0): their base-2
+// logarithms agree to within one.
+func powSizeMatches(p *big.Int, n int64, want *big.Int) bool {
+	return math.Abs(float64(n)*log2Abs(p)-log2Abs(want)) < 1
 }
 
 func fnLog(e *evaluator, t token, a []value) (value, error) {
@@ -282,8 +330,11 @@ func fnLog(e *evaluator, t token, a []value) (value, error) {
 		return value{}, errAt(t, "division by zero")
 	}
 	if x.isExact() && b.isExact() {
-		if k, ok := exactLog(x.rat(), b.rat()); ok {
-			return small(k), nil
+		if err := e.force(b); err != nil {
+			return value{}, err
+		}
+		if k, ok, err := e.exactLog(x, b.rat()); ok || err != nil {
+			return small(k), err
 		}
 	}
 	return checkFloat(ln(x)/ln(b), t)
@@ -293,28 +344,53 @@ func gcdLcm(e *evaluator, t token, x, y value, lcm bool) (value, error) {
 	if !x.isInt() || !y.isInt() {
 		return value{}, errNeedsIntegers(t)
 	}
+	if x.kind == vSmall && y.kind == vSmall && x.i != math.MinInt64 && y.i != math.MinInt64 {
+		if g := int64(gcd64(absU(x.i), absU(y.i))); !lcm || g == 0 {
+			return small(g), nil
+		}
+	}
+	xb, yb := x.numBits(), y.numBits()
+	cost := gcdCost(xb, yb)
+	if lcm {
+		cost += divCost(xb, xb/2) + mulCost(xb, yb) // the quotient of a by the gcd, times b
+	}
+	if err := e.spend(x, y, cost, xb+yb); err != nil {
+		return value{}, err
+	}
 	a := new(big.Int).Abs(x.rat().Num())
 	b := new(big.Int).Abs(y.rat().Num())
-	g := new(big.Int).GCD(nil, nil, a, b)
+	g, err := e.gcd(a, b)
+	if err != nil {
+		return value{}, err
+	}
 	if !lcm {
 		return intValue(g), nil
 	}
 	if g.Sign() == 0 {
 		return small(0), nil
 	}
+	if a.BitLen()-g.BitLen()+b.BitLen()-1 > e.lim.MaxBits { // the least lcm's size: refused before multiplying
+		return value{}, errTooLarge(t, e.lim.MaxBits)
+	}
 	return e.checkInt(t, a.Mul(a.Quo(a, g), b))
 }
 
 // pick returns the argument that compares as dir (-1 min, 1 max), unchanged; the first
 // of equals wins.
-func pick(args []value, dir int) value {
+func (e *evaluator) pick(args []value, dir int) (value, error) {
 	best := args[0]
 	for _, v := range args[1:] {
+		if v.isBig() || best.isBig() {
+			cost := mulCost(v.numBits(), best.denBits()) + mulCost(best.numBits(), v.denBits())
+			if err := e.spend(v, best, cost, 0); err != nil {
+				return value{}, err
+			}
+		}
 		if compare(v, best) == dir {
 			best = v
 		}
 	}
-	return best
+	return best, nil
 }
 
 func compare(a, b value) int {

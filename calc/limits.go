@@ -13,6 +13,9 @@ type Limits struct {
 	MaxVars      int           `json:"max_vars"`         // variables per session (100)
 	Budget       int           `json:"budget"`           // cost units per BudgetWindow (200 000)
 	BudgetWindow time.Duration `json:"budget_window_ns"` // time to refill the whole budget (60 s)
+	// MaxSessionMemory caps the bytes of a session's stored values, its variables and ans
+	// (4 MiB); see sessionMemory for how they are counted.
+	MaxSessionMemory int64 `json:"max_session_memory"`
 }
 
 // DefaultLimits returns the limits of the language reference, §7.
@@ -26,32 +29,31 @@ func DefaultLimits() Limits {
 		MaxVars:      100,
 		Budget:       200_000,
 		BudgetWindow: 60 * time.Second,
+
+		MaxSessionMemory: 4 << 20,
 	}
 }
 
 // WithDefaults returns l with every zero or negative field replaced by its default.
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
-	pick := func(v, def int) int {
-		if v <= 0 {
-			return def
-		}
-		return v
-	}
-	pickDur := func(v, def time.Duration) time.Duration {
-		if v <= 0 {
-			return def
-		}
-		return v
-	}
 	return Limits{
-		MaxLineBytes: pick(l.MaxLineBytes, d.MaxLineBytes),
-		MaxDepth:     pick(l.MaxDepth, d.MaxDepth),
-		MaxNodes:     pick(l.MaxNodes, d.MaxNodes),
-		MaxBits:      pick(l.MaxBits, d.MaxBits),
-		MaxTime:      pickDur(l.MaxTime, d.MaxTime),
-		MaxVars:      pick(l.MaxVars, d.MaxVars),
-		Budget:       pick(l.Budget, d.Budget),
-		BudgetWindow: pickDur(l.BudgetWindow, d.BudgetWindow),
+		MaxLineBytes: orDefault(l.MaxLineBytes, d.MaxLineBytes),
+		MaxDepth:     orDefault(l.MaxDepth, d.MaxDepth),
+		MaxNodes:     orDefault(l.MaxNodes, d.MaxNodes),
+		MaxBits:      orDefault(l.MaxBits, d.MaxBits),
+		MaxTime:      orDefault(l.MaxTime, d.MaxTime),
+		MaxVars:      orDefault(l.MaxVars, d.MaxVars),
+		Budget:       orDefault(l.Budget, d.Budget),
+		BudgetWindow: orDefault(l.BudgetWindow, d.BudgetWindow),
+
+		MaxSessionMemory: orDefault(l.MaxSessionMemory, d.MaxSessionMemory),
 	}
+}
+
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }

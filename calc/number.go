@@ -9,7 +9,7 @@ import (
 // parseNumber validates a number token and returns its exact value. A literal whose
 // numerator or denominator would exceed the bit limit is refused here, before the power of
 // ten is computed; one whose fraction is merely large (1e-40000) is approximate.
-func parseNumber(t token, src []rune, maxBits int) (value, error) {
+func parseNumber(t token, src []rune, maxBits int, m *meter) (value, error) {
 	if v, ok := smallDecimal(src); ok {
 		return v, nil
 	}
@@ -39,7 +39,7 @@ func parseNumber(t token, src []rune, maxBits int) (value, error) {
 		return value{}, errAt(t, "invalid number '%s'", s)
 	}
 	scale := decimalExponent(expDigits) - int64(len(fracDigits))
-	return scaleByPow10(mant, scale, t, maxBits)
+	return scaleByPow10(mant, scale, t, maxBits, m)
 }
 
 // smallDecimal parses the common literal, a plain decimal integer of up to 18 digits
@@ -109,20 +109,29 @@ func decimalExponent(e string) int64 {
 	return n
 }
 
-// scaleByPow10 returns mant·10^scale, checking the size first.
-func scaleByPow10(mant *big.Int, scale int64, t token, maxBits int) (value, error) {
+// scaleByPow10 returns mant·10^scale, checking the size first and pricing the power of
+// ten (a line of literals such as 1e300000 computes one per literal).
+func scaleByPow10(mant *big.Int, scale int64, t token, maxBits int, m *meter) (value, error) {
 	if mant.Sign() == 0 {
 		return small(0), nil
 	}
+	mantBits := float64(mant.BitLen())
 	pow10Bits := math.Abs(float64(scale)) * math.Log2(10)
-	if float64(mant.BitLen())+pow10Bits > float64(maxBits) || pow10Bits > float64(maxBits) {
+	if mantBits+pow10Bits > float64(maxBits) || pow10Bits > float64(maxBits) {
 		return value{}, errTooLarge(t, maxBits)
+	}
+	cost := powCost(pow10Bits) + mulCost(mantBits, pow10Bits)
+	if scale < 0 {
+		cost += gcdCost(mantBits, pow10Bits)
+	}
+	if err := m.spend(cost, mantBits+pow10Bits); err != nil {
+		return value{}, err
 	}
 	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(absI64(scale)), nil)
 	if scale >= 0 {
 		return intValue(mant.Mul(mant, p)), nil
 	}
-	if float64(mant.BitLen())+pow10Bits > maxRationalBits {
+	if mantBits+pow10Bits > maxRationalBits {
 		f := new(big.Float).SetPrec(floatPrec).SetInt(mant)
 		f.Quo(f, new(big.Float).SetPrec(floatPrec).SetInt(p))
 		x, _ := f.Float64()

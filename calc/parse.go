@@ -13,9 +13,12 @@ type parser struct {
 	depth    int
 	maxDepth int
 	maxBits  int
+	maxBytes int64 // of the line's big literals together (Limits.MaxSessionMemory)
+	litBytes int64
 	t        *tree
-	vars     map[string]value // the session's variables: a name followed by '(' is not a call
-	contAns  bool             // the line is a continuation: the first primary is ans
+	vars     map[string]variable // the session's variables: a name followed by '(' is not a call
+	m        *meter              // prices the large literals
+	contAns  bool                // the line is a continuation: the first primary is ans
 }
 
 func (p *parser) advance() error {
@@ -301,9 +304,15 @@ func (p *parser) isCallee(name string) bool {
 
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
-	v, err := parseNumber(t, p.lx.src[t.pos-1:t.end], p.maxBits)
+	v, err := parseNumber(t, p.lx.src[t.pos-1:t.end], p.maxBits, p.m)
 	if err != nil {
 		return 0, err
+	}
+	if v.isBig() { // held until the line ends: capped like the values it computes
+		p.t.bigLits = true
+		if p.litBytes += storedBytes(v); p.litBytes > p.maxBytes {
+			return 0, errMemory(t, p.maxBytes)
+		}
 	}
 	if err := p.advance(); err != nil {
 		return 0, err

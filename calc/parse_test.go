@@ -90,7 +90,7 @@ func TestLexerErrors(t *testing.T) {
 
 func parseString(line string) (*tree, error) {
 	var s Session
-	return s.parse(s.mapLine(line), DefaultLimits())
+	return s.parse(s.mapLine(line), DefaultLimits(), nil)
 }
 
 func TestParser(t *testing.T) {

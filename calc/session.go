@@ -1,7 +1,7 @@
 package calc
 
 import (
-	"math"
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -17,16 +17,28 @@ type Session struct {
 	// Clock returns the current time, for the budget and the evaluation time limit; nil
 	// means time.Now. Tests set it to control time.
 	Clock func() time.Time
+	// Gate, if not nil, is asked before a line's first heavy operation (see Gate).
+	Gate Gate
+	// Budget is the bucket the session's lines are charged to, which sessions may share;
+	// nil means a bucket of the session's own, from Limits.
+	Budget *Budget
 
-	vars    map[string]value
+	vars    map[string]variable
 	order   []string // variable names in first-assignment order
 	ans     value
 	hasAns  bool
-	budget  bucket
+	own     *Budget // the budget when Budget is nil
 	scratch scratch // buffers reused from line to line
 
 	lastDuration time.Duration
 	epoch        time.Time // see now
+	slow         float64   // the slowdown the meter measured, carried to the next line
+}
+
+// variable is a stored variable: its value, and its text for vars.
+type variable struct {
+	v    value
+	text string
 }
 
 // scratch holds per-line buffers that a session reuses, so that a typical line allocates
@@ -35,6 +47,28 @@ type scratch struct {
 	runes []rune
 	tree  tree
 	eval  evaluator
+	meter meter
+}
+
+// release forgets the values of the line just evaluated: only what the session stores
+// outlives a line.
+func (sc *scratch) release() {
+	sc.eval.release()
+	if sc.tree.bigLits {
+		clear(sc.tree.lits)
+	}
+	sc.tree.lits = sc.tree.lits[:0]
+}
+
+// budget is the bucket the session's lines are charged to.
+func (s *Session) budget() *Budget {
+	if s.Budget != nil {
+		return s.Budget
+	}
+	if s.own == nil {
+		s.own = NewBudget(s.Limits)
+	}
+	return s.own
 }
 
 // now reads the session's clock. Without a Clock it reads only the monotonic clock, from
@@ -55,6 +89,15 @@ func (s *Session) now() time.Time {
 // or comment-only line gives a Result of KindNone, to which nothing is replied. Errors
 // leave the session unchanged.
 func (s *Session) Eval(line string) (Result, error) {
+	return s.EvalContext(context.Background(), line)
+}
+
+// EvalContext evaluates one line like Eval. When ctx is done (client gone, request
+// cancelled, server closing) the evaluation stops at its next checkpoint and EvalContext
+// returns ctx.Err() (context.Canceled or context.DeadlineExceeded), unwrapped, session
+// unchanged; the work done until then is charged to the budget all the same. An error of
+// the Gate is returned as it is.
+func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) {
 	lim := s.Limits.WithDefaults()
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if len(line) > lim.MaxLineBytes {
@@ -68,21 +111,36 @@ func (s *Session) Eval(line string) (Result, error) {
 	if isBlankRunes(src) {
 		return Result{}, nil
 	}
+	if ctx.Done() != nil && ctx.Err() != nil {
+		return Result{}, ctx.Err()
+	}
 	if res, err, ok := s.command(src); ok {
 		return res, err
 	}
 	start := s.now()
-	defer func() { s.lastDuration = s.since(start) }()
-	t, err := s.parse(src, lim)
+	m := &s.scratch.meter
+	m.begin(ctx, s, lim, start)
+	s.scratch.eval.dynCost = 0
+	res, err := s.evalLine(src, lim, m)
+	waited := m.end()
+	dynCost := s.scratch.eval.dynCost
+	s.scratch.release()
+	s.lastDuration = s.since(start)
+	s.budget().debit(float64(dynCost) + workUnits(s.lastDuration-waited))
+	return res, err
+}
+
+func (s *Session) evalLine(src []rune, lim Limits, m *meter) (Result, error) {
+	t, err := s.parse(src, lim, m)
 	if err != nil {
 		return Result{}, err
 	}
-	return s.run(t, lim, start)
+	return s.run(t, lim, m)
 }
 
 // LastDuration is how long the last expression line took to parse and evaluate (zero for
-// blank lines and commands), for the callers' metrics: it saves them reading the clock
-// around Eval, which the session reads anyway.
+// blank lines and commands), waiting in the Gate included, for the callers' metrics: it
+// saves them reading the clock around Eval, which the session reads anyway.
 func (s *Session) LastDuration() time.Duration { return s.lastDuration }
 
 func (s *Session) since(start time.Time) time.Duration {
@@ -119,7 +177,24 @@ func isBlankRunes(src []rune) bool {
 // commands are whole-line, case-insensitive words; they cannot be assigned.
 var commands = map[string]bool{"help": true, "vars": true, "quit": true, "exit": true}
 
+// command answers the commands (help NAME and a function's name alone too: help.go); every
+// text reply is charged by its size, so a long reply is never free.
 func (s *Session) command(src []rune) (Result, error, bool) {
+	res, err, ok := s.helpLine(src)
+	if !ok {
+		res, err, ok = s.wordCommand(src)
+	}
+	if !ok || err != nil || res.Kind != KindText {
+		return res, err, ok
+	}
+	if err := s.budget().charge(s.now(), replyUnits(len(res.Display))); err != nil {
+		return Result{}, err, true
+	}
+	return res, nil, true
+}
+
+// wordCommand answers help, vars, quit and exit.
+func (s *Session) wordCommand(src []rune) (Result, error, bool) {
 	word := trimBlanks(src)
 	if len(word) != 4 { // every command has four letters: skip the conversion otherwise
 		return Result{}, nil, false
@@ -157,7 +232,7 @@ func (s *Session) varsText() string {
 	}
 	parts := make([]string, len(s.order))
 	for i, name := range s.order {
-		parts[i] = name + " = " + format(s.vars[name]).display
+		parts[i] = name + " = " + s.vars[name].text
 	}
 	return strings.Join(parts, ", ")
 }
@@ -173,15 +248,17 @@ func isReserved(name string) bool {
 	return name == "ans" || name == "_" || name == "mod" || commands[strings.ToLower(name)]
 }
 
-func (s *Session) parse(src []rune, lim Limits) (*tree, error) {
+func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := parser{
 		lx:       lexer{src: src, eol: len(src) + 1},
 		maxDepth: lim.MaxDepth,
 		maxBits:  lim.MaxBits,
+		maxBytes: lim.MaxSessionMemory,
 		t:        t,
 		vars:     s.vars,
+		m:        m,
 	}
 	if err := p.parseLine(); err != nil {
 		return nil, err
@@ -192,83 +269,51 @@ func (s *Session) parse(src []rune, lim Limits) (*tree, error) {
 	return t, nil
 }
 
-// run charges the line's cost, evaluates it and records the result.
-func (s *Session) run(t *tree, lim Limits, now time.Time) (Result, error) {
-	if err := s.budget.charge(now, t.cost, lim); err != nil {
+// run charges the line's static cost, evaluates it and records the result.
+func (s *Session) run(t *tree, lim Limits, m *meter) (Result, error) {
+	if err := s.budget().charge(m.start, float64(t.cost)); err != nil {
 		return Result{}, err
 	}
 	e := &s.scratch.eval
-	*e = evaluator{t: t, s: s, lim: lim, start: now, vals: e.vals}
+	*e = evaluator{t: t, s: s, lim: lim, m: m, vals: e.vals}
 	v, err := e.run()
-	s.budget.debit(e.dynCost)
 	if err != nil {
 		return Result{}, err
 	}
-	name := ""
-	if t.assign != nil {
-		name = t.assign.text
-		if err := s.store(*t.assign, v, lim); err != nil {
+	if v.isBig() {
+		if err := e.spend(v, value{}, formatCost(v.numBits(), v.denBits()), 0); err != nil {
 			return Result{}, err
 		}
 	}
-	s.ans, s.hasAns = v, true
 	f := format(v)
-	res := Result{Display: f.display, Kind: f.kind, Value: f.value, Decimal: f.decimal, Name: name}
-	if name != "" {
-		res.Display = name + " = " + f.display
+	res := Result{Display: f.display, Kind: f.kind, Value: f.value, Decimal: f.decimal}
+	if t.assign != nil {
+		res.Name = t.assign.text
+		res.Display = res.Name + " = " + f.display
+		if err := s.store(*t.assign, v, f, lim); err != nil {
+			return Result{}, err
+		}
+	} else if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
+		return Result{}, err
 	}
+	s.ans, s.hasAns = v, true
 	return res, nil
 }
 
-func (s *Session) store(name token, v value, lim Limits) error {
-	if _, ok := s.vars[name.text]; !ok {
-		if len(s.order) >= lim.MaxVars {
-			return errAt(name, "too many variables (limit %d)", lim.MaxVars)
-		}
-		if s.vars == nil {
-			s.vars = make(map[string]value)
-		}
+func (s *Session) store(name token, v value, f formatted, lim Limits) error {
+	_, exists := s.vars[name.text]
+	if !exists && len(s.order) >= lim.MaxVars {
+		return errAt(name, "too many variables (limit %d)", lim.MaxVars)
+	}
+	if err := s.checkMemory(name, name.text, v, lim); err != nil {
+		return err
+	}
+	if s.vars == nil {
+		s.vars = make(map[string]variable)
+	}
+	if !exists {
 		s.order = append(s.order, name.text)
 	}
-	s.vars[name.text] = v
+	s.vars[name.text] = variable{v: v, text: varText(v, f)}
 	return nil
 }
-
-// bucket is the session's token bucket: Budget units, refilled evenly over BudgetWindow.
-type bucket struct {
-	started bool
-	units   float64
-	last    time.Time
-}
-
-func (b *bucket) refill(now time.Time, lim Limits) {
-	capacity := float64(lim.Budget)
-	if !b.started {
-		b.started, b.units, b.last = true, capacity, now
-		return
-	}
-	if el := now.Sub(b.last); el > 0 {
-		b.units = math.Min(capacity, b.units+capacity*el.Seconds()/lim.BudgetWindow.Seconds())
-		b.last = now
-	}
-}
-
-// charge takes a line's static cost, or refuses the line with the wait until it fits.
-func (b *bucket) charge(now time.Time, cost int, lim Limits) error {
-	b.refill(now, lim)
-	if cost > lim.Budget {
-		return &Error{Msg: "expression too costly for the session budget (cost " + strconv.Itoa(cost) +
-			", limit " + strconv.Itoa(lim.Budget) + " units)"}
-	}
-	if float64(cost) > b.units {
-		rate := float64(lim.Budget) / lim.BudgetWindow.Seconds()
-		wait := int(math.Ceil((float64(cost) - b.units) / rate))
-		return &Error{Msg: "session budget exhausted, try again in " + strconv.Itoa(max(wait, 1)) + " s"}
-	}
-	b.units -= float64(cost)
-	return nil
-}
-
-// debit takes the cost of large results, known only after evaluating; the bucket may go
-// below zero, which delays the next lines.
-func (b *bucket) debit(units int) { b.units -= float64(units) }

@@ -123,12 +123,16 @@ func (c *fakeClock) read() time.Time {
 func TestEvaluationTimeLimit(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(0, 0), step: 300 * time.Millisecond}
 	s := calc.Session{Clock: clock.read}
-	// Large results make the evaluator read the clock after each one.
-	_, err := s.Eval("2**5000 * 3 + 2**5000 * 5 + 2**5000 * 7 + 2**5000 * 11")
+	// Large results make the evaluator read the clock before each one.
+	line := "2**100000 * 3 + 2**100000 * 5 + 2**100000 * 7 + 2**100000 * 11"
+	_, err := s.Eval(line)
 	assert.EqualError(t, err, "Error: evaluation took too long (limit 1 s)")
+	var e *calc.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, calc.RefusalTime, e.Refusal)
 
 	clock.step = 0 // the limit is per line: with time standing still the line runs
-	_, err = s.Eval("2**5000 * 3 + 2**5000 * 5 + 2**5000 * 7 + 2**5000 * 11")
+	_, err = s.Eval(line)
 	assert.NoError(t, err)
 }
 

@@ -284,19 +284,52 @@ func powRat(x *big.Rat, n int64) *big.Rat {
 	if x.IsInt() {
 		return new(big.Rat).SetInt(num)
 	}
-	den := new(big.Int).Exp(x.Denom(), e, nil)
-	// num and den stay coprime, so SetFrac's GCD is cheap relative to the powers.
-	return new(big.Rat).SetFrac(num, den)
+	// num and den stay coprime: no GCD is needed to keep the result in lowest terms.
+	return coprimeRat(num, new(big.Int).Exp(x.Denom(), e, nil))
 }
 
-// log2Abs returns log2|n| for n ≠ 0, accurate for integers of any size.
+// log2Abs returns log2|n| for n ≠ 0, accurate for integers of any size: from the top 64
+// bits of |n|, read in place.
 func log2Abs(n *big.Int) float64 {
+	w := n.Bits() // |n|, least significant word first
 	bl := n.BitLen()
-	if bl <= 53 {
-		f, _ := new(big.Float).SetInt(n).Float64()
-		return math.Log2(math.Abs(f))
+	if bl <= 64 {
+		var x uint64
+		for i, d := range w {
+			x |= uint64(d) << (bits.UintSize * i)
+		}
+		return math.Log2(float64(x))
 	}
-	top := new(big.Int).Rsh(new(big.Int).Abs(n), uint(bl-53))
-	f, _ := new(big.Float).SetInt(top).Float64()
-	return math.Log2(f) + float64(bl-53)
+	shift := bl - 64
+	top := wordAt(w, shift/bits.UintSize) >> (shift % bits.UintSize)
+	if off := shift % bits.UintSize; off > 0 {
+		top |= wordAt(w, shift/bits.UintSize+1) << (bits.UintSize - off)
+	}
+	return math.Log2(float64(top)) + float64(shift)
+}
+
+func wordAt(w []big.Word, i int) uint64 {
+	if i < len(w) {
+		return uint64(w[i])
+	}
+	return 0
+}
+
+// isBig reports whether v is held in math/big (or is a lazy power): the values whose
+// operations are priced and checked against the clock.
+func (v value) isBig() bool { return v.kind == vRat || v.kind == vLazy }
+
+// bitsOf is the size of an exact value, numerator and denominator together.
+func bitsOf(v value) float64 { return v.numBits() + v.denBits() }
+
+// isOdd reports whether the exact integer v is odd, without computing a lazy power: b**k
+// is odd exactly when b is.
+func isOdd(v value) bool {
+	switch v.kind {
+	case vSmall:
+		return v.i&1 != 0
+	case vLazy:
+		return v.lz.base.Num().Bit(0) == 1
+	}
+	return v.rat().Num().Bit(0) == 1
 }

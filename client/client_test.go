@@ -15,7 +15,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// readline's input loop never ends once its instance is closed (it waits on a channel
+// nobody reads: chzyer/readline v1.5.1), one goroutine per terminal; nothing else may leak.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/chzyer/readline.(*Operation).ioloop"))
+}
 
 // dialers opens a session of each transport on s.
 func dialers(s *testServer) map[string]func(context.Context) (Conn, error) {
@@ -194,102 +198,137 @@ func TestWSURL(t *testing.T) {
 	}
 }
 
-// fakeTTY is a terminal for Interactive: keys typed by the test, output collected.
-type fakeTTY struct {
-	keys  *io.PipeReader
-	type_ *io.PipeWriter
+// Lines is the one-shot use: every line in one session, and a count of error replies.
+func TestLinesCountsErrorReplies(t *testing.T) {
+	s := startServer(t)
+	for name, dial := range dialers(s) {
+		t.Run(name, func(t *testing.T) {
+			ctx := testCtx(t)
+			c, err := dial(ctx)
+			require.NoError(t, err)
+			var out bytes.Buffer
+			n, err := Lines(ctx, c, []string{"x = 6", "# nothing", "x * 7", "1 / 0", "y"}, &out)
+			require.NoError(t, err)
+			assert.Equal(t, 2, n)
+			assert.Equal(t, "x = 6\n42\nError at column 3: division by zero\nError at column 1: unknown name 'y'\n", out.String())
 
-	mu  sync.Mutex
-	out bytes.Buffer
+			c, err = dial(ctx)
+			require.NoError(t, err)
+			out.Reset()
+			n, err = Lines(ctx, c, []string{"1 + 1", "quit", "1 / 0"}, &out)
+			require.NoError(t, err)
+			assert.Equal(t, 0, n, "nothing after quit is sent")
+			assert.Equal(t, "2\n", out.String())
+		})
+	}
 }
 
-func newFakeTTY() *fakeTTY {
-	r, w := io.Pipe()
-	return &fakeTTY{keys: r, type_: w}
-}
-
-func (f *fakeTTY) Read(p []byte) (int, error) { return f.keys.Read(p) }
-
-func (f *fakeTTY) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.out.Write(p)
-}
-
-func (f *fakeTTY) output() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.out.String()
-}
-
-// waitFor polls the screen until it shows s (bounded).
-func (f *fakeTTY) waitFor(t *testing.T, s string) {
-	t.Helper()
-	require.Eventually(t, func() bool { return strings.Contains(f.output(), s) }, 10*time.Second,
-		5*time.Millisecond, "screen never showed %q; it shows %q", s, f.output())
-}
-
-func runInteractive(t *testing.T, dial func(context.Context) (Conn, error)) (*fakeTTY, chan error) {
+// A line sent to an HTTP port gets an HTTP response: Pipe and Lines say so, and print none
+// of it.
+func TestPipeRefusesAnHTTPPort(t *testing.T) {
+	s := startServer(t)
 	ctx := testCtx(t)
-	c, err := dial(ctx)
+	c, err := DialTCP(ctx, s.HTTP)
 	require.NoError(t, err)
-	tty := newFakeTTY()
-	t.Cleanup(func() { tty.type_.Close() })
-	done := make(chan error, 1)
-	go func() { done <- Interactive(ctx, c, tty) }()
-	return tty, done
+	var out bytes.Buffer
+	err = Pipe(ctx, c, strings.NewReader("1 + 1\n2 + 2\n"), &out)
+	var he *HTTPError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, s.HTTP, he.Addr)
+	assert.Equal(t, s.HTTP+" answered in HTTP (HTTP/1.1 400 Bad Request): it is an HTTP port, not the line protocol; "+
+		"try -ws "+s.HTTP+", or -tcp with the line-protocol port", err.Error())
+	assert.Empty(t, out.String())
+
+	c, err = DialTCP(ctx, s.HTTP)
+	require.NoError(t, err)
+	_, err = Lines(ctx, c, []string{"1 + 1"}, &out)
+	require.ErrorAs(t, err, &he)
 }
 
-func TestInteractivePromptRepliesAndCtrlD(t *testing.T) {
+func TestCompleterCandidates(t *testing.T) {
+	c := NewCompleter()
+	c.AddVar("total")
+	c.AddVar("tax")
+	c.AddVar("tax")
+	assert.Equal(t, []string{"tax", "total"}, c.Vars())
+	for _, tc := range []struct {
+		line  string
+		pos   int // -1: the end
+		want  []string
+		typed int
+	}{
+		{"sq", -1, []string{"rt("}, 2},
+		{"1 + sq", -1, []string{"rt("}, 2},
+		{"t", -1, []string{"an(", "anh(", "au", "ax", "otal", "runc("}, 1},
+		{"ta", -1, []string{"n(", "nh(", "u", "x"}, 2},
+		{"2 * to", -1, []string{"tal"}, 2},
+		{"he", -1, []string{"lp"}, 2},           // a command at the start of a line
+		{"1 + he", -1, nil, 0},                  // not inside an expression
+		{"help fa", -1, []string{"ctorial"}, 2}, // no parenthesis after help
+		{"HELP va", -1, []string{"rs"}, 2},
+		{"help ta", -1, []string{"n", "nh", "u", "x"}, 2},
+		{"an", -1, []string{"s"}, 2},
+		{"lo", -1, []string{"g(", "g10(", "g2("}, 2},
+		{"sq + 1", 2, []string{"rt("}, 2}, // the name before the cursor
+		{"0x1f", -1, nil, 0},              // the end of a number is no name
+		{"zz", -1, nil, 0},
+		{"PI", -1, nil, 0}, // names are case-sensitive
+	} {
+		pos := tc.pos
+		if pos < 0 {
+			pos = len([]rune(tc.line))
+		}
+		got, typed := c.Candidates(tc.line, pos)
+		if tc.want == nil {
+			assert.Empty(t, got, tc.line)
+			continue
+		}
+		assert.Equal(t, tc.want, got, tc.line)
+		assert.Equal(t, tc.typed, typed, tc.line)
+	}
+	c.ResetVars()
+	got, _ := c.Candidates("to", 2)
+	assert.Empty(t, got)
+}
+
+func TestAssignedNameAndHelpLines(t *testing.T) {
+	for _, tc := range []struct {
+		line, reply, name string
+	}{
+		{"x = 1/3", "x = 1/3 ≈ 0.33333333333333333333", "x"},
+		{"ｘ　＝　５", "x = 5", "x"},
+		{" total_2 =2**10", "total_2 = 1024", "total_2"},
+		{"x = 1/0", "Error at column 7: division by zero", ""},
+		{"vars", "x = 3, y = 4", ""},            // no assignment in the line
+		{"help =", "name = expr: stores …", ""}, // help, not an assignment
+		{"1 # a = b", "1", ""},
+	} {
+		name, ok := AssignedName(tc.line, tc.reply)
+		assert.Equal(t, tc.name, name, tc.line)
+		assert.Equal(t, tc.name != "", ok, tc.line)
+	}
+	for line, want := range map[string]bool{
+		"help": true, " HELP ": true, "help sqrt": true, "help\tpi": true, "help # note": true,
+		"helpme": false, "x = help": false, "hel": false, "": false,
+	} {
+		assert.Equal(t, want, IsHelpLine(line), "%q", line)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	text := "one two three four five six seven eight nine ten eleven twelve"
+	assert.Equal(t, "one two three four\nfive six seven eight\nnine ten eleven\ntwelve", Wrap(text, 20))
+	long := strings.Repeat("x", 30)
+	assert.Equal(t, "a\n"+long+"\nb", Wrap("a "+long+" b", 20), "a long word stays whole")
+	assert.Equal(t, "short", Wrap("short", 80))
+	assert.Equal(t, "π ≈ 3.14159265 and …", Wrap("π ≈ 3.14159265 and …", 20), "columns are code points")
+	assert.Equal(t, "π ≈ 3.141592653 and\n…", Wrap("π ≈ 3.141592653 and …", 20))
+}
+
+// -ws pointed at the line protocol's port says so.
+func TestDialWSRefusesALineProtocolPort(t *testing.T) {
 	s := startServer(t)
-	for name, dial := range dialers(s) {
-		t.Run(name, func(t *testing.T) {
-			tty, done := runInteractive(t, dial)
-			tty.waitFor(t, Prompt)
-			io.WriteString(tty.type_, "6 * 7\r")
-			tty.waitFor(t, "42\r\n")
-			// History: the up arrow brings the last line back; edit it and send it again.
-			io.WriteString(tty.type_, "\x1b[A\x7f8\r")
-			tty.waitFor(t, "48\r\n")
-			io.WriteString(tty.type_, "\x04") // Ctrl-D on an empty line
-			require.NoError(t, <-done)
-		})
-	}
-}
-
-func TestInteractiveQuit(t *testing.T) {
-	s := startServer(t)
-	for name, dial := range dialers(s) {
-		t.Run(name, func(t *testing.T) {
-			tty, done := runInteractive(t, dial)
-			io.WriteString(tty.type_, "quit\r")
-			require.NoError(t, <-done)
-		})
-	}
-}
-
-func TestInteractiveShowsServerClose(t *testing.T) {
-	for _, name := range []string{"tcp", "ws"} {
-		t.Run(name, func(t *testing.T) {
-			s := startServer(t)
-			tty, done := runInteractive(t, dialers(s)[name])
-			io.WriteString(tty.type_, "1 + 2\r")
-			tty.waitFor(t, "3\r\n")
-			s.shutdown(t)
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("Interactive did not return after the server closed")
-			}
-			var ce *ClosedError
-			require.ErrorAs(t, err, &ce)
-			assert.Contains(t, tty.output(), "connection closed by the server")
-			if name == "ws" {
-				assert.Contains(t, tty.output(), "connection closed by the server: server shutting down (WebSocket status 1001)")
-			} else {
-				assert.Contains(t, tty.output(), "Error: server shutting down")
-			}
-		})
-	}
+	_, err := DialWS(testCtx(t), s.TCP)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ws://"+s.TCP+"/ws did not answer in HTTP, so it is no WebSocket endpoint; for wscalc's line protocol use -tcp")
 }

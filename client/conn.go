@@ -169,6 +169,10 @@ func DialWS(ctx context.Context, rawURL string) (Conn, error) {
 	}
 	c, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
+		if strings.Contains(err.Error(), "malformed HTTP") {
+			// The other way round from HTTPError: a line-protocol port, say.
+			return nil, fmt.Errorf("%s did not answer in HTTP, so it is no WebSocket endpoint; for wscalc's line protocol use -tcp (%w)", u, err)
+		}
 		return nil, err
 	}
 	c.SetReadLimit(MaxReply)

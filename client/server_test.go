@@ -6,8 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,47 +18,102 @@ import (
 )
 
 // testServer is wscalc's own TCP line server and WebSocket handler, in-process on loopback.
+// It can be shut down and started again on the same ports, as a restarted server is.
 type testServer struct {
-	TCP string // host:port
-	WS  string // ws://host:port/ws
+	TCP  string // host:port
+	HTTP string // host:port of the WebSocket endpoint's HTTP server
+	WS   string // ws://host:port/ws
 
-	tcp *tcp.Server
-	ws  *ws.Handler
+	mu   sync.Mutex
+	tcp  *tcp.Server
+	ws   *ws.Handler
+	hs   *http.Server
+	done chan struct{} // closed when both Serve calls have returned
 }
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
+	s := &testServer{}
+	s.start(t, "127.0.0.1:0", "127.0.0.1:0")
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// start serves on the given addresses (port 0 picks one) and records the addresses.
+func (s *testServer) start(t *testing.T, tcpAddr, httpAddr string) {
+	t.Helper()
 	h := hub.New(hub.Options{})
 	quiet := slog.New(slog.DiscardHandler)
-	s := &testServer{
-		tcp: &tcp.Server{Hub: h, Logger: quiet},
-		ws:  ws.New(ws.Options{Hub: h, Logger: quiet}),
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	tl, err := listenRetry(tcpAddr)
 	require.NoError(t, err)
-	s.TCP = l.Addr().String()
-	served := make(chan error, 1)
-	go func() { served <- s.tcp.Serve(l) }()
+	hl, err := listenRetry(httpAddr)
+	require.NoError(t, err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tcp = &tcp.Server{Hub: h, Logger: quiet}
+	s.ws = ws.New(ws.Options{Hub: h, Logger: quiet})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s.ws)
-	hs := httptest.NewServer(mux)
-	s.WS = "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
-	t.Cleanup(func() {
-		s.tcp.Close()
-		s.ws.Close()
-		hs.Close()
-		if err := <-served; !errors.Is(err, tcp.ErrServerClosed) {
+	s.hs = &http.Server{Handler: mux}
+	s.TCP, s.HTTP = tl.Addr().String(), hl.Addr().String()
+	s.WS = "ws://" + s.HTTP + "/ws"
+	s.done = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := s.tcp.Serve(tl); !errors.Is(err, tcp.ErrServerClosed) {
 			t.Errorf("tcp Serve: %v", err)
 		}
-	})
-	return s
+	}()
+	go func() {
+		defer wg.Done()
+		if err := s.hs.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("http Serve: %v", err)
+		}
+	}()
+	go func() { wg.Wait(); close(s.done) }()
+}
+
+// listenRetry listens on addr, retrying for a while if a just-closed listener still holds
+// the port.
+func listenRetry(addr string) (net.Listener, error) {
+	var l net.Listener
+	var err error
+	for range 50 {
+		if l, err = net.Listen("tcp", addr); err == nil {
+			return l, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil, err
 }
 
 // shutdown stops the servers gracefully, as SIGTERM does: in-flight lines are answered,
 // then TCP sessions get "Error: server shutting down" and WebSocket sessions close 1001.
 func (s *testServer) shutdown(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	require.NoError(t, s.tcp.Shutdown(ctx))
 	require.NoError(t, s.ws.Shutdown(ctx))
+	require.NoError(t, s.hs.Shutdown(ctx))
+	<-s.done
+}
+
+// restart starts the servers again on the same ports, after shutdown.
+func (s *testServer) restart(t *testing.T) {
+	t.Helper()
+	s.start(t, s.TCP, s.HTTP)
+}
+
+func (s *testServer) stop(t *testing.T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tcp.Close()
+	s.ws.Close()
+	s.hs.Close()
+	<-s.done
 }

@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/term"
 )
 
 // MaxLine is the language's line limit. Over it every line, comment or not, gets an error
@@ -39,30 +38,90 @@ func IsQuit(line string) bool {
 	return t == "quit" || t == "exit"
 }
 
+// IsError reports whether a reply is an error (the protocol's errors all start so).
+func IsError(reply string) bool { return strings.HasPrefix(reply, "Error") }
+
+// HTTPError reports that the server answered a line in HTTP: the client was pointed at
+// wscalc's HTTP port (or another web server) instead of the line protocol.
+type HTTPError struct {
+	Addr   string // host:port
+	Status string // the status line, e.g. "HTTP/1.1 400 Bad Request"
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s answered in HTTP (%s): it is an HTTP port, not the line protocol; "+
+		"try -ws %s, or -tcp with the line-protocol port", e.Addr, e.Status, e.Addr)
+}
+
+// isHTTPStatus reports whether a first reply is an HTTP status line.
+func isHTTPStatus(reply string) bool {
+	return strings.HasPrefix(reply, "HTTP/1.") || strings.HasPrefix(reply, "HTTP/2")
+}
+
 // trimEOL drops the line terminator (LF, and a CR before it).
 func trimEOL(s string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r")
 }
 
-// replies prints each reply of c as it arrives and counts them; done receives the error
-// that ended the stream (a *ClosedError when the server closed).
-type replies struct {
-	n    atomic.Int64
-	done chan error
-	tick chan struct{} // a value after each reply, dropped when nobody listens
+// pending holds the lines sent and not yet answered, oldest first.
+type pending struct {
+	mu    sync.Mutex
+	lines []string
 }
 
-func startReplies(c Conn, out io.Writer) *replies {
-	r := &replies{done: make(chan error, 1), tick: make(chan struct{}, 1)}
+func (p *pending) push(line string) {
+	p.mu.Lock()
+	p.lines = append(p.lines, line)
+	p.mu.Unlock()
+}
+
+func (p *pending) pop() (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lines) == 0 {
+		return "", false
+	}
+	line := p.lines[0]
+	p.lines[0] = ""
+	p.lines = p.lines[1:]
+	return line, true
+}
+
+func (p *pending) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.lines)
+}
+
+// replies reads the replies of one connection in its own goroutine, pairs each with the
+// line it answers (the caller pushes every line that needs a reply onto sent before
+// sending it) and passes both to handle. A reply the server sends on its own, such as
+// "Error: server shutting down", comes with an empty line when nothing is pending.
+type replies struct {
+	sent pending
+	n    atomic.Int64  // replies handled
+	tick chan struct{} // a value after each reply, dropped when nobody listens
+	end  chan struct{} // closed when the stream has ended; err says why
+	err  error         // a *ClosedError when the server closed, an *HTTPError, …
+}
+
+func startReplies(c Conn, handle func(line, reply string) error) *replies {
+	r := &replies{tick: make(chan struct{}, 1), end: make(chan struct{})}
 	go func() {
-		for {
-			line, err := c.Recv()
+		defer close(r.end)
+		for first := true; ; first = false {
+			reply, err := c.Recv()
 			if err != nil {
-				r.done <- err
+				r.err = err
 				return
 			}
-			if _, err := fmt.Fprintln(out, line); err != nil {
-				r.done <- err
+			if first && isHTTPStatus(reply) {
+				r.err = &HTTPError{Addr: strings.TrimPrefix(c.String(), "tcp "), Status: reply}
+				return
+			}
+			line, _ := r.sent.pop()
+			if err := handle(line, reply); err != nil {
+				r.err = err
 				return
 			}
 			r.n.Add(1)
@@ -75,40 +134,74 @@ func startReplies(c Conn, out io.Writer) *replies {
 	return r
 }
 
+// ended returns the error that ended the stream, if it has ended.
+func (r *replies) ended() (error, bool) {
+	select {
+	case <-r.end:
+		return r.err, true
+	default:
+		return nil, false
+	}
+}
+
 // Pipe sends every line of in to c, writes every reply to out, one per line in order, and
 // returns once the replies to all lines have arrived. It returns nil when the session ended
-// normally (end of input or quit) and an error, such as a *ClosedError, otherwise. Lines are
-// sent as fast as they are read (pipelined); replies are printed as they come.
+// normally (end of input or quit) and an error, such as a *ClosedError or an *HTTPError,
+// otherwise. Lines are sent as fast as they are read (pipelined); replies are printed as
+// they come.
 func Pipe(ctx context.Context, c Conn, in io.Reader, out io.Writer) error {
-	r := startReplies(c, out)
+	_, err := pipe(ctx, c, in, out)
+	return err
+}
+
+// Lines sends the lines to c in one session, as Pipe does, and also returns how many
+// replies were errors: the one-shot use, `wscalc client -e LINE …`.
+func Lines(ctx context.Context, c Conn, lines []string, out io.Writer) (errorReplies int, err error) {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return pipe(ctx, c, strings.NewReader(b.String()), out)
+}
+
+func pipe(ctx context.Context, c Conn, in io.Reader, out io.Writer) (int, error) {
+	var errs atomic.Int64
+	r := startReplies(c, func(_, reply string) error {
+		if IsError(reply) {
+			errs.Add(1)
+		}
+		_, err := fmt.Fprintln(out, reply)
+		return err
+	})
 	defer c.Close()
-	expected, quit, err := sendAll(c, bufio.NewReader(in), r.done)
-	if err != nil {
-		return err
-	}
-	if quit {
-		return awaitClose(ctx, r)
-	}
-	drains, err := c.CloseWrite()
-	if err != nil {
-		return err
-	}
-	if drains {
-		return awaitClose(ctx, r)
-	}
-	return awaitCount(ctx, r, expected)
+	err := func() error {
+		expected, quit, err := sendAll(c, bufio.NewReader(in), r)
+		if err != nil {
+			return err
+		}
+		if quit {
+			return awaitClose(ctx, r)
+		}
+		drains, err := c.CloseWrite()
+		if err != nil {
+			return writeFailed(err, r)
+		}
+		if drains {
+			return awaitClose(ctx, r)
+		}
+		return awaitCount(ctx, r, expected)
+	}()
+	return int(errs.Load()), err
 }
 
 // sendAll sends the lines of in until EOF or a quit line, flushing whenever no more input is
 // buffered, and returns how many replies they call for. It stops early if the reply stream
-// ends (done receives its error then, and is refilled for the caller).
-func sendAll(c Conn, in *bufio.Reader, done chan error) (expected int64, quit bool, err error) {
+// ends.
+func sendAll(c Conn, in *bufio.Reader, r *replies) (expected int64, quit bool, err error) {
 	for {
-		select {
-		case err := <-done:
-			done <- err
+		if err, ended := r.ended(); ended {
 			return expected, false, sessionEnd(err, false)
-		default:
 		}
 		s, rerr := in.ReadString('\n')
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
@@ -116,19 +209,20 @@ func sendAll(c Conn, in *bufio.Reader, done chan error) (expected int64, quit bo
 		}
 		if s != "" {
 			line := trimEOL(s)
+			if NeedsReply(line) {
+				r.sent.push(line) // before sending: the reply must find it
+				expected++
+			}
 			if err := c.Send(line); err != nil {
-				return expected, false, writeFailed(err, done)
+				return expected, false, writeFailed(err, r)
 			}
 			if IsQuit(line) {
-				return expected, true, writeFailed(c.Flush(), done)
-			}
-			if NeedsReply(line) {
-				expected++
+				return expected, true, writeFailed(c.Flush(), r)
 			}
 		}
 		if rerr != nil || in.Buffered() == 0 {
 			if err := c.Flush(); err != nil {
-				return expected, false, writeFailed(err, done)
+				return expected, false, writeFailed(err, r)
 			}
 		}
 		if rerr != nil {
@@ -139,14 +233,13 @@ func sendAll(c Conn, in *bufio.Reader, done chan error) (expected int64, quit bo
 
 // writeFailed explains a failed write: usually the server has closed the session, and the
 // reply stream, which ends a moment later, says how (a WebSocket close reason, say).
-func writeFailed(err error, done chan error) error {
+func writeFailed(err error, r *replies) error {
 	if err == nil {
 		return nil
 	}
 	select {
-	case end := <-done:
-		done <- end
-		return end
+	case <-r.end:
+		return r.err
 	case <-time.After(time.Second):
 		return err
 	}
@@ -166,8 +259,8 @@ func sessionEnd(err error, expected bool) error {
 // TCP half-close once every pending reply is sent.
 func awaitClose(ctx context.Context, r *replies) error {
 	select {
-	case err := <-r.done:
-		return sessionEnd(err, true)
+	case <-r.end:
+		return sessionEnd(r.err, true)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -177,120 +270,15 @@ func awaitClose(ctx context.Context, r *replies) error {
 func awaitCount(ctx context.Context, r *replies, want int64) error {
 	for r.n.Load() < want {
 		select {
-		case err := <-r.done:
+		case <-r.end:
 			if r.n.Load() >= want {
 				return nil
 			}
-			return err
+			return r.err
 		case <-r.tick:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 	return nil
-}
-
-// Prompt is the interactive prompt.
-const Prompt = "wscalc> "
-
-// QuitWait bounds how long Interactive waits for outstanding replies after Ctrl-D.
-const QuitWait = 2 * time.Second
-
-// Interactive runs a session on a terminal: a prompt with line editing and history
-// (golang.org/x/term), each line sent as it is entered, replies printed as they arrive
-// without disturbing the line being typed. It returns nil after quit, Ctrl-D or Ctrl-C, and
-// a *ClosedError (already shown to the user) when the server ends the session.
-//
-// tty must already be in raw mode. When Interactive returns because the server closed, a
-// read from tty may still be pending in a goroutine; it ends when tty is closed or the
-// process exits.
-func Interactive(ctx context.Context, c Conn, tty io.ReadWriter) error {
-	t := term.NewTerminal(tty, Prompt)
-	defer c.Close()
-	fmt.Fprintf(t, "connected to %s; type an expression, help, or quit (Ctrl-D) to leave\n", c)
-	r := startReplies(c, t)
-	in := startLineReader(t)
-	defer in.stop()
-
-	var expected int64
-	for {
-		select {
-		case line := <-in.lines:
-			if err := c.Send(line); err != nil {
-				return showEnd(t, writeFailed(err, r.done))
-			}
-			if err := c.Flush(); err != nil {
-				return showEnd(t, writeFailed(err, r.done))
-			}
-			if IsQuit(line) {
-				return showEnd(t, awaitClose(ctx, r))
-			}
-			if NeedsReply(line) {
-				expected++
-			}
-			in.next()
-		case <-in.done: // Ctrl-D, Ctrl-C or the end of tty
-			wctx, cancel := context.WithTimeout(ctx, QuitWait)
-			err := awaitCount(wctx, r, expected)
-			cancel()
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = nil // leaving: unanswered lines are the user's choice
-			}
-			return showEnd(t, err)
-		case err := <-r.done:
-			return showEnd(t, err)
-		case <-ctx.Done():
-			return showEnd(t, ctx.Err())
-		}
-	}
-}
-
-// lineReader reads the lines typed on a terminal in its own goroutine, one at a time: it
-// reads the next line (and so shows the prompt again) only when told to, so that no prompt
-// appears after the last line of a session.
-type lineReader struct {
-	lines chan string
-	done  chan error
-	more  chan struct{}
-	quit  chan struct{}
-}
-
-func startLineReader(t *term.Terminal) *lineReader {
-	lr := &lineReader{lines: make(chan string), done: make(chan error, 1),
-		more: make(chan struct{}, 1), quit: make(chan struct{})}
-	go func() {
-		for {
-			line, err := t.ReadLine()
-			if err != nil {
-				lr.done <- err
-				return
-			}
-			select {
-			case lr.lines <- line:
-			case <-lr.quit:
-				return
-			}
-			select {
-			case <-lr.more:
-			case <-lr.quit:
-				return
-			}
-		}
-	}()
-	return lr
-}
-
-// next lets the reader show the prompt and read another line.
-func (lr *lineReader) next() { lr.more <- struct{}{} }
-
-// stop ends the reader once its pending read, if any, returns.
-func (lr *lineReader) stop() { close(lr.quit) }
-
-// showEnd tells the user why the session ended, when it was not their choice.
-func showEnd(t *term.Terminal, err error) error {
-	t.SetPrompt("") // the session is over: no prompt after this
-	if err != nil {
-		fmt.Fprintf(t, "wscalc: %v\n", err)
-	}
-	return err
 }

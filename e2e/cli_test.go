@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"wscalc/client/ptytest"
 )
 
 // wscalc -h prints the usage with every flag and the environment variable that also sets
@@ -107,6 +112,19 @@ func TestEvalSubcommand(t *testing.T) {
 			t.Errorf("exit %d, stdout %q (stderr %q); want 0 and %q", code, stdout, stderr, "14\n")
 		}
 	})
+	t.Run("arguments are one line", func(t *testing.T) {
+		stdout, stderr, code := runBinary(t, "", "eval", "2", "+", "3")
+		if code != 0 || stdout != "5\n" {
+			t.Errorf("wscalc eval 2 + 3: exit %d, stdout %q (stderr %q); want 0 and %q", code, stdout, stderr, "5\n")
+		}
+	})
+	t.Run("-e lines", func(t *testing.T) {
+		stdout, stderr, code := runBinary(t, "", "eval", "-e", "x = 6", "-e", "x * 7", "-e", "help sqrt")
+		want := "x = 6\n42\nsqrt(x): square root; exact on perfect squares of rationals (sqrt(2.25) = 1.5), approximate otherwise\n"
+		if code != 0 || stdout != want {
+			t.Errorf("exit %d, stdout %q (stderr %q); want 0 and %q", code, stdout, stderr, want)
+		}
+	})
 	t.Run("error line", func(t *testing.T) {
 		stdout, stderr, code := runBinary(t, "1 / 0\n", "eval")
 		if code != 1 {
@@ -116,4 +134,118 @@ func TestEvalSubcommand(t *testing.T) {
 			t.Errorf("output does not contain %q: stdout %q, stderr %q", msg, stdout, stderr)
 		}
 	})
+}
+
+// onTerminal is a wscalc process whose stdin, stdout and stderr are a pseudo-terminal.
+type onTerminal struct {
+	*ptytest.Term
+	exited chan int // its exit status
+}
+
+// startOnTerminal runs wscalc with args on an 80-column pty, with HOME set to home.
+func startOnTerminal(t *testing.T, home string, args ...string) *onTerminal {
+	t.Helper()
+	p := ptytest.Open(t, 80, 24)
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(childEnv(), "HOME="+home)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.TTY, p.TTY, p.TTY
+	configureChild(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting wscalc %s: %v", strings.Join(args, " "), err)
+	}
+	o := &onTerminal{Term: p, exited: make(chan int, 1)}
+	go func() {
+		cmd.Wait()
+		o.exited <- cmd.ProcessState.ExitCode()
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-o.exited
+	})
+	return o
+}
+
+// exitCode waits for the process to exit.
+func (o *onTerminal) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case code := <-o.exited:
+		o.exited <- code
+		return code
+	case <-time.After(runTimeout):
+		t.Fatalf("wscalc did not exit; the screen shows:\n%s", o.Screen())
+		return -1
+	}
+}
+
+// wscalc eval on a terminal: a prompt with line editing (the arrow keys edit instead of
+// sending escape sequences into the calculator), history kept in ~/.wscalc_history, Tab
+// completion, and Ctrl-D leaving on a fresh line.
+func TestEvalOnATerminal(t *testing.T) {
+	home := t.TempDir()
+	o := startOnTerminal(t, home, "eval")
+	o.Expect(t, "wscalc> ")
+	o.Type(t, "6 * 7\r")
+	o.Expect(t, "42\r\n")
+	o.Type(t, "\x1b[A\x1b[D8\r") // ↑, ←, 8: 6 * 87
+	o.Expect(t, "522\r\n")
+	o.Type(t, "fact\t5)\r")
+	o.Expect(t, "120\r\n")
+	o.Type(t, "\x04")
+	if code := o.exitCode(t); code != 0 {
+		t.Errorf("exit status %d after Ctrl-D, want 0", code)
+	}
+	o.Expect(t, "^D\r\n")
+	if rest := o.Rest(); strings.Contains(rest, "wscalc> ") {
+		t.Errorf("a prompt after Ctrl-D: %q", rest)
+	}
+	data, err := os.ReadFile(filepath.Join(home, ".wscalc_history"))
+	if want := "6 * 7\n6 * 87\nfactorial(5)\n"; err != nil || string(data) != want {
+		t.Errorf("history file: %q (%v), want %q", data, err, want)
+	}
+}
+
+// wscalc client -e: one-shot lines in one session; exit 1 if a reply is an error, and
+// when pointed at the HTTP port.
+func TestClientOneShot(t *testing.T) {
+	s := startServer(t)
+	stdout, stderr, code := runBinary(t, "", "client", "-tcp", s.TCPAddr, "-e", "x = 6", "-e", "x * 7")
+	if code != 0 || stdout != "x = 6\n42\n" {
+		t.Errorf("exit %d, stdout %q (stderr %q); want 0 and %q", code, stdout, stderr, "x = 6\n42\n")
+	}
+	stdout, stderr, code = runBinary(t, "", "client", "-ws", s.HTTPAddr, "-e", "1 / 0")
+	if code != 1 || stdout != "Error at column 3: division by zero\n" {
+		t.Errorf("exit %d, stdout %q (stderr %q); want 1 and the error", code, stdout, stderr)
+	}
+	stdout, stderr, code = runBinary(t, "", "client", "-tcp", s.HTTPAddr, "-e", "1 + 1")
+	if want := s.HTTPAddr + " answered in HTTP"; code != 1 || stdout != "" || !strings.Contains(stderr, want) {
+		t.Errorf("at the HTTP port: exit %d, stdout %q, stderr %q; want 1 and %q", code, stdout, stderr, want)
+	}
+}
+
+// wscalc client on a terminal, as redis-cli does: when the server restarts, the client
+// says so, and the next line reconnects (in a new session) and is answered.
+func TestClientReconnectsAfterARestart(t *testing.T) {
+	s := startServer(t)
+	o := startOnTerminal(t, t.TempDir(), "client", "-tcp", s.TCPAddr)
+	o.Expect(t, "connected to tcp "+s.TCPAddr)
+	o.Expect(t, "wscalc> ")
+	o.Type(t, "x = 2\r")
+	o.Expect(t, "x = 2\r\n")
+	if code := s.Stop(t); code != 0 {
+		t.Fatalf("server exit status %d", code)
+	}
+	o.Expect(t, "Error: server shutting down\r\n")
+	o.Expect(t, "wscalc: connection closed by the server; the next line reconnects\r\n")
+	o.Expect(t, "wscalc (disconnected)> ")
+	again := startServerOn(t, s.HTTPAddr, s.TCPAddr)
+	o.Type(t, "1 + 2\r")
+	o.Expect(t, "wscalc: reconnected to tcp "+again.TCPAddr+": a new session, so variables and ans start afresh\r\n")
+	o.Expect(t, "3\r\n")
+	o.Type(t, "x\r")
+	o.Expect(t, "Error at column 1: unknown name 'x'\r\n")
+	o.Type(t, "quit\r")
+	if code := o.exitCode(t); code != 0 {
+		t.Errorf("exit status %d after quit, want 0", code)
+	}
 }

@@ -1,5 +1,3 @@
-//go:build calcgate
-
 // The wiring of calc sessions to the scheduler, written against the contract of issue 8
 // (calc.Gate, Session.Gate, Session.EvalContext, Session.Budget, calc.Error.Refusal). Until
 // calc's side (branch iso-calc) is merged it is built only with -tags calcgate; at the merge,

@@ -1,5 +1,3 @@
-//go:build calcgate
-
 // Tests of the wiring to calc's Gate (eval.go): built with -tags calcgate until calc's side
 // is merged, then always. They rely on calc going heavy for a result over calc.HeavyBits.
 

@@ -32,6 +32,7 @@ const (
 	reasonWriteTO  = "write timeout"
 	reasonBusy     = "too busy"
 	reasonPerIP    = "too many connections from the address"
+	reasonGone     = "client gone"
 	reasonHTTP     = "http request"
 	reasonError    = "error"
 )
@@ -115,7 +116,8 @@ func (s *Server) newConn(rw net.Conn) *conn {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	// A line-protocol client may half-close and still read its replies (nc -N): only a
 	// reset connection is gone (see peer.HangUp).
-	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.cancel, After: heavyTime}
+	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.cancel, After: calc.HeavyTime}
+	s.Hub.Attach(&c.sess)
 	c.in.size = c.maxLine + 2 // one line at the limit and its CR LF (see lineBuffer)
 	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
@@ -343,10 +345,17 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
 	c.watch.Begin() // until the session waits for input again (more)
-	res, err := c.srv.Hub.Eval(hub.TCP, &c.sess, string(line))
+	res, err := c.srv.Hub.Eval(c.ctx, hub.TCP, &c.sess, string(line))
 	switch {
 	case errors.Is(err, calc.ErrQuit):
 		return &ending{reason: reasonQuit, linger: true}, nil
+	case errors.Is(err, context.Canceled):
+		// The connection's context ended: Close, or the client reset the connection while
+		// the line ran (see watch). Nobody is left to answer.
+		if c.srv.isClosed() {
+			return &ending{reason: reasonClosed}, nil
+		}
+		return &ending{reason: reasonGone}, nil
 	case err != nil:
 		return nil, c.reply(err.Error())
 	case res.Kind == calc.KindNone:
@@ -421,8 +430,3 @@ func (c *conn) httpMessage() string {
 	}
 	return "Error: this port speaks the line protocol; open http://" + c.srv.HTTPAddr + "/ in a browser"
 }
-
-// heavyTime is how long a line runs before the connection is watched for the client
-// leaving: calc's HeavyTime, when a line turns heavy.
-// TODO(iso-net): calc.HeavyTime once calc has it.
-const heavyTime = time.Millisecond

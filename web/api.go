@@ -1,12 +1,14 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -29,10 +31,14 @@ import (
 //	415 a POST body that is not JSON, text or a form
 //	422 the line did not evaluate (the core's error, with column and end)
 //
-// Every non-200 reply is a wire.Error, so a client parses one shape.
+// Every non-200 reply is a wire.Error, so a client parses one shape. The work of a client
+// address's requests is charged to one budget (Limits.Budget per BudgetWindow), as a
+// session's lines are: the API is no way around the session budget. A request whose client
+// goes away stops its evaluation (logged as 499).
 type api struct {
 	hub      *hub.Hub
 	limits   calc.Limits
+	budgets  *perAddress[*calc.Budget] // the work budget of each client address
 	maxLine  int   // calc's line limit in bytes
 	maxJSON  int64 // body limit for a JSON request
 	maxForm  int64 // body limit for a form request
@@ -44,6 +50,14 @@ func newAPI(h *hub.Hub, limits calc.Limits) *api {
 	return &api{
 		hub:    h,
 		limits: limits,
+		// Each request is a fresh session, so the budget that bounds a client's work is its
+		// address's (admission.Key: an IPv4 address or an IPv6 /64), shared by its requests
+		// (and with it, in the hub, its share of heavy time). A budget unused for a whole
+		// window is full again, so dropping it then loses nothing; maxBudgets bounds the
+		// memory (a few hundred bytes each, ~4 MiB in all) against a client with very many
+		// addresses, whose least recently used ones then start afresh.
+		budgets: newPerAddress(maxBudgets, limits.WithDefaults().BudgetWindow,
+			func() *calc.Budget { return calc.NewBudget(limits) }),
 		// Escaping can grow a line six-fold in JSON (a control character as \u00XX; Python's
 		// json.dumps writes every non-ASCII code point as \uXXXX, π's 2 bytes as 6) and
 		// three-fold in a form (%XX); 1 KiB more covers the envelope and an id. The decoded
@@ -72,7 +86,7 @@ func (a *api) serveGET(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusRequestURITooLong, "", a.errTooLong())
 		return
 	}
-	a.eval(w, expr)
+	a.eval(w, r, expr)
 }
 
 func (a *api) servePOST(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +123,7 @@ func (a *api) servePOST(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusRequestEntityTooLarge, "", a.errTooLong())
 		return
 	}
-	a.eval(w, expr)
+	a.eval(w, r, expr)
 }
 
 // readBody reads at most limit bytes; a longer body is a 413.
@@ -165,15 +179,19 @@ func (a *api) readForm(w http.ResponseWriter, r *http.Request) (string, int, err
 	return form.Get("expr"), 0, nil
 }
 
-// eval runs expr in a fresh session through the hub's gate, so API requests share the
-// evaluation slots fairly with the sessions.
-func (a *api) eval(w http.ResponseWriter, expr string) {
-	s := &calc.Session{Limits: a.limits}
-	res, err := a.hub.Eval(hub.HTTP, s, expr)
+// eval runs expr in a fresh session, charged to the client address's budget, through the
+// hub's scheduler, so API requests share the evaluation slots fairly with the sessions. It
+// stops when the request is cancelled (the client has gone).
+func (a *api) eval(w http.ResponseWriter, r *http.Request, expr string) {
+	s := &calc.Session{Limits: a.limits, Budget: a.budgets.get(clientAddr(r))}
+	res, err := a.hub.Eval(r.Context(), hub.HTTP, s, expr)
 	var ce *calc.Error
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, wire.NewResult(nil, expr, res))
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// Nobody reads the answer; the status is for the log, as nginx writes it.
+		a.fail(w, statusClientClosedRequest, expr, errors.New("request cancelled"))
 	case errors.Is(err, calc.ErrQuit):
 		a.fail(w, http.StatusBadRequest, expr,
 			errors.New("quit and exit end a connection; the HTTP API has none (each request is a fresh session)"))
@@ -182,6 +200,23 @@ func (a *api) eval(w http.ResponseWriter, expr string) {
 	default:
 		a.fail(w, http.StatusInternalServerError, expr, err)
 	}
+}
+
+// statusClientClosedRequest is nginx's status for a request whose client went away before
+// the answer: it appears only in the logs.
+const statusClientClosedRequest = 499
+
+// maxBudgets bounds the client addresses whose API budgets are held (see newAPI).
+const maxBudgets = 1 << 14
+
+// clientAddr is the address the request came from (never X-Forwarded-For, which a client
+// can forge); the zero Addr if RemoteAddr is not an IP address and port.
+func clientAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr()
 }
 
 // fail answers with a wire.Error. An error that is not the core's own is a whole-line error

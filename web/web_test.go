@@ -44,6 +44,7 @@ type testEnv struct {
 	log     *logtest.Buffer
 	hub     *hub.Hub
 	metrics *metrics.Metrics
+	client  *http.Client // for do; nil: the server's own client
 }
 
 func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
@@ -74,7 +75,11 @@ func (e *testEnv) do(t *testing.T, method, path string, header http.Header, body
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	resp, err := e.ts.Client().Do(req)
+	client := e.ts.Client()
+	if e.client != nil {
+		client = e.client
+	}
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

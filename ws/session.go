@@ -112,7 +112,8 @@ func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, 
 	s.calc.Limits = h.opts.Limits
 	s.ctx, s.cancel = context.WithCancel(h.ctx)
 	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
-	s.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: s.cancel, After: heavyTime}
+	s.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: s.cancel, After: calc.HeavyTime}
+	h.hub.Attach(&s.calc)
 	s.lastMsg.Store(s.start.UnixNano())
 	return s
 }
@@ -436,6 +437,8 @@ func (s *session) handleText(line string, out []byte) outcome {
 	switch {
 	case errors.Is(err, calc.ErrQuit):
 		return outcome{code: websocket.StatusNormalClosure, reason: "quit"}
+	case errors.Is(err, context.Canceled):
+		return s.gone()
 	case err != nil:
 		reply = wire.NewError(nil, line, err).Display
 	case res.Kind == calc.KindNone:
@@ -463,6 +466,8 @@ func (s *session) handleJSON(data, out []byte) outcome {
 	switch {
 	case errors.Is(err, calc.ErrQuit):
 		return outcome{code: websocket.StatusNormalClosure, reason: "quit"}
+	case errors.Is(err, context.Canceled):
+		return s.gone()
 	case err != nil:
 		out = wire.AppendError(out, wire.NewError(req.ID, line, err))
 	default:
@@ -475,7 +480,15 @@ func (s *session) eval(line string) (calc.Result, error) {
 	if hook := s.h.evalHook; hook != nil {
 		hook(line)
 	}
-	return s.h.hub.Eval(hub.WS, &s.calc, line)
+	return s.h.hub.Eval(s.ctx, hub.WS, &s.calc, line)
+}
+
+// gone is the outcome of an evaluation stopped because the session's context ended: the
+// client left while it ran (see watch), or the connection was dropped (forceClose, which
+// has recorded its own reason). Nobody is left to answer.
+func (s *session) gone() outcome {
+	s.setEnd("client gone")
+	return outcome{broken: true}
 }
 
 // reply turns the result of writing a reply into an outcome.
@@ -516,8 +529,3 @@ func (s *session) writeJSON(v any) error {
 	}
 	return s.write(websocket.MessageText, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
-
-// heavyTime is how long a message is handled before the connection is watched for the
-// client leaving: calc's HeavyTime, when a line turns heavy.
-// TODO(iso-net): calc.HeavyTime once calc has it.
-const heavyTime = time.Millisecond
