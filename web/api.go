@@ -39,10 +39,10 @@ type api struct {
 	hub      *hub.Hub
 	limits   calc.Limits
 	budgets  *perAddress[*calc.Budget] // the work budget of each client address
-	maxLine  int   // calc's line limit in bytes
-	maxJSON  int64 // body limit for a JSON request
-	maxForm  int64 // body limit for a form request
-	maxPlain int64 // body limit for a text request
+	maxLine  int                       // calc's line limit in bytes
+	maxJSON  int64                     // body limit for a JSON request
+	maxForm  int64                     // body limit for a form request
+	maxPlain int64                     // body limit for a text request
 }
 
 func newAPI(h *hub.Hub, limits calc.Limits) *api {
