@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -678,4 +679,29 @@ func TestRunShutdownAnswersEveryWebSocketMessage(t *testing.T) {
 
 func TestDefaultSessionMemoryIsCalcs(t *testing.T) {
 	assert.EqualValues(t, calc.DefaultLimits().MaxSessionMemory, defaultSessionMemory)
+}
+
+// -session-memory reaches the sessions and -max-memory the hub (logged as a figure).
+func TestRunMemoryFlags(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	oldLimit := debug.SetMemoryLimit(-1) // the hub sets the process's soft limit
+	t.Cleanup(func() { debug.SetMemoryLimit(oldLimit) })
+	logs := captureStderr(t)
+	r := startRun(t, 2, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-session-memory", "1KiB", "-max-memory", "64MiB")
+	tc, err := net.Dial("tcp", r.tcpAddr)
+	require.NoError(t, err)
+	defer tc.Close()
+	require.NoError(t, tc.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(tc, "x = 10 ** 100\ny = 10 ** 10000\n")
+	require.NoError(t, err)
+	tr := bufio.NewReader(tc)
+	line, err := tr.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "x = 10000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\n", line)
+	line, err = tr.ReadString('\n')
+	require.NoError(t, err)
+	assert.Contains(t, line, "session memory limit reached (limit 1 KiB)")
+	require.NoError(t, r.stop(t))
+	assert.Contains(t, logs.String(), `max_memory="64 MiB"`)
+	assert.Contains(t, logs.String(), `session_memory="1 KiB"`)
 }
