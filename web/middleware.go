@@ -106,6 +106,9 @@ func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration
 	}
 	level := slog.LevelInfo
 	switch {
+	case e.path == "/readyz" && status == http.StatusServiceUnavailable:
+		// Draining, as it should (-drain-delay): a load balancer polls it many times.
+		level = slog.LevelDebug
 	case status >= 500:
 		level = slog.LevelWarn
 	case e.path == "/healthz" || e.path == "/readyz" || e.path == "/metrics":

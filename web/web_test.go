@@ -224,6 +224,7 @@ func TestReadyzTurnsUnavailableWhenDraining(t *testing.T) {
 	resp, body = e.get(t, "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "draining\n", body)
+	assert.NotContains(t, e.log.String(), "level=WARN", "draining is no failure to warn about")
 
 	// Liveness is not readiness: a draining server is still alive.
 	resp, _ = e.get(t, "/healthz")
