@@ -1,0 +1,196 @@
+package scenario
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Memory is the memory attack: Sessions sessions (even ones TCP, odd ones WebSocket) each
+// store Vars variables of ~1 000 000 bits (the storage attack), then store x and send one
+// line of Terms subtractions on it (the scratch attack), then stay connected, while the
+// server's RSS is sampled and light probes run.
+type Memory struct {
+	Sessions int           // default 1000
+	Vars     int           // storage lines per session (default 99: with x, the 100-variable limit)
+	Terms    int           // terms of the scratch line (default ScratchTerms; negative: no scratch line)
+	Duration time.Duration // bound on the attack (default 60 s)
+	Hold     time.Duration // once every session has sent everything, stay connected this long (default 2 s)
+	Sample   time.Duration // RSS sampling interval (default 250 ms)
+	RSSAbort int64         // stop the attack once RSS exceeds this (0: never), so it cannot exhaust the machine
+	OnAbort  func()        // called once if RSS still grows past 1.5 × RSSAbort after that (e.g. to kill the server)
+	Light    Probe
+	LightOn  []string // default TCP, WS, HTTP
+}
+
+// RSSSample is one reading of the server's resident set.
+type RSSSample struct {
+	At  time.Duration `json:"at_ns"` // since the scenario started
+	RSS int64         `json:"rss"`
+}
+
+// MemoryResult is what the attack did to the server.
+type MemoryResult struct {
+	Sessions   int            `json:"sessions"`
+	Connected  int            `json:"connected"`
+	Outcomes   map[string]int `json:"outcomes"` // "store answered", "store session_memory", "scratch time", …
+	Texts      map[string]int `json:"texts"`    // refusal and error texts (Shape)
+	BaseRSS    int64          `json:"base_rss"` // before connecting
+	PeakRSS    int64          `json:"peak_rss"` // the highest sample
+	HWM        int64          `json:"hwm"`      // VmHWM at the end: the process's peak since it started
+	FinalRSS   int64          `json:"final_rss"`
+	Samples    []RSSSample    `json:"samples"`
+	Aborted    bool           `json:"aborted"` // RSS crossed RSSAbort
+	AbortedAt  time.Duration  `json:"aborted_at_ns,omitempty"`
+	AllSent    time.Duration  `json:"all_sent_ns,omitempty"` // when the last session had all its replies (0: not within Duration)
+	Elapsed    time.Duration  `json:"elapsed_ns"`
+	Light      []*ProbeResult `json:"light"`
+	DialErrors []string       `json:"dial_errors,omitempty"`
+	RSSError   string         `json:"rss_error,omitempty"`
+}
+
+// Run runs the attack. It needs t.PID for the RSS samples. It returns within about
+// Duration + Hold + Light.Timeout + the time to connect.
+func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
+	if m.Sessions <= 0 {
+		m.Sessions = 1000
+	}
+	if m.Vars < 0 {
+		m.Vars = 0
+	} else if m.Vars == 0 {
+		m.Vars = 99
+	}
+	if m.Terms == 0 {
+		m.Terms = ScratchTerms
+	}
+	if m.Duration <= 0 {
+		m.Duration = 60 * time.Second
+	}
+	if m.Hold <= 0 {
+		m.Hold = 2 * time.Second
+	}
+	if m.Sample <= 0 {
+		m.Sample = 250 * time.Millisecond
+	}
+	if m.LightOn == nil {
+		m.LightOn = []string{TCP, WS, HTTP}
+	}
+	res := &MemoryResult{Sessions: m.Sessions}
+	start := time.Now()
+	attackCtx, stopAttack := context.WithDeadline(ctx, start.Add(m.Duration))
+	defer stopAttack()
+
+	// The sampler runs from before the first connection to the end.
+	var mu sync.Mutex // guards res's RSS fields while the sampler runs
+	var abortOnce, killOnce sync.Once
+	sample := func() {
+		rss, hwm, err := RSS(t.PID)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if res.RSSError == "" && !res.Aborted { // an abort may have killed the server
+				res.RSSError = err.Error()
+			}
+			return
+		}
+		res.Samples = append(res.Samples, RSSSample{At: time.Since(start), RSS: rss})
+		res.PeakRSS = max(res.PeakRSS, rss)
+		res.HWM = hwm
+		res.FinalRSS = rss
+		if m.RSSAbort > 0 && rss > m.RSSAbort {
+			abortOnce.Do(func() {
+				res.Aborted, res.AbortedAt = true, time.Since(start)
+				stopAttack() // the sessions are then closed, which frees their memory
+			})
+		}
+		if m.RSSAbort > 0 && rss > m.RSSAbort*3/2 && m.OnAbort != nil {
+			killOnce.Do(func() { go m.OnAbort() })
+		}
+	}
+	if rss, _, err := RSS(t.PID); err == nil {
+		res.BaseRSS = rss
+	} else {
+		res.RSSError = err.Error()
+	}
+	samplerDone := make(chan struct{})
+	stopSampler := make(chan struct{})
+	go func() {
+		defer close(samplerDone)
+		tick := time.NewTicker(m.Sample)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSampler:
+				return
+			case <-tick.C:
+				sample()
+			}
+		}
+	}()
+
+	sessions, dialErrs := dialMany(attackCtx, t, m.Sessions, func(i int) string {
+		if i%2 == 0 {
+			return TCP
+		}
+		return WS
+	}, 100)
+	res.DialErrors = dialErrs
+	for _, s := range sessions {
+		if s != nil {
+			res.Connected++
+		}
+	}
+
+	lightCtx, stopLight := context.WithCancel(ctx)
+	defer stopLight()
+	probes := make(chan []*ProbeResult, 1)
+	go func() { probes <- RunProbes(lightCtx, t, m.Light, m.LightOn) }()
+
+	var outcomes, texts Counts
+	var wg sync.WaitGroup
+	for _, s := range sessions {
+		if s == nil {
+			continue
+		}
+		wg.Go(func() {
+			send := func(kind, line string) bool {
+				reply, err := s.Eval(attackCtx, line)
+				if err != nil {
+					outcomes.Add(kind+" "+NoReply, 1)
+					return false
+				}
+				o := Classify(reply)
+				outcomes.Add(kind+" "+o, 1)
+				if o != Answered {
+					texts.Add(Shape(reply), 1)
+				}
+				return true
+			}
+			for i := 1; i <= m.Vars; i++ {
+				if !send("store", StoreLine(i)) {
+					return
+				}
+			}
+			if m.Terms > 0 && send("store", ScratchSetup) {
+				send("scratch", ScratchLine(m.Terms))
+			}
+		})
+	}
+	wg.Wait()
+	if attackCtx.Err() == nil {
+		res.AllSent = time.Since(start)
+		sleep(attackCtx, m.Hold)
+	}
+	sample()
+	closeAll(sessions)
+	stopLight()
+	res.Light = <-probes
+	close(stopSampler)
+	<-samplerDone
+	res.Elapsed = time.Since(start)
+	res.Outcomes, res.Texts = outcomes.Map(), texts.Map()
+	if _, hwm, err := RSS(t.PID); err == nil {
+		res.HWM = hwm
+	}
+	return res
+}
