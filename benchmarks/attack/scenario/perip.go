@@ -223,12 +223,12 @@ func (p PerIP) exchange(ctx context.Context, c net.Conn, transport, host string)
 
 // errShape is an error without its addresses and ports, to count alike errors together.
 func errShape(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, errTimeout) {
+		return "no answer (timeout)"
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Op + ": " + op.Err.Error()
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return "no answer (timeout)"
 	}
 	return Shape(err.Error())
 }
