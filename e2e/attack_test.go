@@ -122,8 +122,9 @@ func checkLight(t *testing.T, during string, probes ...*scenario.ProbeResult) {
 // The runaway lines of issue 8 over TCP, WebSocket and HTTP: two log(2, 1.0000001) at once,
 // one gcd of 1 000 000-bit values, and a line of eight such gcds (stored operands on TCP
 // and WebSocket, computed in the line on HTTP). Each must be answered within its limit
-// (asserted generously: within runawayBound) with its result or the time-limit refusal,
-// while a light TCP session is answered throughout. The cases run one after the other, so
+// (asserted generously: within runawayBound) with its result or the time-limit refusal
+// (or, on HTTP, whose budget is per address and shared by these lines, the budget
+// refusal), while a light TCP session is answered throughout. The cases run one after the other, so
 // that one case's lines never wait behind another's; the first case left unanswered
 // stops the test (the server is then busy for minutes).
 func TestAttackRunawayLines(t *testing.T) {
@@ -160,6 +161,8 @@ func TestAttackRunawayLines(t *testing.T) {
 					t.Errorf("%s over %s: %s: %q", c.Name, tr, r.Err, r.Reply)
 				case r.Outcome == scenario.RefusedTime && r.Reply != timeRefusal:
 					t.Errorf("%s over %s: time-limit refusal %q, want exactly %q", c.Name, tr, r.Reply, timeRefusal)
+				case r.Outcome == scenario.RefusedBudget && tr == scenario.HTTP:
+					// /api/eval is budgeted per address, and these lines cost seconds in all.
 				case r.Outcome != scenario.RefusedTime && !right[c.Name](r.Reply):
 					t.Errorf("%s over %s: reply %q, want its result or %q", c.Name, tr, r.Reply, timeRefusal)
 				}
@@ -192,13 +195,10 @@ func TestAttackHeavySessions(t *testing.T) {
 	t.Logf("heavy sessions: %d connected, %d lines sent; outcomes: %s; refusals: %s",
 		res.Connected, res.Sent, scenario.FormatCounts(res.Outcomes), scenario.FormatCounts(res.Texts))
 	if res.Connected != heavySessions {
-		t.Errorf("%d of %d heavy sessions connected: %v", res.Connected, heavySessions, res.DialErrors)
+		t.Errorf("%d of %d heavy sessions connected and stored their operands: %v", res.Connected, heavySessions, res.DialErrors)
 	}
 	if n := res.Outcomes[scenario.NoReply]; n > 0 {
 		t.Errorf("%d heavy lines unanswered 5 s after the attack ended (each has a 1 s limit)", n)
-	}
-	if n := res.Outcomes["setup failed"]; n > 0 {
-		t.Errorf("%d heavy sessions could not store their operands: %s", n, scenario.FormatCounts(res.Texts))
 	}
 	checkLight(t, fmt.Sprintf("%d heavy sessions", heavySessions), res.Light...)
 }

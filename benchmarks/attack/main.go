@@ -100,7 +100,7 @@ func main() {
 	fs.DurationVar(&o.memDuration, "mem-duration", 60*time.Second, "memory: bound on the attack")
 	fs.DurationVar(&o.memSample, "mem-sample", 250*time.Millisecond, "memory: RSS sampling interval")
 	fs.StringVar(&o.memRSSAbort, "mem-rss-abort", "4GiB", "memory: stop the attack (and kill a started server) once its RSS exceeds this")
-	fs.IntVar(&o.peripConns, "perip-conns", 100, "per-ip: idle connections per transport (TCP, WebSocket, HTTP keep-alive)")
+	fs.IntVar(&o.peripConns, "perip-conns", 300, "per-ip: idle connections in all, taking turns between TCP, WebSocket and HTTP keep-alive")
 	fs.StringVar(&o.peripFrom, "perip-from", "127.0.0.1", "per-ip: the crowding address")
 	fs.StringVar(&o.peripOther, "perip-other", "127.0.0.2", "per-ip: the address that must still be served")
 	fs.DurationVar(&o.peripTimeout, "perip-timeout", 5*time.Second, "per-ip: bound on each connection's first exchange")
@@ -217,8 +217,14 @@ func runScenario(ctx context.Context, o options, name string) []run {
 			fmt.Fprintln(os.Stderr, "attack: -mem-rss-abort:", err)
 			os.Exit(2)
 		}
-		out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d sessions, %d vars + scratch of %d terms, bound %s, abort at %s",
-			o.memSessions, o.memVars, o.memTerms, o.memDuration, o.memRSSAbort),
+		attack := fmt.Sprintf("%d vars + scratch line of %d terms", o.memVars, o.memTerms)
+		if o.memVars < 0 {
+			attack = fmt.Sprintf("scratch line of %d terms only", o.memTerms)
+		} else if o.memTerms < 0 {
+			attack = fmt.Sprintf("%d vars only", o.memVars)
+		}
+		out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d sessions, %s, bound %s, abort at %s",
+			o.memSessions, attack, o.memDuration, o.memRSSAbort),
 			func(ctx context.Context, s *server) any {
 				if s.target.PID == 0 {
 					return "needs -bin or -pid"
@@ -232,7 +238,7 @@ func runScenario(ctx context.Context, o options, name string) []run {
 			}))
 	case "perip":
 		p := scenario.PerIP{Conns: o.peripConns, From: o.peripFrom, Other: o.peripOther, Timeout: o.peripTimeout}
-		out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d per transport from %s; then %s", o.peripConns, o.peripFrom, o.peripOther),
+		out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d connections from %s; then %s", o.peripConns, o.peripFrom, o.peripOther),
 			func(ctx context.Context, s *server) any { return p.Run(ctx, s.target) }))
 	case "shutdown":
 		out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d session(s) per mode × %d lines, then SIGTERM", o.shutdownClients, o.shutdownN),
@@ -304,7 +310,7 @@ func parseSize(s string) (int64, error) {
 }
 
 // raiseFileLimit raises the soft open-file limit to the hard one (this machine's hard limit
-// is 20 000; the memory scenario holds 1 000 sessions and the per-ip one 3 × -perip-conns).
+// is 20 000; the memory scenario holds 1 000 sessions and the per-ip one -perip-conns).
 func raiseFileLimit() (uint64, error) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {

@@ -26,8 +26,8 @@ func table(name string, runs []run) string {
 	case "memory":
 		line("### Memory attacks")
 		line("")
-		line("| run | RSS before | peak RSS (samples) | VmHWM | aborted | attack lines: outcomes | light p99 / max (TCP, WS, HTTP) | light unanswered | load |")
-		line("|---|---:|---:|---:|---|---|---|---:|---|")
+		line("| run | RSS before | peak RSS (samples) | VmHWM | aborted | attack lines: outcomes | `vars` reply | light p99 / max (TCP, WS, HTTP) | light unanswered | load |")
+		line("|---|---:|---:|---:|---|---|---:|---|---:|---|")
 	case "perip":
 		line("### Connections from one address")
 		line("")
@@ -80,9 +80,13 @@ func table(name string, runs []run) string {
 				lights = append(lights, scenario.Dur(l.Latency.P99)+" / "+scenario.Dur(l.Latency.Max))
 				unanswered += l.Unanswered + l.Wrong
 			}
-			line("| %s | %s | %s (%d) | %s | %s | %s; %s | %s | %d | %s |", r.Params, scenario.MiB(res.BaseRSS),
+			vars := "—"
+			if res.VarsReply > 0 {
+				vars = fmt.Sprintf("%.0f kB", float64(res.VarsReply)/1000)
+			}
+			line("| %s | %s | %s (%d) | %s | %s | %s; refusals: %s | %s | %s | %d | %s |", r.Params, scenario.MiB(res.BaseRSS),
 				scenario.MiB(res.PeakRSS), len(res.Samples), scenario.MiB(res.HWM), aborted,
-				scenario.FormatCounts(res.Outcomes), cell(scenario.FormatCounts(res.Texts)), strings.Join(lights, ", "), unanswered, load(r))
+				scenario.FormatCounts(res.Outcomes), cell(scenario.FormatCounts(res.Texts)), vars, strings.Join(lights, ", "), unanswered, load(r))
 		case *scenario.PerIPResult:
 			var cols []string
 			for _, tr := range []string{scenario.TCP, scenario.WS, scenario.HTTP} {

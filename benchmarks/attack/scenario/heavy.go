@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +23,7 @@ type Heavy struct {
 // HeavyResult is what the heavy sessions got and what the light probes saw.
 type HeavyResult struct {
 	Sessions   int            `json:"sessions"`
-	Connected  int            `json:"connected"`
+	Connected  int            `json:"connected"` // and set up
 	Sent       int            `json:"sent"`
 	Outcomes   map[string]int `json:"outcomes"` // by Classify name; NoReply for lines unanswered at the end
 	Texts      map[string]int `json:"texts"`    // refusal and error texts (Shape)
@@ -33,8 +32,9 @@ type HeavyResult struct {
 	DialErrors []string       `json:"dial_errors,omitempty"`
 }
 
-// Run connects the heavy sessions, starts the light probes, and attacks for Duration.
-// It returns within about Duration + max(Drain, Light.Timeout) + the time to connect.
+// Run connects the heavy sessions and sends their Setup lines, then starts the light
+// probes and attacks for Duration. It returns within about Duration + max(Drain,
+// Light.Timeout) + the time to connect and set up.
 func (h Heavy) Run(ctx context.Context, t Target) *HeavyResult {
 	if h.Sessions <= 0 {
 		h.Sessions = 20
@@ -62,12 +62,41 @@ func (h Heavy) Run(ctx context.Context, t Target) *HeavyResult {
 		return WS
 	}, 50)
 	defer closeAll(sessions)
+	res.DialErrors = dialErrs
+	var outcomes, texts Counts
+
+	// Each session stores its operands before the attack starts (within 30 s).
+	setupCtx, cancelSetup := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelSetup()
+	var setup sync.WaitGroup
+	for i, s := range sessions {
+		if s == nil {
+			continue
+		}
+		setup.Go(func() {
+			for _, l := range h.Setup(i) {
+				if reply, err := Setup(setupCtx, s, l); err != nil {
+					outcomes.Add("setup failed", 1)
+					texts.Add(Shape(err.Error()), 1)
+					_ = s.Close()
+					sessions[i] = nil
+					return
+				} else if Classify(reply) != Answered {
+					outcomes.Add("setup failed", 1)
+					texts.Add(Shape(l+" → "+reply), 1)
+					_ = s.Close()
+					sessions[i] = nil
+					return
+				}
+			}
+		})
+	}
+	setup.Wait()
 	for _, s := range sessions {
 		if s != nil {
 			res.Connected++
 		}
 	}
-	res.DialErrors = dialErrs
 
 	start := time.Now()
 	attackCtx, stop := context.WithDeadline(ctx, start.Add(h.Duration))
@@ -75,23 +104,15 @@ func (h Heavy) Run(ctx context.Context, t Target) *HeavyResult {
 	probes := make(chan []*ProbeResult, 1)
 	go func() { probes <- RunProbes(attackCtx, t, h.Light, h.LightOn) }()
 
-	var outcomes, texts Counts
 	var sent atomic.Int64
 	var wg sync.WaitGroup
 	hard, cancel := context.WithDeadline(ctx, start.Add(h.Duration+h.Drain))
 	defer cancel()
-	for i, s := range sessions {
+	for _, s := range sessions {
 		if s == nil {
 			continue
 		}
 		wg.Go(func() {
-			for _, l := range h.Setup(i) {
-				if reply, err := s.Eval(hard, l); err != nil || Classify(reply) != Answered {
-					outcomes.Add("setup failed", 1)
-					texts.Add(Shape(fmt.Sprintf("%s → %s %v", l, reply, err)), 1)
-					return
-				}
-			}
 			for attackCtx.Err() == nil {
 				sent.Add(1)
 				reply, err := s.Eval(hard, h.Line)
@@ -143,4 +164,24 @@ func dialMany(ctx context.Context, t Target, n int, transport func(i int) string
 	}
 	wg.Wait()
 	return out, errs
+}
+
+// Setup evaluates a line that prepares an attack (storing an operand). A refusal that
+// says "not now" (the time limit while waiting for a turn, server busy) is retried, up to
+// 10 times, 200 ms apart; the last reply is returned.
+func Setup(ctx context.Context, s Session, line string) (string, error) {
+	for try := 0; ; try++ {
+		reply, err := s.Eval(ctx, line)
+		if err != nil {
+			return "", err
+		}
+		switch Classify(reply) {
+		case RefusedTime, RefusedBusy, RefusedServer:
+			if try < 10 && ctx.Err() == nil {
+				sleep(ctx, 200*time.Millisecond)
+				continue
+			}
+		}
+		return reply, nil
+	}
 }

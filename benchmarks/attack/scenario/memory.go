@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -9,7 +10,8 @@ import (
 // Memory is the memory attack: Sessions sessions (even ones TCP, odd ones WebSocket) each
 // store Vars variables of ~1 000 000 bits (the storage attack), then store x and send one
 // line of Terms subtractions on it (the scratch attack), then stay connected, while the
-// server's RSS is sampled and light probes run.
+// server's RSS is sampled and light probes run. Before the attack, VarsReplySize
+// measures what `vars` sends.
 type Memory struct {
 	Sessions int           // default 1000
 	Vars     int           // storage lines per session (default 99: with x, the 100-variable limit)
@@ -43,6 +45,7 @@ type MemoryResult struct {
 	Aborted    bool           `json:"aborted"` // RSS crossed RSSAbort
 	AbortedAt  time.Duration  `json:"aborted_at_ns,omitempty"`
 	AllSent    time.Duration  `json:"all_sent_ns,omitempty"` // when the last session had all its replies (0: not within Duration)
+	VarsReply  int            `json:"vars_reply_bytes"`      // the size of the reply to `vars` after 100 values of 4 300 digits (VarsReplySize)
 	Elapsed    time.Duration  `json:"elapsed_ns"`
 	Light      []*ProbeResult `json:"light"`
 	DialErrors []string       `json:"dial_errors,omitempty"`
@@ -128,6 +131,7 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 		}
 	}()
 
+	res.VarsReply, _ = VarsReplySize(attackCtx, t)
 	sessions, dialErrs := dialMany(attackCtx, t, m.Sessions, func(i int) string {
 		if i%2 == 0 {
 			return TCP
@@ -166,11 +170,12 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 				}
 				return true
 			}
-			for i := 1; i <= m.Vars; i++ {
-				if !send("store", StoreLine(i)) {
+			for v := 1; v <= m.Vars; v++ {
+				if !send("store", StoreLine(v)) {
 					return
 				}
 			}
+
 			if m.Terms > 0 && send("store", ScratchSetup) {
 				send("scratch", ScratchLine(m.Terms))
 			}
@@ -193,4 +198,30 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 		res.HWM = hwm
 	}
 	return res
+}
+
+// VarsReplySize stores 100 values of 4 300 digits (the longest the display rules show in
+// full) on a new TCP session, sends `vars` (5 bytes), and returns the size of the reply.
+func VarsReplySize(ctx context.Context, t Target) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	s, err := DialTCP(ctx, t.TCP, "")
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	lines := make([]string, 100)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("v%d = (1 << 14280) - %d", i+1, i+1)
+	}
+	if err := s.Send(ctx, append(lines, "vars")...); err != nil {
+		return 0, err
+	}
+	for range lines {
+		if _, err := s.Recv(ctx); err != nil {
+			return 0, err
+		}
+	}
+	reply, err := s.Recv(ctx)
+	return len(reply), err
 }

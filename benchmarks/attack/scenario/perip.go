@@ -14,11 +14,11 @@ import (
 	"time"
 )
 
-// PerIP opens Conns idle connections per transport (TCP, WebSocket, HTTP keep-alive) from
-// From, interleaved, each proven with one exchange, holds them all, and then checks whether
-// a client from Other is served on each transport.
+// PerIP opens Conns idle connections from From, taking turns between TCP, WebSocket and
+// HTTP keep-alive, each proven with one exchange, holds them all, and then checks whether a
+// client from Other is served on each transport.
 type PerIP struct {
-	Conns    int           // per transport (default 100)
+	Conns    int           // in all (default 300)
 	From     string        // default 127.0.0.1
 	Other    string        // default 127.0.0.2
 	Timeout  time.Duration // per connection, dial and first exchange (default 5 s)
@@ -43,10 +43,10 @@ type PerIPResult struct {
 }
 
 // Run opens the connections, checks the other address, and closes everything. It returns
-// within about 3·Conns·Timeout/Parallel + 3·Timeout.
+// within about Conns·Timeout/Parallel + 3·Timeout.
 func (p PerIP) Run(ctx context.Context, t Target) *PerIPResult {
 	if p.Conns <= 0 {
-		p.Conns = 100
+		p.Conns = 300
 	}
 	if p.From == "" {
 		p.From = "127.0.0.1"
@@ -80,7 +80,7 @@ func (p PerIP) Run(ctx context.Context, t Target) *PerIPResult {
 	}()
 	sem := make(chan struct{}, p.Parallel)
 	var wg sync.WaitGroup
-	for i := range 3 * p.Conns {
+	for i := range p.Conns {
 		tr := transports[i%3]
 		sem <- struct{}{}
 		wg.Go(func() {
@@ -176,7 +176,8 @@ func (p PerIP) open(ctx context.Context, t Target, transport string) (io.Closer,
 
 // exchange first listens for a refusal the server sends unasked (reading before writing,
 // so that a server which closes at once cannot turn our unread request into a reset that
-// destroys its message), then makes one request: 1+1 on TCP, GET /healthz on HTTP.
+// destroys its message), then makes one request: 1+1 on TCP, GET /api/eval?expr=1%2B1
+// on HTTP (a client's request, not a probe's).
 func (p PerIP) exchange(ctx context.Context, c net.Conn, transport, host string) (string, error) {
 	defer withDeadline(ctx, c)()
 	r := bufio.NewReader(c)
@@ -205,7 +206,7 @@ func (p PerIP) exchange(ctx context.Context, c net.Conn, transport, host string)
 		return "", nil
 	}
 	if !spoken {
-		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(c, "GET /api/eval?expr=1%2B1 HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
 			return "", err
 		}
 	}

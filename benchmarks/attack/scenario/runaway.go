@@ -54,22 +54,30 @@ type RunawayResult struct {
 // are sent at once; each reply is awaited up to timeout. The probes go on for settle after
 // the last reply, then stop (each request in flight keeps its own Timeout).
 func Runaway(ctx context.Context, t Target, c RunawayCase, timeout, settle time.Duration, light Probe, lightTransports []string) *RunawayResult {
-	res := &RunawayResult{Case: c, Replies: make([]RunawayReply, c.Count)}
+	res := &RunawayResult{Case: c}
 	lightCtx, stopLight := context.WithCancel(ctx)
 	defer stopLight()
 	probes := make(chan []*ProbeResult, 1)
 	go func() { probes <- RunProbes(lightCtx, t, light, lightTransports) }()
 	sleep(ctx, 300*time.Millisecond)
 
-	var wg sync.WaitGroup
-	for i := range c.Count {
-		wg.Go(func() { res.Replies[i] = runawayOne(ctx, t, c, timeout) })
-	}
-	wg.Wait()
+	res.Replies = c.Send(ctx, t, timeout)
 	sleep(ctx, settle)
 	stopLight()
 	res.Light = <-probes
 	return res
+}
+
+// Send sends the Count copies of the case at once, each on its own session, and returns
+// their replies; each is awaited up to timeout.
+func (c RunawayCase) Send(ctx context.Context, t Target, timeout time.Duration) []RunawayReply {
+	out := make([]RunawayReply, c.Count)
+	var wg sync.WaitGroup
+	for i := range c.Count {
+		wg.Go(func() { out[i] = runawayOne(ctx, t, c, timeout) })
+	}
+	wg.Wait()
+	return out
 }
 
 func runawayOne(ctx context.Context, t Target, c RunawayCase, timeout time.Duration) RunawayReply {
@@ -81,7 +89,7 @@ func runawayOne(ctx context.Context, t Target, c RunawayCase, timeout time.Durat
 	}
 	defer s.Close()
 	for _, l := range c.Setup {
-		if r, err := s.Eval(rctx, l); err != nil {
+		if r, err := Setup(rctx, s, l); err != nil {
 			return RunawayReply{Outcome: NoReply, Err: fmt.Sprintf("setup %q: %v", l, err)}
 		} else if Classify(r) != Answered {
 			return RunawayReply{Reply: r, Outcome: Classify(r), Err: fmt.Sprintf("setup %q refused", l)}
