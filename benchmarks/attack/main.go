@@ -92,7 +92,7 @@ func main() {
 	fs.StringVar(&o.runawayVia, "runaway-via", "", "runaway: send every case over this transport (tcp, ws, http); default: log over http, the others over tcp")
 	fs.DurationVar(&o.runawayTimeout, "runaway-timeout", 30*time.Second, "runaway: wait at most this long for each reply")
 	fs.StringVar(&o.heavySessions, "heavy-sessions", "20,100", "heavy: comma-separated session counts, one run each (half TCP, half WebSocket)")
-	fs.DurationVar(&o.heavyDuration, "heavy-duration", 10*time.Second, "heavy: attack duration")
+	fs.DurationVar(&o.heavyDuration, "heavy-duration", 5*time.Second, "heavy: attack duration")
 	fs.DurationVar(&o.heavyDrain, "heavy-drain", 5*time.Second, "heavy: how long a heavy line in flight may still take after the attack")
 	fs.IntVar(&o.memSessions, "mem-sessions", 1000, "memory: attacking sessions (half TCP, half WebSocket)")
 	fs.IntVar(&o.memVars, "mem-vars", 99, "memory: variables of ~1 000 000 bits each session stores (storage attack; -1: none)")
@@ -104,7 +104,7 @@ func main() {
 	fs.StringVar(&o.peripFrom, "perip-from", "127.0.0.1", "per-ip: the crowding address")
 	fs.StringVar(&o.peripOther, "perip-other", "127.0.0.2", "per-ip: the address that must still be served")
 	fs.DurationVar(&o.peripTimeout, "perip-timeout", 5*time.Second, "per-ip: bound on each connection's first exchange")
-	fs.IntVar(&o.shutdownClients, "shutdown-clients", 1, "shutdown: sessions per mode (WebSocket text, WebSocket JSON, TCP)")
+	fs.IntVar(&o.shutdownClients, "shutdown-clients", 2, "shutdown: sessions per mode (WebSocket text, WebSocket JSON, TCP)")
 	fs.IntVar(&o.shutdownN, "shutdown-msgs", 250, "shutdown: lines pipelined per session before SIGTERM")
 	_ = fs.Parse(os.Args[1:])
 

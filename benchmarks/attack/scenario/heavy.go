@@ -40,7 +40,7 @@ func (h Heavy) Run(ctx context.Context, t Target) *HeavyResult {
 		h.Sessions = 20
 	}
 	if h.Duration <= 0 {
-		h.Duration = 10 * time.Second
+		h.Duration = 5 * time.Second
 	}
 	if h.Drain <= 0 {
 		h.Drain = 5 * time.Second
