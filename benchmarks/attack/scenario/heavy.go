@@ -12,7 +12,7 @@ import (
 // while light probes run.
 type Heavy struct {
 	Sessions int                        // default 20
-	Duration time.Duration              // of the attack (default 10 s)
+	Duration time.Duration              // of the attack (default 5 s)
 	Drain    time.Duration              // after Duration, how long a heavy line in flight may still take (default 5 s)
 	Setup    func(session int) []string // default GCDSetup
 	Line     string                     // default GCDLine
