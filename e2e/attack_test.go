@@ -38,7 +38,7 @@ const (
 	heavyDuration = 5 * time.Second
 
 	memCap      = 512 << 20 // -max-memory 512MiB
-	memSessions = 200       // × ~4 MiB of session memory each is well over the cap
+	memSessions = 400       // 200 storing: × 4 MiB of session memory each is well over the cap
 	memVars     = 34        // 34 values of 999 991 bits: just over the 4 MiB session cap
 
 	perIPLimit = 50
@@ -203,10 +203,11 @@ func TestAttackHeavySessions(t *testing.T) {
 	checkLight(t, fmt.Sprintf("%d heavy sessions", heavySessions), res.Light...)
 }
 
-// With -max-memory 512MiB, 200 sessions (half TCP, half WebSocket) each store 34 values of
-// 999 991 bits (past the 4 MiB session cap) and then run the scratch attack (one line
-// -x-x-…-x of 499 terms, whose intermediates kept ~110 MB per session alive before issue 8),
-// while a light session per transport is answered throughout. The server's peak RSS
+// With -max-memory 512MiB, 400 sessions (half TCP, half WebSocket) attack: half of them
+// store 34 values of 999 991 bits each (past the 4 MiB session cap; together past the
+// server's cap), the other half run the scratch attack (x, then one line -x-x-…-x of 499
+// terms, whose intermediates kept ~110 MB per session alive before issue 8), while a light
+// session per transport is answered throughout. The server's peak RSS
 // (VmHWM, the kernel's high-water mark, so no peak is missed between samples) must stay
 // within 1.2 × 512 MiB. Under the race detector RSS also holds the detector's shadow
 // memory (about three times the heap), so there the bound applies to the memory the Go

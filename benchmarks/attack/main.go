@@ -94,9 +94,9 @@ func main() {
 	fs.StringVar(&o.heavySessions, "heavy-sessions", "20,100", "heavy: comma-separated session counts, one run each (half TCP, half WebSocket)")
 	fs.DurationVar(&o.heavyDuration, "heavy-duration", 5*time.Second, "heavy: attack duration")
 	fs.DurationVar(&o.heavyDrain, "heavy-drain", 5*time.Second, "heavy: how long a heavy line in flight may still take after the attack")
-	fs.IntVar(&o.memSessions, "mem-sessions", 1000, "memory: attacking sessions (half TCP, half WebSocket)")
-	fs.IntVar(&o.memVars, "mem-vars", 99, "memory: variables of ~1 000 000 bits each session stores (storage attack; -1: none)")
-	fs.IntVar(&o.memTerms, "mem-terms", scenario.ScratchTerms, "memory: terms of the scratch line -x-x-…-x (-1: no scratch attack)")
+	fs.IntVar(&o.memSessions, "mem-sessions", 1000, "memory: attacking sessions (half TCP, half WebSocket; half storage, half scratch)")
+	fs.IntVar(&o.memVars, "mem-vars", 100, "memory: variables of ~1 000 000 bits each storage session stores (-1: no storage attack)")
+	fs.IntVar(&o.memTerms, "mem-terms", scenario.ScratchTerms, "memory: terms of the scratch line -x-x-…-x of each scratch session (-1: no scratch attack)")
 	fs.DurationVar(&o.memDuration, "mem-duration", 60*time.Second, "memory: bound on the attack")
 	fs.DurationVar(&o.memSample, "mem-sample", 250*time.Millisecond, "memory: RSS sampling interval")
 	fs.StringVar(&o.memRSSAbort, "mem-rss-abort", "4GiB", "memory: stop the attack (and kill a started server) once its RSS exceeds this")
@@ -217,7 +217,7 @@ func runScenario(ctx context.Context, o options, name string) []run {
 			fmt.Fprintln(os.Stderr, "attack: -mem-rss-abort:", err)
 			os.Exit(2)
 		}
-		attack := fmt.Sprintf("%d vars + scratch line of %d terms", o.memVars, o.memTerms)
+		attack := fmt.Sprintf("half storing %d vars, half a scratch line of %d terms", o.memVars, o.memTerms)
 		if o.memVars < 0 {
 			attack = fmt.Sprintf("scratch line of %d terms only", o.memTerms)
 		} else if o.memTerms < 0 {

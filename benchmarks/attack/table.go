@@ -26,7 +26,7 @@ func table(name string, runs []run) string {
 	case "memory":
 		line("### Memory attacks")
 		line("")
-		line("| run | RSS before | peak RSS (samples) | VmHWM | aborted | attack lines: outcomes | `vars` reply | light p99 / max (TCP, WS, HTTP) | light unanswered | load |")
+		line("| run | RSS before | peak RSS (samples) | VmHWM | attack stopped (RSS over the threshold) | attack lines: outcomes | `vars` reply | light p99 / max (TCP, WS, HTTP) | light unanswered | load |")
 		line("|---|---:|---:|---:|---|---|---:|---|---:|---|")
 	case "perip":
 		line("### Connections from one address")
@@ -73,6 +73,9 @@ func table(name string, runs []run) string {
 			aborted := "no"
 			if res.Aborted {
 				aborted = "at " + scenario.Dur(res.AbortedAt)
+			}
+			if res.Killed {
+				aborted += ", server killed at 1.5 × the threshold"
 			}
 			var lights []string
 			unanswered := 0

@@ -38,7 +38,7 @@ func GCDInline(k int) string {
 var GCD8Inline = strings.TrimSuffix(strings.Repeat("gcd(3**600000+1, 2**999999-1)+", 8), "+")
 
 // StoreLine stores a value of 999 991 bits in variable v<i>: the storage attack (100 such
-// variables per session held ~12 MB each before issue 8; ~980 budget units a line).
+// variables per session held ~20 MB before issue 8; ~980 budget units a line).
 func StoreLine(i int) string { return fmt.Sprintf("v%d = 1 << 999990", i) }
 
 // ScratchSetup stores the value the scratch line works on.

@@ -7,18 +7,21 @@ import (
 	"time"
 )
 
-// Memory is the memory attack: Sessions sessions (even ones TCP, odd ones WebSocket) each
-// store Vars variables of ~1 000 000 bits (the storage attack), then store x and send one
-// line of Terms subtractions on it (the scratch attack), then stay connected, while the
-// server's RSS is sampled and light probes run. Before the attack, VarsReplySize
+// Memory is the memory attack: Sessions sessions (even ones TCP, odd ones WebSocket) run
+// the storage attack (store Vars variables of ~1 000 000 bits) or the scratch attack (store
+// x and send one line of Terms subtractions on it), half of each transport's sessions
+// each, then stay connected, while the server's RSS is sampled and light probes run. The
+// attacks go to different sessions because each spoils the other in one session: the
+// scratch line's cost leaves no budget to store anything after it, and stored values
+// filling the session's memory leave no room for x. Before the attack, VarsReplySize
 // measures what `vars` sends.
 type Memory struct {
 	Sessions int           // default 1000
-	Vars     int           // storage lines per session (default 99: with x, the 100-variable limit)
-	Terms    int           // terms of the scratch line (default ScratchTerms; negative: no scratch line)
+	Vars     int           // storage lines per storage session (default 100, the variable limit; negative: no storage attack)
+	Terms    int           // terms of the scratch line (default ScratchTerms; negative: no scratch attack)
 	Duration time.Duration // bound on the attack (default 60 s)
 	Hold     time.Duration // once every session has sent everything, stay connected this long (default 2 s)
-	Sample   time.Duration // RSS sampling interval (default 250 ms)
+	Sample   time.Duration // RSS sampling interval (default 250 ms); RSSAbort is checked every 50 ms
 	RSSAbort int64         // stop the attack once RSS exceeds this (0: never), so it cannot exhaust the machine
 	OnAbort  func()        // called once if RSS still grows past 1.5 × RSSAbort after that (e.g. to kill the server)
 	Light    Probe
@@ -44,6 +47,7 @@ type MemoryResult struct {
 	Samples    []RSSSample    `json:"samples"`
 	Aborted    bool           `json:"aborted"` // RSS crossed RSSAbort
 	AbortedAt  time.Duration  `json:"aborted_at_ns,omitempty"`
+	Killed     bool           `json:"killed"`                // RSS then crossed 1.5 × RSSAbort, and OnAbort was called
 	AllSent    time.Duration  `json:"all_sent_ns,omitempty"` // when the last session had all its replies (0: not within Duration)
 	VarsReply  int            `json:"vars_reply_bytes"`      // the size of the reply to `vars` after 100 values of 4 300 digits (VarsReplySize)
 	Elapsed    time.Duration  `json:"elapsed_ns"`
@@ -61,7 +65,7 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 	if m.Vars < 0 {
 		m.Vars = 0
 	} else if m.Vars == 0 {
-		m.Vars = 99
+		m.Vars = 100
 	}
 	if m.Terms == 0 {
 		m.Terms = ScratchTerms
@@ -86,6 +90,7 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 	// The sampler runs from before the first connection to the end.
 	var mu sync.Mutex // guards res's RSS fields while the sampler runs
 	var abortOnce, killOnce sync.Once
+	var lastRecorded time.Time
 	sample := func() {
 		rss, hwm, err := RSS(t.PID)
 		mu.Lock()
@@ -96,7 +101,10 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 			}
 			return
 		}
-		res.Samples = append(res.Samples, RSSSample{At: time.Since(start), RSS: rss})
+		if now := time.Now(); now.Sub(lastRecorded) >= m.Sample-m.Sample/8 {
+			res.Samples = append(res.Samples, RSSSample{At: now.Sub(start), RSS: rss})
+			lastRecorded = now
+		}
 		res.PeakRSS = max(res.PeakRSS, rss)
 		res.HWM = hwm
 		res.FinalRSS = rss
@@ -107,7 +115,10 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 			})
 		}
 		if m.RSSAbort > 0 && rss > m.RSSAbort*3/2 && m.OnAbort != nil {
-			killOnce.Do(func() { go m.OnAbort() })
+			killOnce.Do(func() {
+				res.Killed = true
+				go m.OnAbort()
+			})
 		}
 	}
 	if rss, _, err := RSS(t.PID); err == nil {
@@ -119,7 +130,7 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 	stopSampler := make(chan struct{})
 	go func() {
 		defer close(samplerDone)
-		tick := time.NewTicker(m.Sample)
+		tick := time.NewTicker(min(m.Sample, 50*time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -152,7 +163,7 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 
 	var outcomes, texts Counts
 	var wg sync.WaitGroup
-	for _, s := range sessions {
+	for i, s := range sessions {
 		if s == nil {
 			continue
 		}
@@ -170,14 +181,16 @@ func (m Memory) Run(ctx context.Context, t Target) *MemoryResult {
 				}
 				return true
 			}
+			if m.scratches(i) {
+				if send("store", ScratchSetup) {
+					send("scratch", ScratchLine(m.Terms))
+				}
+				return
+			}
 			for v := 1; v <= m.Vars; v++ {
 				if !send("store", StoreLine(v)) {
 					return
 				}
-			}
-
-			if m.Terms > 0 && send("store", ScratchSetup) {
-				send("scratch", ScratchLine(m.Terms))
 			}
 		})
 	}
@@ -224,4 +237,17 @@ func VarsReplySize(ctx context.Context, t Target) (int, error) {
 	}
 	reply, err := s.Recv(ctx)
 	return len(reply), err
+}
+
+// scratches reports whether session i runs the scratch attack (else the storage attack):
+// sessions 2, 3, 6, 7, … when both attacks run, so that each has as many TCP as WebSocket
+// sessions.
+func (m Memory) scratches(i int) bool {
+	switch {
+	case m.Terms <= 0:
+		return false
+	case m.Vars <= 0:
+		return true
+	}
+	return (i/2)%2 == 1
 }
