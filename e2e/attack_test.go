@@ -223,13 +223,17 @@ func TestAttackMemory(t *testing.T) {
 	if raceEnabled {
 		abort = 3 << 30 // the shadow memory of a bounded server under -race is ~3 × its heap
 	}
+	// The Go runtime's own figure also stops the attack, at twice the cap: under -race RSS
+	// grows slowly (the detector slows the evaluations), so it would take long to reach abort.
+	attackCtx, stopAttack := context.WithCancel(ctx)
+	defer stopAttack()
 	sysCtx, stopSys := context.WithCancel(ctx)
 	sysPeak := make(chan int64, 1)
-	go func() { sysPeak <- pollGoSys(sysCtx, target.HTTP, 250*time.Millisecond) }()
+	go func() { sysPeak <- pollGoSys(sysCtx, target.HTTP, 250*time.Millisecond, 2*memCap, stopAttack) }()
 
 	res := scenario.Memory{Sessions: memSessions, Vars: memVars, Duration: 60 * time.Second, Hold: time.Second,
 		Sample: 100 * time.Millisecond, RSSAbort: abort, OnAbort: s.kill,
-		Light: scenario.Probe{Timeout: attackLightTimeout}}.Run(ctx, target)
+		Light: scenario.Probe{Timeout: attackLightTimeout}}.Run(attackCtx, target)
 	stopSys()
 	goSys := <-sysPeak
 
@@ -248,6 +252,10 @@ func TestAttackMemory(t *testing.T) {
 		t.Fatalf("RSS passed %s %v into the attack; the attack was stopped (bound: %s)",
 			scenario.MiB(abort), res.AbortedAt.Round(time.Millisecond), scenario.MiB(bound))
 	}
+	if goSys > 2*memCap {
+		t.Fatalf("the Go runtime held %s, over twice -max-memory; the attack was stopped (bound: %s)",
+			scenario.MiB(goSys), scenario.MiB(bound))
+	}
 	if res.AllSent == 0 {
 		t.Errorf("the sessions did not get replies to all their lines within 60 s: %s", scenario.FormatCounts(res.Outcomes))
 	}
@@ -264,8 +272,9 @@ func TestAttackMemory(t *testing.T) {
 }
 
 // pollGoSys samples go_memstats_sys_bytes (memory the Go runtime has obtained from the OS)
-// from /metrics every interval until ctx is done, and returns the highest value seen.
-func pollGoSys(ctx context.Context, httpAddr string, interval time.Duration) int64 {
+// from /metrics every interval until ctx is done, and returns the highest value seen; it
+// calls over once if a value passes limit.
+func pollGoSys(ctx context.Context, httpAddr string, interval time.Duration, limit int64, over func()) int64 {
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
@@ -289,6 +298,10 @@ func pollGoSys(ctx context.Context, httpAddr string, interval time.Duration) int
 			if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_sys_bytes "); ok {
 				if f, err := strconv.ParseFloat(v, 64); err == nil {
 					peak = max(peak, int64(f))
+				}
+				if peak > limit && over != nil {
+					over()
+					over = nil
 				}
 			}
 		}
