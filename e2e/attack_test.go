@@ -124,9 +124,9 @@ func checkLight(t *testing.T, during string, probes ...*scenario.ProbeResult) {
 // and WebSocket, computed in the line on HTTP). Each must be answered within its limit
 // (asserted generously: within runawayBound) with its result or the time-limit refusal
 // (or, on HTTP, whose budget is per address and shared by these lines, the budget
-// refusal), while a light TCP session is answered throughout. The cases run one after the other, so
-// that one case's lines never wait behind another's; the first case left unanswered
-// stops the test (the server is then busy for minutes).
+// refusal), while a light TCP session is answered throughout. The cases run one after the
+// other, so that one case's lines never wait behind another's; the first case left
+// unanswered stops the test (the server is then busy for minutes).
 func TestAttackRunawayLines(t *testing.T) {
 	s, target := startAttackServer(t, attackEnv)
 	defer s.finish(t)
@@ -207,13 +207,14 @@ func TestAttackHeavySessions(t *testing.T) {
 // store 34 values of 999 991 bits each (past the 4 MiB session cap; together past the
 // server's cap), the other half run the scratch attack (x, then one line -x-x-…-x of 499
 // terms, whose intermediates kept ~110 MB per session alive before issue 8), while a light
-// session per transport is answered throughout. The server's peak RSS
-// (VmHWM, the kernel's high-water mark, so no peak is missed between samples) must stay
-// within 1.2 × 512 MiB. Under the race detector RSS also holds the detector's shadow
-// memory (about three times the heap), so there the bound applies to the memory the Go
-// runtime holds (go_memstats_sys_bytes from /metrics, the peak of 4 samples a second), and
-// RSS is only logged. The attack stops early, failing the test, if RSS passes an abort
-// threshold, so that a server without a bound cannot exhaust the machine.
+// session per transport is answered throughout. The server's peak RSS (VmHWM, the kernel's
+// high-water mark, so no peak is missed between samples) must stay within 1.2 × 512 MiB.
+// Under the race detector RSS also holds the detector's shadow memory (about three times
+// the heap), so there the bound applies to the memory the Go runtime holds
+// (go_memstats_sys_bytes from /metrics, the peak of 4 samples a second), and RSS is only
+// logged. The attack stops early, failing the test, if RSS passes an abort threshold or the
+// Go runtime holds twice the cap, so that a server without a bound cannot exhaust the
+// machine.
 func TestAttackMemory(t *testing.T) {
 	s, target := startAttackServer(t, append([]string{"WSCALC_MAX_MEMORY=512MiB"}, attackEnv...))
 	defer s.finish(t)
