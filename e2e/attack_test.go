@@ -72,7 +72,7 @@ func startAttackServer(t *testing.T, env []string) (*server, scenario.Target) {
 func (s *server) finish(t *testing.T) {
 	t.Helper()
 	if t.Failed() {
-		s.kill()
+		s.kill(t)
 		return
 	}
 	if code := s.Stop(t); code != 0 {
@@ -81,15 +81,6 @@ func (s *server) finish(t *testing.T) {
 	if !t.Failed() {
 		goleak.VerifyNone(t)
 	}
-}
-
-// kill ends the server with SIGKILL (once; Stop and the cleanup then do nothing more).
-func (s *server) kill() {
-	s.stopOnce.Do(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-		s.code = s.cmd.ProcessState.ExitCode()
-	})
 }
 
 // waitExit waits up to d for the server to exit by itself (after a signal the test sent)
@@ -101,7 +92,7 @@ func (s *server) waitExit(t *testing.T, d time.Duration) int {
 		s.stopOnce.Do(func() { s.code = s.cmd.ProcessState.ExitCode() })
 	case <-time.After(d):
 		t.Errorf("wscalc did not exit within %v of SIGTERM; killing it", d)
-		s.kill()
+		s.kill(t)
 	}
 	return s.code
 }
@@ -233,7 +224,7 @@ func TestAttackMemory(t *testing.T) {
 	go func() { sysPeak <- pollGoSys(sysCtx, target.HTTP, 250*time.Millisecond, 2*memCap, stopAttack) }()
 
 	res := scenario.Memory{Sessions: memSessions, Vars: memVars, Duration: 60 * time.Second, Hold: time.Second,
-		Sample: 100 * time.Millisecond, RSSAbort: abort, OnAbort: s.kill,
+		Sample: 100 * time.Millisecond, RSSAbort: abort, OnAbort: func() { s.kill(t) },
 		Light: scenario.Probe{Timeout: attackLightTimeout}}.Run(attackCtx, target)
 	stopSys()
 	goSys := <-sysPeak
