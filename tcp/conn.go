@@ -2,15 +2,12 @@ package tcp
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -18,23 +15,17 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/internal/peer"
+	"wscalc/session"
 )
 
-// Close reasons, as logged at the end of a session.
+// Close reasons of the line protocol's own, as logged at the end of a session (the shared
+// ones are session's).
 const (
-	reasonEOF      = "eof"
-	reasonQuit     = "quit"
-	reasonIdle     = "idle timeout"
-	reasonShutdown = "server shutting down"
-	reasonClosed   = "server closed"
-	reasonWriteTO  = "write timeout"
-	reasonBusy     = "too busy"
-	reasonPerIP    = "too many connections from the address"
-	reasonGone     = "client gone"
-	reasonHTTP     = "http request"
-	reasonError    = "error"
+	reasonBusy  = "too busy"
+	reasonPerIP = "too many connections from the address"
+	reasonHTTP  = "http request"
+	reasonError = "error"
 )
 
 const (
@@ -71,63 +62,42 @@ type writeError struct{ err error }
 func (e writeError) Error() string { return "tcp: write: " + e.err.Error() }
 func (e writeError) Unwrap() error { return e.err }
 
-// conn is one connection and its session. Only its own goroutine (run, then serve; one at
-// a time) touches its fields, except mu and what mu guards, which Shutdown uses to wake it.
+// conn is one connection: the line framing of a session.Session. Only its own goroutine
+// (begin, then serve; one at a time) touches its fields, except mu and what mu guards,
+// which Shutdown uses to wake it.
 type conn struct {
 	srv      *Server
 	rwc      net.Conn
-	in       lineBuffer // its size bounds a line
+	sess     session.Session
+	out      session.Outbox[string] // the replies, into w
+	w        replyWriter            // writes to rwc
+	in       lineBuffer             // its size bounds a line
 	raw      syscall.RawConn
 	readFn   func(fd uintptr) bool // c.readOnce, for raw.Read
 	rn       int                   // what readOnce read
 	rerr     error
-	idleWait bool        // the wait for input may be long: give the read buffer back meanwhile
-	w        replyWriter // writes to rwc
-	sess     calc.Session
+	idleWait bool // the wait for input may be long: give the read buffer back meanwhile
 	maxLine  int
-	id       string
-	remote   string
-	start    time.Time
-	requests int
 	scanned  int       // bytes at the start of the read buffer known to hold no newline
-	leave    func()    // leaves the hub
 	idleAt   time.Time // when the wait for input in progress times out
 	draining bool      // shutdown noticed: read only input that has already arrived
-	// ctx ends with the connection: when it is closed (by the session or by Close), or when
-	// the client is found gone while a line runs (busy). Evaluations run under it.
-	ctx    context.Context
-	cancel context.CancelFunc
-	watch  peer.Busy // watches for the client leaving while a long line runs
+	watch    peer.Busy // watches for the client leaving while a long line runs
 
 	mu       sync.Mutex
 	shutdown bool // Shutdown asked this session to finish
 }
 
 func (s *Server) newConn(rw net.Conn) *conn {
-	limits := s.Limits.WithDefaults()
-	c := &conn{
-		srv:     s,
-		rwc:     rw,
-		sess:    calc.Session{Limits: s.Limits},
-		maxLine: limits.MaxLineBytes,
-		id:      newSessionID(),
-		remote:  rw.RemoteAddr().String(),
-	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c := &conn{srv: s, rwc: rw, maxLine: s.cfg.Limits.WithDefaults().MaxLineBytes}
+	c.sess.Init(context.Background(), &s.cfg, rw.RemoteAddr().String())
 	// A line-protocol client may half-close and still read its replies (nc -N): only a
 	// reset connection is gone (see peer.HangUp).
-	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.cancel, After: calc.HeavyTime}
-	s.Hub.Attach(&c.sess)
+	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
 	c.in.size = c.maxLine + 2 // one line at the limit and its CR LF (see lineBuffer)
 	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
+	c.out.Init(c.w.line, session.Pushes[string]{})
 	return c
-}
-
-func newSessionID() string {
-	b := make([]byte, 8)
-	rand.Read(b) // never fails (crypto/rand panics rather than return an error)
-	return hex.EncodeToString(b)
 }
 
 // requestShutdown asks the session to answer what it has received and finish; it wakes a
@@ -200,13 +170,11 @@ const stackReset = time.Second
 
 // begin begins the session on the accept goroutine, then starts the connection's own.
 func (c *conn) begin() {
-	c.logStart()
-	leave, err := c.srv.Hub.Join(hub.TCP, c.srv.maxClients())
-	if err != nil {
+	c.sess.LogStart()
+	if err := c.sess.Join(c.srv.maxClients()); err != nil {
 		go c.finish(c.busy())
 		return
 	}
-	c.leave = leave
 	c.armRead(true)
 	go c.serve()
 }
@@ -222,7 +190,7 @@ func (c *conn) serve() {
 		go c.serve()
 		return
 	}
-	c.leave()
+	c.sess.Leave()
 	c.finish(end)
 }
 
@@ -247,7 +215,7 @@ func (c *conn) serveInput(err error) (end ending, handOn bool) {
 		}
 		if err == errLineTooLong {
 			// Answer at once, then throw the rest of the line away as it arrives.
-			c.requests++
+			c.sess.Request()
 			if err = c.reply(c.tooLong()); err == nil {
 				err = c.discardLine()
 			}
@@ -268,17 +236,11 @@ func (c *conn) serveInput(err error) (end ending, handOn bool) {
 	}
 }
 
-func (c *conn) logStart() {
-	c.start = time.Now()
-	c.srv.logger().Info("session start", "session", c.id, "transport", string(hub.TCP), "remote", c.remote)
-}
-
 // refuse answers a connection whose address holds too many connections already (see
 // admission) and closes it. It never joins the hub and logs at debug level only: an address
 // that connects in a loop must not flood the logs (the refusals are counted in the metrics).
 func (c *conn) refuse(limit int) {
-	c.srv.Hub.Reject(hub.TCP, "per_ip")
-	c.start = time.Now()
+	c.sess.Reject("per_ip")
 	go c.finish(ending{reason: reasonPerIP, goodbye: "Error: " + admission.Reason(limit), linger: true, quiet: true})
 }
 
@@ -288,23 +250,16 @@ func (c *conn) busy() ending {
 
 // recoverPanic, deferred, turns a panic into the end of the session.
 func (c *conn) recoverPanic(end *ending) {
-	if p := recover(); p != nil {
-		c.logPanic(p)
+	if c.sess.Recovered(recover()) {
 		*end = ending{reason: reasonError, goodbye: msgInternal, linger: true}
 	}
 }
 
 // recoverRead, deferred, turns a panic into errPanic.
 func (c *conn) recoverRead(err *error) {
-	if p := recover(); p != nil {
-		c.logPanic(p)
+	if c.sess.Recovered(recover()) {
 		*err = errPanic
 	}
-}
-
-func (c *conn) logPanic(p any) {
-	c.srv.logger().Error("session panic", "session", c.id, "transport", string(hub.TCP),
-		"panic", p, "stack", string(debug.Stack()))
 }
 
 // finish sends the goodbye and the pending replies, logs the end, closes and unregisters
@@ -312,14 +267,14 @@ func (c *conn) logPanic(p any) {
 func (c *conn) finish(end ending) {
 	defer c.srv.untrackConn(c)
 	c.watch.End()
-	defer c.cancel()
+	defer c.sess.Cancel()
 	if end.goodbye != "" {
 		if err := c.reply(end.goodbye); err != nil {
 			end = c.writeFailure(err)
 		}
 	}
 	if end.linger { // the replies must reach the client before the connection closes
-		if err := c.w.flush(); err != nil {
+		if err := c.flush(); err != nil {
 			end = c.writeFailure(err)
 		}
 	}
@@ -327,52 +282,60 @@ func (c *conn) finish(end ending) {
 	if end.quiet {
 		level = slog.LevelDebug
 	}
-	c.srv.logger().Log(context.Background(), level, "session end", "session", c.id, "transport", string(hub.TCP),
-		"remote", c.remote, "duration", time.Since(c.start), "requests", c.requests, "reason", end.reason)
+	c.sess.End(end.reason)
+	c.sess.LogEnd(level)
 	c.close(end.linger)
 }
 
 // answer handles one complete line (without its LF and CR): it queues the reply, if any,
 // or says how the session ends after this line.
 func (c *conn) answer(line []byte) (*ending, error) {
-	c.requests++
 	switch {
 	case len(line) > c.maxLine:
+		c.sess.Request()
 		return nil, c.reply(c.tooLong())
 	case !utf8.Valid(line):
+		c.sess.Request()
 		return nil, c.reply(msgBadUTF8)
 	case looksLikeHTTP(line):
+		c.sess.Request()
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
 	c.watch.Begin() // until the session waits for input again (more)
-	res, err := c.srv.Hub.Eval(c.ctx, hub.TCP, &c.sess, string(line))
-	switch {
-	case errors.Is(err, calc.ErrQuit):
-		return &ending{reason: reasonQuit, linger: true}, nil
-	case errors.Is(err, context.Canceled):
+	r := c.sess.Eval(string(line))
+	if r.Kind != session.Silent { // a blank or comment line is not a request
+		c.sess.Request()
+	}
+	switch r.Kind {
+	case session.Quit:
+		return &ending{reason: session.ReasonQuit, linger: true}, nil
+	case session.Gone:
 		// The connection's context ended: Close, or the client reset the connection while
 		// the line ran (see watch). Nobody is left to answer.
 		if c.srv.isClosed() {
-			return &ending{reason: reasonClosed}, nil
+			return &ending{reason: session.ReasonClosed}, nil
 		}
-		return &ending{reason: reasonGone}, nil
-	case err != nil:
-		return nil, c.reply(err.Error())
-	case res.Kind == calc.KindNone:
-		c.requests-- // a blank or comment line is not a request
+		return &ending{reason: session.ReasonGone}, nil
+	case session.Failed:
+		return nil, c.reply(r.Err.Error())
+	case session.Silent:
 		return nil, nil
 	}
-	return nil, c.reply(res.Display)
+	return nil, c.reply(r.Result.Display)
 }
 
-// reply queues one reply line. The buffer is flushed when it fills and before the session
-// waits for input (see more), so pipelined replies go out in few writes.
+// reply queues one reply line in the outbox. The writer batches: its buffer is written
+// when it fills and before the session waits for input (see flush), so pipelined replies
+// go out in few writes.
 func (c *conn) reply(line string) error {
-	if err := c.w.line(line); err != nil {
+	if err := c.out.Send(line); err != nil {
 		return writeError{err}
 	}
 	return nil
 }
+
+// flush writes the replies batched so far, as the outbox's writer.
+func (c *conn) flush() error { return c.out.Do(c.w.flush) }
 
 // ending maps the error that stopped the read loop to the way the session ends.
 func (c *conn) ending(err error) ending {
@@ -383,13 +346,13 @@ func (c *conn) ending(err error) ending {
 	case errors.Is(err, errPanic):
 		return ending{reason: reasonError, goodbye: msgInternal, linger: true}
 	case errors.Is(err, io.EOF):
-		return ending{reason: reasonEOF, linger: true}
+		return ending{reason: session.ReasonEOF, linger: true}
 	case errors.Is(err, errNoMoreInput):
-		return ending{reason: reasonShutdown, goodbye: msgShutdown, linger: true}
+		return ending{reason: session.ReasonShutdown, goodbye: msgShutdown, linger: true}
 	case c.srv.isClosed():
-		return ending{reason: reasonClosed}
+		return ending{reason: session.ReasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return ending{reason: reasonIdle, goodbye: msgIdle, linger: true}
+		return ending{reason: session.ReasonIdle, goodbye: msgIdle, linger: true}
 	default:
 		return ending{reason: reasonError}
 	}
@@ -399,9 +362,9 @@ func (c *conn) ending(err error) ending {
 func (c *conn) writeFailure(err error) ending {
 	switch {
 	case c.srv.isClosed():
-		return ending{reason: reasonClosed}
+		return ending{reason: session.ReasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return ending{reason: reasonWriteTO}
+		return ending{reason: session.ReasonWriteTimeout}
 	default:
 		return ending{reason: reasonError}
 	}

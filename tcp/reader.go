@@ -67,7 +67,7 @@ func (c *conn) discardLine() error {
 func (c *conn) more(handOn bool) error {
 	c.watch.End()
 	if c.w.buffered() > 0 {
-		if err := c.w.flush(); err != nil {
+		if err := c.flush(); err != nil {
 			return writeError{err}
 		}
 	}

@@ -11,30 +11,24 @@ import (
 	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/session"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("tcp: Server closed")
-
-// Defaults for the zero values of Server's fields.
-const (
-	DefaultMaxClients   = 10000
-	DefaultIdleTimeout  = 10 * time.Minute
-	DefaultWriteTimeout = 10 * time.Second
-)
 
 // Server serves the line protocol. Set its fields before the first Serve and do not change
 // them afterwards. A Server must not be copied after first use.
 type Server struct {
 	// Hub counts the sessions (Join) and evaluates lines (Eval). Required.
 	Hub *hub.Hub
-	// MaxClients is the most live TCP sessions; <= 0 means DefaultMaxClients.
+	// MaxClients is the most live TCP sessions; <= 0 means session.DefaultMaxClients.
 	MaxClients int
 	// IdleTimeout closes a session that sends nothing for this long; <= 0 means
-	// DefaultIdleTimeout.
+	// session.DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds each write of replies to the client; a session whose write times
-	// out is closed. <= 0 means DefaultWriteTimeout.
+	// out is closed. <= 0 means session.DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// HTTPAddr is the address of the HTTP server, named in the reply to a client that
 	// speaks HTTP to this port.
@@ -45,6 +39,9 @@ type Server struct {
 	Logger *slog.Logger
 
 	stackReset time.Duration // tests only: replaces the constant stackReset when > 0
+
+	cfgOnce sync.Once
+	cfg     session.Config // what every session shares, from the fields above
 
 	mu        sync.Mutex
 	listeners map[*onceCloseListener]struct{}
@@ -63,6 +60,9 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.Hub == nil {
 		return errors.New("tcp: Server.Hub is nil")
 	}
+	s.cfgOnce.Do(func() {
+		s.cfg = session.Config{Hub: s.Hub, Transport: hub.TCP, Limits: s.Limits, Logger: s.Logger}
+	})
 	ol := &onceCloseListener{Listener: l}
 	defer ol.Close()
 	if !s.trackListener(ol) {
@@ -140,7 +140,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	err := s.beginShutdownLocked()
 	for c := range s.conns {
-		c.cancel() // stops an evaluation in progress
+		c.sess.Cancel() // stops an evaluation in progress
 		c.rwc.Close()
 	}
 	return err
@@ -251,21 +251,21 @@ func (s *Server) sleep(d time.Duration) bool {
 
 func (s *Server) maxClients() int {
 	if s.MaxClients <= 0 {
-		return DefaultMaxClients
+		return session.DefaultMaxClients
 	}
 	return s.MaxClients
 }
 
 func (s *Server) idleTimeout() time.Duration {
 	if s.IdleTimeout <= 0 {
-		return DefaultIdleTimeout
+		return session.DefaultIdleTimeout
 	}
 	return s.IdleTimeout
 }
 
 func (s *Server) writeTimeout() time.Duration {
 	if s.WriteTimeout <= 0 {
-		return DefaultWriteTimeout
+		return session.DefaultWriteTimeout
 	}
 	return s.WriteTimeout
 }

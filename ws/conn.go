@@ -1,229 +1,445 @@
 package ws
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"wscalc/admission"
+	"wscalc/calc"
+	"wscalc/hub"
+	"wscalc/internal/peer"
+	"wscalc/session"
+	"wscalc/wire"
 )
 
-const (
-	// batchBytes is how much a batch of replies may hold before it is written at once.
-	batchBytes = 4 << 10
-	// maxHold bounds how long a reply may wait in a batch, whatever the session is doing
-	// meanwhile (an evaluation may take a second, or wait for the evaluation gate).
-	maxHold = time.Millisecond
-)
+// invalidRequest is the message of the error reply to a JSON message that is not a request.
+const invalidRequest = `invalid request: expected {"id": <number|string>, "expr": "<line>"}`
 
-// batchConn is the hijacked connection as the library sees it. It does three things for
-// every session at the socket, below the library, where they cost least:
+// conn is one WebSocket connection: the framing of a session.Session. Its goroutine
+// (started by ServeHTTP) reads a message (serve), evaluates it (handle) and writes the
+// reply through the session's outbox, so replies keep request order. Everything else
+// happens on timers, so that an idle connection is one parked goroutine: one timer for the
+// idle timeout and the pings (timers.go), the outbox's for the presence pushes of a JSON
+// session, and a goroutine per ping in progress. run waits for them before it returns.
 //
-//   - Batching. The library writes (and flushes) each message on its own, so a client
-//     that pipelines would cost one write(2) per reply, most of a reply's cost. Instead,
-//     messages are held while the session is busy and written together when it next needs
-//     input from the socket: pipelined requests that arrived together get their replies
-//     in one write, as on the line protocol. A write that happens while the session waits
-//     for input goes out at once, and nothing is held longer than maxHold or beyond
-//     batchBytes, nor past Close.
-//
-//   - The write timeout. Every write to the socket gets a deadline, so a client that stops
-//     reading cannot hold its session for ever; the session then writes with a context
-//     that never ends, and the library arms no timer per message.
-//
-//   - Draining at shutdown. After drain, a Read never waits: it returns what has already
-//     arrived (in the kernel's socket buffer), and errNoMoreInput once there is nothing
-//     more, so that the session answers every message the client sent before the server
-//     stopped and then closes (see session.readFailed). A Read blocked when drain is called is
-//     woken (a read deadline in the past) and goes on in that mode. The rest of a message
-//     whose start has been read (inMessage) is waited for, bounded by the shutdown
-//     timeout: the message was sent before the server stopped, and a message cut short
-//     would leave the close handshake out of step with the stream.
-//
-// The library serializes its writes and its reads; mu orders them with the batch.
-type batchConn struct {
-	net.Conn
-	timeout time.Duration
-	raw     syscall.RawConn // for reads that must not wait (drain); nil if the conn has none
-	// inMessage is set by the session while it reads a message it has begun.
-	inMessage atomic.Bool
+// Closing is decided in one place, under mu: a close decided while a message is being
+// handled (busy) is carried out by the reader after the reply is written, so an accepted
+// request is always answered before the close frame; otherwise whoever decides closes at
+// once (requestClose).
+type conn struct {
+	h    *Handler
+	ws   *websocket.Conn
+	raw  net.Conn   // the hijacked connection, for closing without a handshake
+	sock *batchConn // raw as the library uses it
+	json bool
 
-	mu       sync.Mutex
-	pending  *[]byte     // messages not written yet (a pooled buffer), nil if none
-	reading  bool        // a Read is waiting for the socket: writes go out at once
-	err      error       // the first failed write; the connection is dead after it
-	timer    *time.Timer // writes the batch after maxHold; created on first use
-	draining drainState
+	sess session.Session
+	out  session.Outbox[[]byte] // replies and presence pushes, one writer
+	sent hub.Counts             // last presence sent: hello, then the push in progress only
+
+	// perAddressLimit > 0: the connection's address is over its limit (admission); the
+	// session is refused.
+	perAddressLimit int
+
+	watch   peer.Busy    // reader goroutine only: watches for the client leaving while busy
+	lastMsg atomic.Int64 // UnixNano of the last client message, for the idle timer
+	helpers sync.WaitGroup
+
+	mu          sync.Mutex
+	busy        bool
+	closeCode   websocket.StatusCode // a close has been decided
+	closeReason string
+	ended       bool // run is finishing: no helper may start
+	timer       *time.Timer
+	nextPing    time.Time
+	pingCancel  context.CancelFunc // ends the ping waiting for its pong, if any
 }
 
-// drainState is where a connection stands in the shutdown drain.
-type drainState uint8
+// outcome says how handling one message ends: the zero value lets the session go on.
+type outcome struct {
+	code   websocket.StatusCode // close with this status after the message
+	reason string
+	broken bool // the connection failed: stop without a close handshake
+}
 
-const (
-	notDraining drainState = iota
-	drainWoken             // drain was called: the read deadline is in the past
-	drainReady             // the reader has cleared that deadline: reads do not wait
-	drainDone              // the session is closing: reads wait again (close handshake)
-)
+func newConn(h *Handler, wsc *websocket.Conn, raw net.Conn, sock *batchConn, remote string) *conn {
+	c := &conn{h: h, ws: wsc, raw: raw, sock: sock, json: wsc.Subprotocol() == wire.Subprotocol}
+	c.sess.Init(h.ctx, &h.cfg, remote)
+	c.out.Init(c.write, session.Pushes[[]byte]{Interval: presenceInterval, Next: c.presence, Panicked: c.helperPanicked})
+	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
+	c.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
+	c.lastMsg.Store(time.Now().UnixNano())
+	return c
+}
 
-// errNoMoreInput is what a Read returns, after drain, once everything that had arrived has
-// been read.
-var errNoMoreInput = errors.New("ws: no more input before shutdown")
+func (c *conn) protocol() string {
+	if c.json {
+		return wire.Subprotocol
+	}
+	return "text"
+}
 
-func newBatchConn(c net.Conn, timeout time.Duration) *batchConn {
-	b := &batchConn{Conn: c, timeout: timeout}
-	if sc, ok := c.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			b.raw = rc
+// run serves the session from its first message to its end.
+func (c *conn) run() {
+	defer c.sess.Cancel()
+	if c.perAddressLimit > 0 {
+		// Logged at debug level only: an address that connects in a loop must not flood
+		// the logs (the refusals are counted in the metrics).
+		c.sess.Reject("per_ip")
+		c.sess.LogRefused(slog.LevelDebug, "per_ip", "limit", c.perAddressLimit)
+		_ = c.ws.Close(websocket.StatusTryAgainLater, admission.Reason(c.perAddressLimit))
+		return
+	}
+	if err := c.sess.Join(c.h.opts.MaxClients); err != nil {
+		c.sess.LogRefused(slog.LevelWarn, "server busy", "max_clients", c.h.opts.MaxClients)
+		_ = c.ws.Close(websocket.StatusTryAgainLater, "server busy")
+		return
+	}
+	defer c.sess.Leave()
+	c.sess.LogStart("protocol", c.protocol())
+	defer c.sess.LogEnd(slog.LevelInfo)
+	defer func() {
+		// handle recovers the panics of evaluation; this catches any other, so that a bug
+		// costs one session, never the process.
+		if c.sess.Recovered(recover()) {
+			c.closeConn(websocket.StatusInternalError, session.ReasonInternal)
+			c.stop()
+		}
+	}()
+
+	if c.json {
+		c.h.listen(c) // before the hello, so that no change of presence goes unnoticed
+		defer c.h.unlisten(c)
+		if !c.hello() {
+			c.stop()
+			c.ws.CloseNow()
+			return
 		}
 	}
-	return b
+	c.beginLive()
+	c.serve()
+	c.stop()
+	c.ws.CloseNow() // no-op unless the connection failed without a close
 }
 
-// drain switches reads to draining (see batchConn) and wakes a Read that waits.
-func (c *batchConn) drain() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.draining == notDraining {
-		c.draining = drainWoken
-		_ = c.Conn.SetReadDeadline(time.Now())
+// hello sends the JSON session's greeting and the current presence.
+func (c *conn) hello() bool {
+	err := c.sendJSON(wire.Hello{Type: "hello", Session: c.sess.ID(), Version: c.h.opts.Version,
+		Limits: c.h.opts.Limits.WithDefaults(), TCP: c.h.opts.TCPAddr})
+	if err != nil {
+		return false
+	}
+	c.sent = c.h.hub.Counts()
+	c.out.Sent()
+	return c.sendJSON(wire.Clients{Type: "clients", Counts: c.sent}) == nil
+}
+
+// presence is the outbox's push: the current counts, if they differ from the last sent.
+func (c *conn) presence() ([]byte, bool) {
+	counts := c.h.hub.Counts()
+	if counts == c.sent {
+		return nil, false
+	}
+	c.sent = counts
+	b, err := marshal(wire.Clients{Type: "clients", Counts: counts})
+	return b, err == nil
+}
+
+// serve reads and answers messages until the session ends: the transport's loop.
+func (c *conn) serve() {
+	for {
+		typ, buf, err := c.read()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.lastMsg.Store(time.Now().UnixNano())
+		if !c.begin() {
+			putBuf(buf)
+			return // a close is under way; the message crossed our close frame
+		}
+		c.watch.Begin()
+		o := c.handle(typ, *buf)
+		c.watch.End()
+		putBuf(buf)
+		if !c.finish(o) {
+			return
+		}
 	}
 }
 
-// endDrain lets reads wait again, for the close handshake that follows the drain.
-func (c *batchConn) endDrain() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.draining != notDraining {
-		c.draining = drainDone
-		_ = c.Conn.SetReadDeadline(time.Time{})
+// read waits for the next message, then reads it into a pooled buffer (taken only once
+// a message has begun, so that an idle session holds none), growing it as needed: the
+// library's read limit bounds it. The read has no context deadline: the idle timeout and
+// shutdown end a blocked read by closing the connection (see tick and forceClose), so
+// the library need not arm a timer for every message.
+func (c *conn) read() (websocket.MessageType, *[]byte, error) {
+	typ, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	c.sock.inMessage.Store(true) // begun: at shutdown, its end is waited for
+	defer c.sock.inMessage.Store(false)
+	buf := getBuf()
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		*buf = b
+		if errors.Is(err, io.EOF) {
+			return typ, buf, nil
+		}
+		if err != nil {
+			putBuf(buf)
+			return 0, nil, err
+		}
 	}
 }
 
-// drainMode reports whether reads must not wait, clearing the wake-up deadline the first
-// time (a deadline in the past would fail even a read of data that is there).
-func (c *batchConn) drainMode() bool {
+// bufs holds the buffers messages are read into and replies written from. Buffer release
+// while idle: a buffer is taken when a message begins and given back once it is answered,
+// so an idle session holds none.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledBuf is the largest buffer put back: a rare huge message must not leave huge
+// buffers behind in the pool.
+const maxPooledBuf = 8 << 10
+
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+// putBuf returns a buffer to the pool.
+func putBuf(p *[]byte) {
+	if cap(*p) > maxPooledBuf {
+		return
+	}
+	*p = (*p)[:0]
+	bufs.Put(p)
+}
+
+func (c *conn) readFailed(err error) {
+	if werr := c.sock.writeErr(); werr != nil {
+		// The replies written before this read failed (see batchConn.Read).
+		c.writeFailed(werr)
+		return
+	}
+	switch {
+	case errors.Is(err, errNoMoreInput):
+		// Shutdown, and every message that had arrived is answered: close, waiting for
+		// the client's close frame again.
+		c.sock.endDrain()
+		c.requestClose(websocket.StatusGoingAway, session.ReasonShutdown)
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		c.sess.End("message too big")
+		// The library has sent the 1009 close frame; Close completes the handshake,
+		// reading past the rest of the message.
+		_ = c.ws.Close(websocket.StatusMessageTooBig, "message too big")
+	case websocket.CloseStatus(err) != -1:
+		c.sess.End(fmt.Sprintf("client closed (%d)", websocket.CloseStatus(err)))
+	default:
+		c.sess.End("connection lost")
+	}
+}
+
+// begin marks a message in progress, unless the session is closing.
+func (c *conn) begin() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch c.draining {
-	case drainWoken:
-		_ = c.Conn.SetReadDeadline(time.Time{})
-		c.draining = drainReady
+	if c.closeCode != 0 {
+		return false
+	}
+	c.busy = true
+	return true
+}
+
+// finish ends a message and carries out a close decided during it (by the message itself
+// or by a timer or shutdown). It reports whether the session goes on.
+func (c *conn) finish(o outcome) bool {
+	c.mu.Lock()
+	c.busy = false
+	if o.broken {
+		c.mu.Unlock()
+		return false
+	}
+	if o.code != 0 && c.closeCode == 0 {
+		c.closeCode, c.closeReason = o.code, o.reason
+	}
+	code, reason := c.closeCode, c.closeReason
+	c.mu.Unlock()
+	if code == 0 {
 		return true
-	case drainReady:
-		return true
 	}
+	c.closeConn(code, reason)
 	return false
 }
 
-// Write queues p, or writes it at once (with what is queued before it) if the session is
-// waiting for input or the batch is full.
-func (c *batchConn) Write(p []byte) (int, error) {
+// requestClose decides to close the session: at once if it is waiting for a message, else
+// after the reply in progress (see finish).
+func (c *conn) requestClose(code websocket.StatusCode, reason string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
-		return 0, c.err
-	}
-	if c.pending == nil {
-		if c.reading {
-			return c.write(p)
-		}
-		c.pending = getBuf()
-		c.arm()
-	}
-	*c.pending = append(*c.pending, p...)
-	if c.reading || len(*c.pending) >= batchBytes {
-		if err := c.flushLocked(); err != nil {
-			return 0, err
-		}
-	}
-	return len(p), nil
-}
-
-// Read writes the batch, then reads from the socket: the session is about to wait for
-// input, and the client may be waiting for these replies before it sends more. A failed
-// write fails the read too, so that the session ends.
-func (c *batchConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if err := c.flushLocked(); err != nil {
+	if c.closeCode != 0 {
 		c.mu.Unlock()
-		return 0, err
-	}
-	c.reading = true
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.reading = false
-		c.mu.Unlock()
-	}()
-	for {
-		if c.drainMode() && !c.inMessage.Load() {
-			return c.readArrived(p)
-		}
-		n, err := c.Conn.Read(p)
-		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) && c.drainMode() {
-			continue // woken by drain
-		}
-		return n, err
-	}
-}
-
-// Close writes the batch (a close frame may be in it), then closes the connection.
-func (c *batchConn) Close() error {
-	c.mu.Lock()
-	_ = c.flushLocked()
-	c.mu.Unlock()
-	return c.Conn.Close()
-}
-
-// writeErr returns the error of the write that failed, if one did.
-func (c *batchConn) writeErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-// arm starts the timer that bounds how long the new batch waits.
-func (c *batchConn) arm() {
-	if c.timer == nil {
-		c.timer = time.AfterFunc(maxHold, c.flushHeld)
 		return
 	}
-	c.timer.Reset(maxHold)
-}
-
-func (c *batchConn) flushHeld() {
-	c.mu.Lock()
-	_ = c.flushLocked()
+	c.closeCode, c.closeReason = code, reason
+	busy := c.busy
 	c.mu.Unlock()
+	if !busy {
+		c.closeConn(code, reason)
+	}
 }
 
-// flushLocked writes the batch, if any, and releases its buffer.
-func (c *batchConn) flushLocked() error {
-	if c.pending == nil {
-		return c.err
-	}
-	buf := c.pending
-	c.pending = nil
-	c.timer.Stop()
-	if c.err == nil {
-		_, c.err = c.write(*buf)
-	}
-	putBuf(buf)
-	return c.err
+// closeConn performs the close handshake (bounded by the library's timeouts), after the
+// messages already in the outbox: nothing is pushed after it.
+func (c *conn) closeConn(code websocket.StatusCode, reason string) {
+	c.sess.End(reason)
+	c.out.Stop()
+	_ = c.out.Do(func() error { _ = c.ws.Close(code, reason); return nil })
 }
 
-// write writes p to the socket within the write timeout.
-func (c *batchConn) write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
-		c.err = err
-		return 0, err
+// forceClose drops the connection without a handshake; reads and writes in progress fail.
+func (c *conn) forceClose(reason string) {
+	c.sess.End(reason)
+	c.sess.Cancel() // stops an evaluation in progress
+	_ = c.raw.Close()
+}
+
+// handle answers one message. A panic is recovered here so that one bad session cannot
+// take the server down.
+func (c *conn) handle(typ websocket.MessageType, data []byte) (o outcome) {
+	defer func() {
+		if c.sess.Recovered(recover()) {
+			o = outcome{code: websocket.StatusInternalError, reason: session.ReasonInternal}
+		}
+	}()
+	if typ != websocket.MessageText {
+		return outcome{code: websocket.StatusUnsupportedData, reason: "binary messages are not supported"}
 	}
-	n, err := c.Conn.Write(p)
+	c.sess.Request()
+	if c.json {
+		return c.handleJSON(data, data[:0])
+	}
+	return c.handleText(string(data), data[:0])
+}
+
+// handleText answers one line; out is a buffer for the reply.
+func (c *conn) handleText(line string, out []byte) outcome {
+	r := c.eval(line)
+	switch r.Kind {
+	case session.Quit:
+		return outcome{code: websocket.StatusNormalClosure, reason: session.ReasonQuit}
+	case session.Gone:
+		return c.gone()
+	case session.Silent:
+		return outcome{}
+	case session.Failed:
+		out = append(out, wire.NewError(nil, line, r.Err).Display...)
+	default:
+		out = append(out, r.Result.Display...)
+	}
+	return c.reply(out)
+}
+
+// handleJSON answers one request; out is a buffer for the reply (data may share it: the
+// request is decoded before the reply is built).
+func (c *conn) handleJSON(data, out []byte) outcome {
+	var req wire.Request
+	if err := json.Unmarshal(data, &req); err != nil || req.Expr == nil || !wire.ValidID(req.ID) {
+		id := req.ID
+		if err != nil || !wire.ValidID(id) {
+			id = nil
+		}
+		return c.reply(wire.AppendError(out, wire.NewError(id, "", &calc.Error{Msg: invalidRequest})))
+	}
+	line := *req.Expr
+	r := c.eval(line)
+	switch r.Kind {
+	case session.Quit:
+		return outcome{code: websocket.StatusNormalClosure, reason: session.ReasonQuit}
+	case session.Gone:
+		return c.gone()
+	case session.Failed:
+		out = wire.AppendError(out, wire.NewError(req.ID, line, r.Err))
+	default:
+		out = wire.AppendResult(out, wire.NewResult(req.ID, line, r.Result))
+	}
+	return c.reply(out)
+}
+
+func (c *conn) eval(line string) session.Outcome {
+	if hook := c.h.evalHook; hook != nil {
+		hook(line)
+	}
+	return c.sess.Eval(line)
+}
+
+// gone is the outcome of an evaluation stopped because the session's context ended: the
+// client left while it ran (see watch), or the connection was dropped (forceClose, which
+// has recorded its own reason). Nobody is left to answer.
+func (c *conn) gone() outcome {
+	c.sess.End(session.ReasonGone)
+	return outcome{broken: true}
+}
+
+// reply sends one reply through the outbox.
+func (c *conn) reply(p []byte) outcome {
+	if c.out.Send(p) != nil {
+		return outcome{broken: true}
+	}
+	return outcome{}
+}
+
+// write is the outbox's writer: one text message (batchConn may hold it briefly, to write
+// several together). The write timeout is the deadline that batchConn sets on every write
+// to the socket, so the context is one that never ends. On failure the cause is recorded
+// for the log; the session then ends.
+func (c *conn) write(p []byte) error {
+	err := c.ws.Write(context.Background(), websocket.MessageText, p)
 	if err != nil {
-		c.err = err
+		c.writeFailed(err)
 	}
-	return n, err
+	return err
+}
+
+// writeFailed records why a write failed, for the log.
+func (c *conn) writeFailed(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.sess.End(session.ReasonWriteTimeout)
+	} else {
+		c.sess.End(session.ReasonWriteFailed)
+	}
+}
+
+func (c *conn) sendJSON(v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.out.Send(b)
+}
+
+// marshal encodes a server message (hello, presence) without HTML escaping: the messages
+// are data, never inlined into HTML.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -69,20 +69,14 @@ import (
 	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/session"
 	"wscalc/wire"
-)
-
-// Defaults for the zero values of Options (the flag defaults).
-const (
-	defaultMaxClients   = 10000
-	defaultIdleTimeout  = 10 * time.Minute
-	defaultPingInterval = 30 * time.Second
 )
 
 const (
 	// writeTimeout bounds every write to a client (replies, pushes, pings): a client that
 	// stops reading is disconnected instead of pinning its session forever.
-	writeTimeout = 10 * time.Second
+	writeTimeout = session.DefaultWriteTimeout
 	// jsonOverhead is the room left in the read limit for the JSON request around the line:
 	// {"id": …, "expr": "…"} with an id of reasonable length.
 	jsonOverhead = 256
@@ -100,11 +94,12 @@ type Options struct {
 	// Hub is required: sessions join it (transport hub.WS), evaluate through its gate and
 	// read its counts for the presence pushes.
 	Hub *hub.Hub
-	// MaxClients bounds the live WebSocket sessions; <= 0 means 10000.
+	// MaxClients bounds the live WebSocket sessions; <= 0 means session.DefaultMaxClients.
 	MaxClients int
-	// IdleTimeout closes a session that sends nothing for this long; <= 0 means 10m.
+	// IdleTimeout closes a session that sends nothing for this long; <= 0 means
+	// session.DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	// PingInterval is the time between pings; <= 0 means 30s.
+	// PingInterval is the time between pings; <= 0 means session.DefaultPingInterval.
 	PingInterval time.Duration
 	// OriginPatterns are extra allowed origins (coder/websocket AcceptOptions.OriginPatterns
 	// syntax: a host pattern such as "example.com" or "*.example.com", or a pattern with a
@@ -126,6 +121,7 @@ type Options struct {
 type Handler struct {
 	hub          *hub.Hub
 	opts         Options
+	cfg          session.Config // what every session shares
 	log          *slog.Logger
 	accept       websocket.AcceptOptions
 	readLimit    int64
@@ -140,10 +136,10 @@ type Handler struct {
 	closing   bool          // Shutdown or Close was called: refuse new sessions
 	forced    bool          // connections are being force-closed: close new ones at once
 	draining  chan struct{} // closed with closing: sessions close with 1001
-	sessions  map[*session]struct{}
-	listeners map[*session]struct{} // JSON sessions: presence is pushed to them
-	presence  chan struct{}         // closed when the presence goroutine ends; nil before it starts
-	wg        sync.WaitGroup        // one per ServeHTTP call past the closing check, until its session ends
+	sessions  map[*conn]struct{}
+	listeners map[*conn]struct{} // JSON sessions: presence is pushed to them
+	presence  chan struct{}      // closed when the presence goroutine ends; nil before it starts
+	wg        sync.WaitGroup     // one per ServeHTTP call past the closing check, until its session ends
 }
 
 // New returns a Handler. It panics if opts.Hub is nil.
@@ -152,13 +148,13 @@ func New(opts Options) *Handler {
 		panic("ws: Options.Hub is required")
 	}
 	if opts.MaxClients <= 0 {
-		opts.MaxClients = defaultMaxClients
+		opts.MaxClients = session.DefaultMaxClients
 	}
 	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = defaultIdleTimeout
+		opts.IdleTimeout = session.DefaultIdleTimeout
 	}
 	if opts.PingInterval <= 0 {
-		opts.PingInterval = defaultPingInterval
+		opts.PingInterval = session.DefaultPingInterval
 	}
 	log := opts.Logger
 	if log == nil {
@@ -168,6 +164,7 @@ func New(opts Options) *Handler {
 	return &Handler{
 		hub:  opts.Hub,
 		opts: opts,
+		cfg:  session.Config{Hub: opts.Hub, Transport: hub.WS, Limits: opts.Limits, Logger: log},
 		log:  log,
 		accept: websocket.AcceptOptions{
 			Subprotocols:    []string{wire.Subprotocol},
@@ -179,8 +176,8 @@ func New(opts Options) *Handler {
 		ctx:          ctx,
 		cancel:       cancel,
 		draining:     make(chan struct{}),
-		sessions:     make(map[*session]struct{}),
-		listeners:    make(map[*session]struct{}),
+		sessions:     make(map[*conn]struct{}),
+		listeners:    make(map[*conn]struct{}),
 	}
 }
 
@@ -243,12 +240,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(h.readLimit)
 
-	s := newSession(h, conn, rec.conn, rec.batch, r.RemoteAddr)
+	s := newConn(h, conn, rec.conn, rec.batch, r.RemoteAddr)
 	if ac := admission.FromContext(r.Context()); ac.Refused() {
 		s.perAddressLimit = ac.Limit() // run refuses it
 	}
 	if !h.track(s) {
-		s.cancel()
+		s.sess.Cancel()
 		conn.CloseNow()
 		h.wg.Done()
 		return
@@ -259,9 +256,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			// run recovers its own panics once the session has started; this is for a bug
 			// before that, which must not take the process down either.
-			if v := recover(); v != nil {
-				s.logPanic(v)
-				s.forceClose("internal error")
+			if s.sess.Recovered(recover()) {
+				s.forceClose(session.ReasonInternal)
 			}
 		}()
 		s.run()
@@ -280,7 +276,7 @@ func (h *Handler) enter() bool {
 	return true
 }
 
-func (h *Handler) track(s *session) bool {
+func (h *Handler) track(s *conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.forced {
@@ -290,7 +286,7 @@ func (h *Handler) track(s *session) bool {
 	return true
 }
 
-func (h *Handler) untrack(s *session) {
+func (h *Handler) untrack(s *conn) {
 	h.mu.Lock()
 	delete(h.sessions, s)
 	h.mu.Unlock()
@@ -311,7 +307,7 @@ func (h *Handler) beginClose() {
 
 // listen subscribes a JSON session to presence changes, starting the presence goroutine
 // on first use.
-func (h *Handler) listen(s *session) {
+func (h *Handler) listen(s *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.presence == nil {
@@ -322,7 +318,7 @@ func (h *Handler) listen(s *session) {
 	h.listeners[s] = struct{}{}
 }
 
-func (h *Handler) unlisten(s *session) {
+func (h *Handler) unlisten(s *conn) {
 	h.mu.Lock()
 	delete(h.listeners, s)
 	h.mu.Unlock()
@@ -341,7 +337,7 @@ func (h *Handler) fanOut(changes <-chan struct{}, unsubscribe func(), done chan 
 		case <-changes:
 			h.mu.Lock()
 			for s := range h.listeners {
-				s.presenceChanged()
+				s.out.Changed()
 			}
 			h.mu.Unlock()
 		}

@@ -491,7 +491,7 @@ func TestPanicIsRecoveredAndCloses1011(t *testing.T) {
 	for _, p := range panics {
 		require.Equal(t, "injected failure", p["panic"])
 		require.Contains(t, p["stack"], "goroutine ")
-		require.Contains(t, p["stack"], "ws.(*session).handle")
+		require.Contains(t, p["stack"], "ws.(*conn).handle")
 	}
 }
 

@@ -1,0 +1,227 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"wscalc/calc"
+	"wscalc/hub"
+)
+
+// Defaults for the zero values of the transports' limits (and of the server's flags).
+const (
+	DefaultMaxClients   = 10000
+	DefaultIdleTimeout  = 10 * time.Minute
+	DefaultPingInterval = 30 * time.Second // WebSocket pings, so that proxies keep quiet sessions open
+	DefaultWriteTimeout = 10 * time.Second // each write of replies; a client that stops reading is closed
+)
+
+// Reasons a session ends, as logged in its "session end" line. A transport may log reasons
+// of its own (the WebSocket close codes, for example).
+const (
+	ReasonEOF          = "eof"
+	ReasonQuit         = "quit"
+	ReasonIdle         = "idle timeout"
+	ReasonShutdown     = "server shutting down"
+	ReasonClosed       = "server closed"
+	ReasonWriteTimeout = "write timeout"
+	ReasonWriteFailed  = "write failed"
+	ReasonGone         = "client gone"
+	ReasonInternal     = "internal error"
+)
+
+// Config is what every session of one server on one transport shares. Build it once per
+// server; sessions keep a pointer to it.
+type Config struct {
+	// Hub counts the sessions and evaluates their lines. Required.
+	Hub *hub.Hub
+	// Transport names the way in, in logs and metrics.
+	Transport hub.Transport
+	// Limits are given to each session's calculator (zero fields mean calc's defaults).
+	Limits calc.Limits
+	// Logger receives the session logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Log returns the logger sessions log to.
+func (c *Config) Log() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
+}
+
+// Session is one client's session. Init it before use; it must not be copied after. The
+// owner goroutine (the transport's reader) calls Eval, Request and the logging methods;
+// End, Reason, Cancel and Context are safe from any goroutine.
+type Session struct {
+	cfg      *Config
+	id       string
+	remote   string
+	start    time.Time
+	requests int // owner goroutine only
+	leave    func()
+	calc     calc.Session
+
+	// ctx ends with the connection: when the transport drops it, or when the client is
+	// found gone while a line runs. Evaluations run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	reason string // why the session ended; the first cause wins
+}
+
+// Init prepares s for a connection from remote: a fresh id, a calculator with cfg's limits
+// attached to the hub's gate, and a context derived from parent.
+func (s *Session) Init(parent context.Context, cfg *Config, remote string) {
+	s.cfg = cfg
+	s.id = NewID()
+	s.remote = remote
+	s.start = time.Now()
+	s.calc.Limits = cfg.Limits
+	s.ctx, s.cancel = context.WithCancel(parent)
+	cfg.Hub.Attach(&s.calc)
+}
+
+// NewID returns a random session id: 16 hex digits.
+func NewID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// ID is the session's id, as logged and sent in the WebSocket hello.
+func (s *Session) ID() string { return s.id }
+
+// Context ends when the session is cancelled (see Cancel).
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Cancel ends the session's context: an evaluation in progress stops. Safe to call from
+// any goroutine, repeatedly.
+func (s *Session) Cancel() { s.cancel() }
+
+// Request counts one request, for the end log.
+func (s *Session) Request() { s.requests++ }
+
+// Join registers the session with the hub, unless the transport already has max sessions
+// (hub.ErrBusy). Leave undoes it.
+func (s *Session) Join(max int) error {
+	leave, err := s.cfg.Hub.Join(s.cfg.Transport, max)
+	if err != nil {
+		return err
+	}
+	s.leave = leave
+	return nil
+}
+
+// Leave unregisters a session that joined; otherwise it does nothing.
+func (s *Session) Leave() {
+	if s.leave != nil {
+		s.leave()
+	}
+}
+
+// Reject records, in the metrics, a connection refused before it became a session.
+func (s *Session) Reject(reason string) { s.cfg.Hub.Reject(s.cfg.Transport, reason) }
+
+// LogStart logs the start of the session, with attrs after the common ones.
+func (s *Session) LogStart(attrs ...any) {
+	s.cfg.Log().Info("session start", append([]any{"session", s.id, "transport", string(s.cfg.Transport),
+		"remote", s.remote}, attrs...)...)
+}
+
+// LogEnd logs the end of the session at level: its duration, requests and reason.
+func (s *Session) LogEnd(level slog.Level) {
+	s.cfg.Log().Log(context.Background(), level, "session end", "session", s.id,
+		"transport", string(s.cfg.Transport), "remote", s.remote,
+		"duration", time.Since(s.start).Round(time.Millisecond), "requests", s.requests,
+		"reason", s.Reason())
+}
+
+// LogRefused logs, at level, a connection refused before it became a session.
+func (s *Session) LogRefused(level slog.Level, reason string, attrs ...any) {
+	s.cfg.Log().Log(context.Background(), level, "session refused", append([]any{"session", s.id,
+		"transport", string(s.cfg.Transport), "remote", s.remote, "reason", reason}, attrs...)...)
+}
+
+// End records why the session ends, unless a cause was recorded before.
+func (s *Session) End(reason string) {
+	s.mu.Lock()
+	if s.reason == "" {
+		s.reason = reason
+	}
+	s.mu.Unlock()
+}
+
+// Reason is the cause End recorded first, or "".
+func (s *Session) Reason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reason
+}
+
+// Recovered logs v, a value recover returned, with the stack of the goroutine that
+// panicked, and reports whether there was a panic. Use it in a deferred function:
+//
+//	defer func() {
+//		if s.Recovered(recover()) {
+//			// end the session with an internal error
+//		}
+//	}()
+func (s *Session) Recovered(v any) bool {
+	if v == nil {
+		return false
+	}
+	s.cfg.Log().Error("session panic", "session", s.id, "transport", string(s.cfg.Transport),
+		"remote", s.remote, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return true
+}
+
+// Kind says what a transport does with an evaluated line.
+type Kind uint8
+
+const (
+	// Answer: send Outcome.Result.Display (or the structured result).
+	Answer Kind = iota
+	// Silent: a blank or comment-only line; no reply.
+	Silent
+	// Failed: send Outcome.Err, the calculator's error (a *calc.Error, positioned or not).
+	Failed
+	// Quit: the client asked to end the session (quit, exit); no reply.
+	Quit
+	// Gone: the session's context ended while the line ran (the connection was dropped,
+	// or the client left); nobody is left to answer.
+	Gone
+)
+
+// Outcome is an evaluated line.
+type Outcome struct {
+	Kind   Kind
+	Result calc.Result
+	Err    error
+}
+
+// Eval evaluates line in the session's calculator through the hub's gate, under the
+// session's context, and sorts the outcome.
+func (s *Session) Eval(line string) Outcome {
+	res, err := s.cfg.Hub.Eval(s.ctx, s.cfg.Transport, &s.calc, line)
+	switch {
+	case errors.Is(err, calc.ErrQuit):
+		return Outcome{Kind: Quit}
+	case errors.Is(err, context.Canceled):
+		return Outcome{Kind: Gone, Err: err}
+	case err != nil:
+		return Outcome{Kind: Failed, Err: err}
+	case res.Kind == calc.KindNone:
+		return Outcome{Kind: Silent, Result: res}
+	}
+	return Outcome{Kind: Answer, Result: res}
+}
