@@ -10,13 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -345,7 +343,11 @@ func (s *servers) shutdown(timeout time.Duration) error {
 
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
-	wg.Go(func() { errs[0] = s.tcp.Shutdown(ctx) }) // it closes the rest itself on timeout
+	wg.Go(func() {
+		if errs[0] = s.tcp.Shutdown(ctx); errs[0] != nil {
+			s.tcp.Close() // Shutdown waits, as net/http's does; Close forces
+		}
+	})
 	wg.Go(func() {
 		// http.Server.Shutdown closes the listener, waits for in-flight requests and does not
 		// track hijacked connections; once no new upgrade can arrive, the WebSocket handler
@@ -354,7 +356,8 @@ func (s *servers) shutdown(timeout time.Duration) error {
 			s.http.Close()
 			errs[1] = fmt.Errorf("HTTP requests: %w", err)
 		}
-		if err := s.ws.Shutdown(ctx); err != nil { // it closes the rest itself
+		if err := s.ws.Shutdown(ctx); err != nil {
+			s.ws.Close()
 			errs[2] = fmt.Errorf("WebSocket sessions: %w", err)
 		}
 	})
@@ -435,14 +438,10 @@ func (o *originList) Set(v string) error {
 	if o.fromEnv {
 		o.patterns, o.fromEnv = nil, false
 	}
-	host := v
-	if i := strings.Index(v, "://"); i >= 0 {
-		host = v[i+len("://"):]
-	}
-	if !strings.ContainsFunc(host, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+	switch err := ws.CheckOriginPattern(v); {
+	case errors.Is(err, ws.ErrAllOrigins):
 		return fmt.Errorf("%q would allow every origin; name the origins to allow (example.com, *.example.com, https://example.com:8443)", v)
-	}
-	if _, err := path.Match(v, ""); err != nil {
+	case err != nil:
 		return fmt.Errorf("%q: %v", v, err)
 	}
 	o.patterns = append(o.patterns, v)

@@ -101,10 +101,10 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	lim := s.Limits.WithDefaults()
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if len(line) > lim.MaxLineBytes {
-		return Result{}, &Error{Msg: "expression too long (limit " + strconv.Itoa(lim.MaxLineBytes) + " bytes)"}
+		return Result{}, TooLongError(lim.MaxLineBytes)
 	}
 	if !utf8.ValidString(line) {
-		return Result{}, &Error{Msg: "input is not valid UTF-8"}
+		return Result{}, NotUTF8Error()
 	}
 	src := s.mapLine(line)
 	s.lastDuration = 0
@@ -199,12 +199,12 @@ func (s *Session) wordCommand(src []rune) (Result, error, bool) {
 	if len(word) != 4 { // every command has four letters: skip the conversion otherwise
 		return Result{}, nil, false
 	}
-	switch strings.ToLower(string(word)) {
-	case "quit", "exit":
+	switch w := strings.ToLower(string(word)); {
+	case isQuitWord(w):
 		return Result{}, ErrQuit, true
-	case "help":
+	case w == "help":
 		return Result{Display: helpText, Kind: KindText}, nil, true
-	case "vars":
+	case w == "vars":
 		return Result{Display: s.varsText(), Kind: KindText}, nil, true
 	}
 	return Result{}, nil, false

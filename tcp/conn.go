@@ -31,7 +31,6 @@ const (
 const (
 	msgIdle       = "Error: idle timeout"
 	msgShutdown   = "Error: server shutting down"
-	msgBadUTF8    = "Error: input is not valid UTF-8"
 	msgInternal   = "Error: internal error"
 	writeBufBytes = 4096
 	// After the last reply the server stops sending (FIN) and reads and discards what the
@@ -55,6 +54,9 @@ var errPanic = errors.New("tcp: panic")
 // errHandOn means a wait for input was cut short to hand the connection on to a fresh
 // goroutine (see stackReset).
 var errHandOn = errors.New("tcp: hand on")
+
+// msgNotUTF8 is calc's error for a line that is not UTF-8, as a reply line.
+var msgNotUTF8 = calc.NotUTF8Error().Error()
 
 // writeError marks a failure to send replies, as opposed to a failure to read.
 type writeError struct{ err error }
@@ -296,7 +298,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		return nil, c.reply(c.tooLong())
 	case !utf8.Valid(line):
 		c.sess.Request()
-		return nil, c.reply(msgBadUTF8)
+		return nil, c.reply(msgNotUTF8)
 	case looksLikeHTTP(line):
 		c.sess.Request()
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
@@ -384,7 +386,7 @@ func (c *conn) close(graceful bool) {
 }
 
 func (c *conn) tooLong() string {
-	return (&calc.Error{Msg: fmt.Sprintf("expression too long (limit %d bytes)", c.maxLine)}).Error()
+	return calc.TooLongError(c.maxLine).Error()
 }
 
 func (c *conn) httpMessage() string {

@@ -56,4 +56,20 @@
 //
 // Every session logs one line when it starts and one when it ends (session id, transport,
 // remote address, duration, request count, close reason); expressions are never logged.
+//
+// # Where to look
+//
+// The session itself (id, logs, evaluation, end reason, panic recovery, the ordered outbox
+// its replies go through) is package session; this package is its line framing:
+//
+//   - conn.go: one connection. Its loop (conn.serveInput) takes the next line from the read
+//     buffer (scanLine), evaluates it through its session.Session (conn.answer) and queues
+//     the reply in the session's outbox (conn.reply); how a session ends is decided in
+//     conn.ending and carried out by conn.finish.
+//   - server.go: the Server: accept, Shutdown, Close.
+//   - reader.go: the pooled line buffer and the wait for input (conn.more, conn.await);
+//     rawread_unix.go: reads through the socket's RawConn (the buffer is given back while
+//     idle; the shutdown drain reads only what has arrived).
+//   - writer.go: replyWriter, the batched writes of replies.
+//   - http.go: telling a browser's HTTP request apart from a line.
 package tcp

@@ -201,6 +201,7 @@ func TestShutdownGivesUpWhenTheContextExpires(t *testing.T) {
 	defer cancel()
 	require.ErrorIs(t, ts.srv.Shutdown(ctx), context.DeadlineExceeded)
 	require.ErrorIs(t, ts.serveResult(t), tcp.ErrServerClosed)
+	require.NoError(t, ts.srv.Close()) // as with net/http: Shutdown waits, Close forces
 	requireClosedUnder(t, hog)
 	assert.Equal(t, "server closed", endOf(t, ts.logs, hog)["reason"])
 }

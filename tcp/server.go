@@ -106,8 +106,8 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Shutdown stops accepting connections, lets every session answer the lines it has
 // already received, sends each "Error: server shutting down" and closes them. It returns
-// nil once all connections are closed, or, when ctx expires first, closes the rest at once
-// and returns ctx.Err().
+// nil once all connections are closed, or ctx.Err() when ctx expires first; as with
+// http.Server.Shutdown, the sessions left are then still open: call Close to close them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.beginShutdownLocked()
@@ -127,7 +127,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-drained:
 		return nil
 	case <-ctx.Done():
-		s.Close()
 		return ctx.Err()
 	}
 }

@@ -72,7 +72,7 @@ func newAPI(h *hub.Hub, limits calc.Limits) *api {
 // errTooLong is the core's own message for an over-long line, so the 413 body says what
 // TCP would have said.
 func (a *api) errTooLong() error {
-	return &calc.Error{Msg: fmt.Sprintf("expression too long (limit %d bytes)", a.maxLine)}
+	return calc.TooLongError(a.maxLine)
 }
 
 func (a *api) serveGET(w http.ResponseWriter, r *http.Request) {

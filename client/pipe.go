@@ -10,33 +10,21 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
+
+	"wscalc/calc"
 )
 
-// MaxLine is the language's line limit. Over it every line, comment or not, gets an error
-// reply, so NeedsReply must know it.
-const MaxLine = 4096
+// MaxLine is the line limit of a server with the default limits. Over it every line,
+// comment or not, gets an error reply, so NeedsReply must know it.
+var MaxLine = calc.DefaultLimits().MaxLineBytes
 
-// NeedsReply mirrors the language's rule for which lines the server answers: every line
-// except one that is empty after removing its comment and blanks (space, tab, U+3000). The
-// length and UTF-8 checks come first, as in the server, so an over-long or invalid comment
-// line is answered. The line has no trailing newline.
-func NeedsReply(line string) bool {
-	if len(line) > MaxLine || !utf8.ValidString(line) {
-		return true
-	}
-	if i := strings.IndexAny(line, "#＃"); i >= 0 {
-		line = line[:i]
-	}
-	return strings.Trim(line, " \t\u3000") != ""
-}
+// NeedsReply reports whether the server answers line: calc's rule (calc.NeedsReply) for a
+// server with the default line limit. The line has no trailing newline.
+func NeedsReply(line string) bool { return calc.NeedsReply(line, MaxLine) }
 
 // IsQuit reports whether the line is the quit or exit command, after which the server
-// closes the session without a reply.
-func IsQuit(line string) bool {
-	t := strings.ToLower(strings.Trim(line, " \t\u3000"))
-	return t == "quit" || t == "exit"
-}
+// closes the session without a reply (calc.IsQuit).
+func IsQuit(line string) bool { return calc.IsQuit(line) }
 
 // IsError reports whether a reply is an error (the protocol's errors all start so).
 func IsError(reply string) bool { return strings.HasPrefix(reply, "Error") }
