@@ -310,4 +310,3 @@ func parseSize(s string) (int64, error) {
 	}
 	return strconv.ParseInt(s, 10, 64)
 }
-
