@@ -169,7 +169,7 @@ func (a *api) readForm(w http.ResponseWriter, r *http.Request) (string, int, err
 // eval runs expr in a fresh session through the hub's gate, so API requests share the
 // evaluation slots fairly with the sessions.
 func (a *api) eval(w http.ResponseWriter, expr string) {
-	s := &calc.Session{Limits: a.limits}
+	s := &calc.Session{Limits: a.limits, ExactValue: true}
 	res, err := a.hub.Eval(context.TODO(), hub.HTTP, s, expr) // the request context comes with iso-net
 	var ce *calc.Error
 	switch {

@@ -96,7 +96,7 @@ func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, 
 		json:   conn.Subprotocol() == wire.Subprotocol,
 		start:  time.Now(),
 	}
-	s.calc.Limits = h.opts.Limits
+	s.calc.Limits, s.calc.ExactValue = h.opts.Limits, s.json // JSON replies carry every digit
 	s.lastMsg.Store(s.start.UnixNano())
 	return s
 }
