@@ -109,7 +109,7 @@ func newSession(h *Handler, conn *websocket.Conn, raw net.Conn, out *batchConn, 
 		json:   conn.Subprotocol() == wire.Subprotocol,
 		start:  time.Now(),
 	}
-	s.calc.Limits = h.opts.Limits
+	s.calc.Limits, s.calc.ExactValue = h.opts.Limits, s.json // JSON replies carry every digit
 	s.ctx, s.cancel = context.WithCancel(h.ctx)
 	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
 	s.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: s.cancel, After: calc.HeavyTime}
