@@ -56,7 +56,8 @@
 // size is large stays lazy (base and exponent) until its digits are needed, so nested
 // towers such as (((9**64)**64)**64)**64 are refused without computing any level.
 // Integers over 4300 digits are displayed from their leading digits computed in
-// big.Float; the full decimal string of such an integer is never built.
+// big.Float; their full decimal string is built only for a session with ExactValue set
+// (the JSON replies' value), as one more operation admitted by the meter.
 //
 // Time: every operation on big values is admitted by the line's meter with its cost
 // estimated from the operands' sizes (cost.go, calibrated on math/big); it is refused,

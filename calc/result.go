@@ -23,9 +23,11 @@ type Result struct {
 	// "x = 10/3 ≈ 3.3333333333333333333". Empty only for KindNone.
 	Display string
 	Kind    Kind
-	// Value is the exact text of an exact result: "14", "1/3", "-1/8". It is empty when the
-	// numerator or denominator has more than 4300 digits (the display is approximate then).
-	// For an approximate result it is the shortest text that round-trips the binary64 value.
+	// Value is the exact text of an exact result: "14", "1/3", "-1/8", every digit up to the
+	// size limit when the session has ExactValue set (the JSON replies). Without it, it is
+	// empty when the numerator or denominator has more than 4300 digits (the display is
+	// approximate then). For an approximate result it is the shortest text that round-trips
+	// the binary64 value.
 	Value string
 	// Decimal is the decimal text shown in Display: "0.33333333333333333333", "0.5",
 	// "1.4142135623731", "9.99002093014385e+30102".

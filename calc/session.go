@@ -22,6 +22,10 @@ type Session struct {
 	// Budget is the bucket the session's lines are charged to, which sessions may share;
 	// nil means a bucket of the session's own, from Limits.
 	Budget *Budget
+	// ExactValue asks for the exact text of every exact result in Result.Value, however
+	// long (see exactvalue.go): what the JSON replies carry. Without it, Value is empty when
+	// a numerator or denominator has more than 4300 digits, and the line is spared the work.
+	ExactValue bool
 
 	vars    map[string]variable
 	order   []string // variable names in first-assignment order
@@ -286,6 +290,9 @@ func (s *Session) run(t *tree, lim Limits, m *meter) (Result, error) {
 		}
 	}
 	f := format(v)
+	if err := e.exactValue(v, &f); err != nil {
+		return Result{}, err
+	}
 	res := Result{Display: f.display, Kind: f.kind, Value: f.value, Decimal: f.decimal}
 	if t.assign != nil {
 		res.Name = t.assign.text

@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"io"
 	"iter"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +27,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
@@ -72,6 +74,7 @@ func TestPlayground(t *testing.T) {
 	t.Run("QuitStaysOffline", func(t *testing.T) { testQuitStaysOffline(t, b) })
 	t.Run("HeaderLayout", func(t *testing.T) { testHeaderLayout(t, b) })
 	t.Run("CopyButton", func(t *testing.T) { testCopyButton(t, b) })
+	t.Run("LongValues", func(t *testing.T) { testLongValues(t, b) })
 	t.Run("Screenshot", func(t *testing.T) { testScreenshot(t, b) })
 
 	b.shutdown(t)
@@ -346,6 +349,17 @@ func shortJS(fn string) string {
 	return fn
 }
 
+// evaluateAwait is evaluate for an expression whose value is a promise: its result.
+func evaluateAwait[T any](tb *tab, js string) (T, error) {
+	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return v, fmt.Errorf("%s: evaluating %s: %w", tb.name, shortJS(js), err)
+	}
+	return v, nil
+}
+
 func evaluate[T any](tb *tab, js string) (T, error) {
 	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
 	defer cancel()
@@ -486,8 +500,9 @@ func ok(t *testing.T, err error) {
 
 // The page's modules, called directly in the page for what the other tests cannot reach
 // through a plain-http loopback server: the wss: address under https and behind a path
-// prefix, the backoff bounds, the session-restore literals, the nc command for the
-// addresses a hello can give and the presence line.
+// prefix, the backoff bounds, the session-restore literals, which results get the
+// long-value button, the nc command for the addresses a hello can give and the presence
+// line.
 func testModules(t *testing.T, b *browser) {
 	srv := startServer(t)
 	tb := b.mustOpenTab(t, srv.URL()+"/")
@@ -508,7 +523,17 @@ func testModules(t *testing.T, b *browser) {
 			closeReason: c.closeText(1001, 'server shutting down'),
 			closeCode: c.closeText(1006, ''),
 			literals: [s.literal({kind: 'approx', value: '1.5'}), s.literal({kind: 'rational', value: '-2/3'}),
-				s.literal({kind: 'integer', value: ''})],
+				s.literal({kind: 'integer', value: ''}), s.literal({kind: 'integer', value: '7'.repeat(4001)})],
+			long: [
+				{kind: 'integer', display: '14', value: '14'},
+				{kind: 'integer', display: 'x = ' + '9'.repeat(201), value: '9'.repeat(201), name: 'x'},
+				{kind: 'integer', display: '≈ 1e+300 (301 digits)', value: '1' + '0'.repeat(300)},
+				{kind: 'rational', display: '1/3 ≈ 0.33333333333333333333', value: '1/3'},
+				{kind: 'rational', display: '0.125', value: '1/8'},
+				{kind: 'rational', display: '≈ 2.7145674820218743032', value: '-12/345'},
+				{kind: 'approx', display: '≈ 1.4142135623731', value: '1.4142135623730951'},
+				{kind: 'integer', display: '≈ 1e+300 (301 digits)', value: ''},
+			].map((r) => { const l = rd.longValue(r); return l ? l.digits + (l.inDisplay ? ' shown' : ' hidden') : 'none'; }),
 			recall: recall.map((v) => v === null ? '<null>' : v),
 			nc: [rd.ncCommand('127.0.0.1:10000', 'localhost'), rd.ncCommand('localhost:4000', 'calc.example.org'),
 				rd.ncCommand('localhost:4000', '[::1]'), rd.ncCommand('[2001:db8::1]:7', 'x'),
@@ -526,7 +551,8 @@ func testModules(t *testing.T, b *browser) {
 		"capped":      []any{2500.0, 5000.0}, // never more than 5 s between tries
 		"closeReason": "server shutting down (1001)",
 		"closeCode":   "connection lost (1006)",
-		"literals":    []any{"1.5 * exp(0)", "-2/3", ""},
+		"literals":    []any{"1.5 * exp(0)", "-2/3", "", ""}, // a value too long for a line: ""
+		"long":        []any{"none", "201 shown", "301 hidden", "none", "none", "5 hidden", "none", "none"},
 		"recall":      []any{"b", "a", "<null>", "b", "draft", "<null>"},
 		"nc": []any{"nc 127.0.0.1 10000", "nc calc.example.org 4000", "nc ::1 4000", "nc 2001:db8::1 7",
 			"", ""},
@@ -1424,5 +1450,139 @@ func testCopyButton(t *testing.T, b *browser) {
 				t.Errorf("%s: the copy button is %.0f px on a touch screen, want at least 40", m.name, c.Size)
 			}
 		}
+	}
+}
+
+// ---- long values ----
+
+// expandLook is what the page shows of entry n's long value: its expand button, the result
+// line (clipped or not), and the box of digits when the display does not hold them.
+type expandLook struct {
+	Button       string  `json:"button"`   // the button's text, "" without one
+	Expanded     string  `json:"expanded"` // its aria-expanded
+	Controls     bool    `json:"controls"` // aria-controls names an element of the page
+	ResultHeight float64 `json:"resultHeight"`
+	ResultFull   float64 `json:"resultFull"` // the result's scrollHeight: all its lines
+	LineHeight   float64 `json:"lineHeight"`
+	DigitsShown  bool    `json:"digitsShown"`
+	Digits       string  `json:"digits"`
+}
+
+const expandLookJS = `(n) => {
+	const e = document.querySelectorAll('[data-testid=history] [data-testid=entry]')[n - 1];
+	const b = e.querySelector('[data-testid=expand]');
+	const res = e.querySelector('[data-testid=result]');
+	const box = e.querySelector('[data-testid=digits]');
+	return {
+		button: b ? b.textContent : '',
+		expanded: b ? b.getAttribute('aria-expanded') : '',
+		controls: !!b && !!document.getElementById(b.getAttribute('aria-controls')),
+		resultHeight: res.clientHeight, resultFull: res.scrollHeight,
+		lineHeight: parseFloat(getComputedStyle(res).lineHeight),
+		digitsShown: !!box && !box.hidden && box.offsetParent !== null,
+		digits: box ? box.textContent : '',
+	};
+}`
+
+func (tb *tab) expandLook(n int) (expandLook, error) {
+	return poll[expandLook](tb, pageWait, expandLookJS, n)
+}
+
+// entrySel selects entry n's element sel (a CSS selector inside the entry).
+func entrySel(n int, sel string) string {
+	return fmt.Sprintf(`[data-testid=history] [data-testid=entry]:nth-child(%d) %s`, n, sel)
+}
+
+// grantClipboard lets the page read and write the clipboard without a user gesture, and
+// makes it believe it has the focus, which the clipboard also asks for.
+func (tb *tab) grantClipboard(origin string) error {
+	return tb.do(pageWait, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, name := range []string{"clipboard-read", "clipboard-write"} {
+			if _, err := cdp.Call(ctx, t, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+				Permission: &cdpbrowser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
+				Setting:    cdpbrowser.PermissionSettingGranted, Origin: origin,
+			}); err != nil {
+				return fmt.Errorf("granting %s: %w", name, err)
+			}
+		}
+		_, err := cdp.Call(ctx, t, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	}))
+}
+
+// A long exact result is cut to a few lines until its button (reached with the keyboard,
+// aria-expanded) shows it all; a value the display does not hold (2 ** 100000, shown as
+// ≈ … (30103 digits)) appears in full when asked for; the copy button copies every digit;
+// the JSON value has them all, over WebSocket and over HTTP; axe finds nothing wrong.
+func testLongValues(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/")
+	ok(t, tb.grantClipboard(srv.URL()))
+	fact := new(big.Int).MulRange(1, 1000).String()
+	pow := new(big.Int).Lsh(big.NewInt(1), 100000).String()
+	if len(fact) != 2568 || len(pow) != 30103 {
+		t.Fatalf("1000! has %d digits, 2 ** 100000 %d", len(fact), len(pow))
+	}
+
+	// 1000!: all its digits are the display, cut to three lines.
+	tb.mustEval(t, "1000!", "integer", fact)
+	look := must(tb.expandLook(1))(t)
+	if look.Button != "show all 2568 digits" || look.Expanded != "false" || !look.Controls {
+		t.Fatalf("1000!: button %q, aria-expanded %q, controls an element %v; want %q, false, true",
+			look.Button, look.Expanded, look.Controls, "show all 2568 digits")
+	}
+	if lines := look.ResultHeight / look.LineHeight; lines > 3.5 || look.ResultFull <= look.ResultHeight {
+		t.Errorf("1000! collapsed shows %.1f lines of %.0f px (all of it %.0f px), want 3 and the rest cut",
+			lines, look.ResultHeight, look.ResultFull)
+	}
+	// The keyboard: Enter on the button expands, Space collapses.
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(entrySel(1, "[data-testid=expand]")), kb.Enter)))
+	look = must(tb.expandLook(1))(t)
+	if look.Button != "collapse" || look.Expanded != "true" || look.ResultHeight < look.ResultFull ||
+		look.ResultHeight < 10*look.LineHeight {
+		t.Errorf("1000! after Enter on its button: %+v; want it expanded, every line shown", look)
+	}
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(entrySel(1, "[data-testid=expand]")), " ")))
+	look = must(tb.expandLook(1))(t)
+	if look.Button != "show all 2568 digits" || look.Expanded != "false" || look.ResultHeight/look.LineHeight > 3.5 {
+		t.Errorf("1000! after Space on its button: %+v; want it collapsed again", look)
+	}
+	if v := must(tb.value())(t); v != "" {
+		t.Errorf("the keys on the button went to the expression box: %q", v)
+	}
+
+	// 2 ** 100000: the display is the contract's; the digits come from the reply's value.
+	tb.mustEval(t, "2 ** 100000", "integer", "≈ 9.99002093014385e+30102 (30103 digits)")
+	look = must(tb.expandLook(2))(t)
+	if look.Button != "show all 30103 digits" || look.Expanded != "false" || look.DigitsShown || look.Digits != "" {
+		t.Fatalf("2 ** 100000: %+v; want a collapsed button and no digits in the page yet", look)
+	}
+	ok(t, tb.do(pageWait, chromedp.Click(chromedp.CSS(entrySel(2, "[data-testid=expand]")))))
+	look = must(tb.expandLook(2))(t)
+	if look.Button != "collapse" || look.Expanded != "true" || !look.DigitsShown || look.Digits != pow {
+		t.Errorf("2 ** 100000 expanded: button %q, aria-expanded %q, digits shown %v, %d digits; want all 30103",
+			look.Button, look.Expanded, look.DigitsShown, len(look.Digits))
+	}
+	tb.checkAxe(t, "long values, one expanded")
+
+	// Copy puts every digit on the clipboard, and says so briefly.
+	ok(t, tb.do(pageWait, chromedp.Click(chromedp.CSS(entrySel(2, ".copy")))))
+	announced := must(poll[string](tb, pageWait, `() => {
+		const a = document.getElementById('announce').textContent;
+		return a.startsWith('Copied') || a.startsWith('Could not') ? a : null;
+	}`))(t)
+	clip := must(evaluateAwait[string](tb, `navigator.clipboard.readText()`))(t)
+	if clip != pow {
+		t.Errorf("the clipboard holds %d characters %.30q…, want the 30103 digits of 2 ** 100000", len(clip), clip)
+	}
+	if announced != "Copied all 30103 digits" {
+		t.Errorf("copying announces %q, want %q", announced, "Copied all 30103 digits")
+	}
+
+	// The JSON value, over HTTP as over the page's WebSocket (the digits above).
+	value := must(evaluateAwait[string](tb, `fetch('api/eval?expr=' + encodeURIComponent('2 ** 100000'))
+		.then((r) => r.json()).then((j) => j.value)`))(t)
+	if value != pow {
+		t.Errorf("/api/eval's value for 2 ** 100000 has %d characters, want the 30103 digits", len(value))
 	}
 }

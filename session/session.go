@@ -91,6 +91,11 @@ func (s *Session) Init(parent context.Context, cfg *Config, remote string) {
 	cfg.Hub.Attach(&s.calc)
 }
 
+// SetExactValue asks the session's calculator for the exact text of every exact result,
+// however long (calc.Session.ExactValue): what the JSON replies carry. Call it before the
+// first Eval.
+func (s *Session) SetExactValue(on bool) { s.calc.ExactValue = on }
+
 // NewID returns a random session id: 16 hex digits.
 func NewID() string {
 	var b [8]byte

@@ -225,7 +225,9 @@ function clearAll() {
 
 // ---- clipboard and screen readers ----
 
-async function copyText(text) {
+// copyText copies text and says so; what names it for screen readers (a long value by its
+// size rather than all its digits).
+async function copyText(text, what = text) {
   let ok = false;
   try {
     await navigator.clipboard.writeText(text);
@@ -233,7 +235,7 @@ async function copyText(text) {
   } catch {
     ok = legacyCopy(text); // plain http on another host has no async clipboard
   }
-  announce(ok ? `Copied ${text}` : "Could not copy");
+  announce(ok ? `Copied ${what}` : "Could not copy");
   input.focus();
   return ok;
 }

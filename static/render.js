@@ -133,12 +133,15 @@ export function fill(li, r, copy) {
   li.classList.remove("queued");
   li.dataset.kind = r.kind;
   li.querySelector(".recall .in").replaceWith(inputNode(r.input));
+  li.querySelector(".expand")?.remove();
+  li.querySelector(".digits")?.remove();
   const out = li.querySelector(".out");
   const parts = [];
+  let res = null;
   if (r.kind === "text" || r.kind === "none") {
     if (r.display) parts.push(resultNode("result text", r.display));
   } else {
-    const res = resultNode("result");
+    res = resultNode("result");
     if (r.name) res.append(el("span", "name", r.name), el("span", "eq", " = "));
     res.append(valueNode(valueText(r.display, r.name), r.kind));
     parts.push(res);
@@ -150,6 +153,80 @@ export function fill(li, r, copy) {
   }
   parts.push(side);
   out.replaceChildren(...parts);
+  const long = res && longValue(r);
+  if (long) li.append(...expander(res, r.value, long));
+}
+
+// A result whose exact value is long, or not in its display at all (an integer over 4300
+// digits shows only its first digits and their count, a fraction with long parts only its
+// decimal), gets a button that shows every digit, from the reply's value, and hides them
+// again. A long value in the display (1000!, 2568 digits) is cut to a few lines until then.
+const LONG_DIGITS = 200;
+
+// digitCount counts the decimal digits of a value's text ("-12/345" has 5).
+export function digitCount(text) {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+// longValue says whether r needs the button: null, or the value's digit count and whether
+// the display already shows every one of them.
+export function longValue(r) {
+  if (!r.value || (r.kind !== "integer" && r.kind !== "rational")) return null;
+  const [exact] = splitApprox(valueText(r.display, r.name));
+  const digits = digitCount(r.value);
+  const inDisplay = exact === r.value;
+  if (inDisplay && digits <= LONG_DIGITS) return null;
+  if (!inDisplay && exact) return null; // an exact display such as 0.125 for 1/8
+  return { digits, inDisplay };
+}
+
+let digitsIds = 0;
+
+// expander returns the button that shows or hides every digit, and the box of digits when
+// the display does not hold them. The digits go into the page only when asked for: a
+// million-bit integer has 301 030 of them.
+function expander(res, value, { digits, inDisplay }) {
+  const b = el("button", "expand");
+  b.type = "button";
+  b.dataset.testid = "expand";
+  const more = `show all ${digits} digits`;
+  let target = res;
+  let box = null;
+  if (inDisplay) {
+    res.classList.add("collapsed");
+  } else {
+    box = el("div", "digits");
+    box.dataset.testid = "digits";
+    box.hidden = true;
+    box.tabIndex = 0; // it scrolls: the keyboard must reach it
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", `all ${digits} digits`);
+    target = box;
+  }
+  target.id ||= `digits-${++digitsIds}`;
+  b.setAttribute("aria-controls", target.id);
+  const show = (open) => {
+    b.setAttribute("aria-expanded", String(open));
+    b.textContent = open ? "collapse" : more;
+    if (inDisplay) {
+      res.classList.toggle("collapsed", !open);
+    } else {
+      box.textContent = open ? value : "";
+      box.hidden = !open;
+    }
+  };
+  show(false);
+  b.addEventListener("click", () => {
+    const open = b.getAttribute("aria-expanded") !== "true";
+    show(open);
+    if (!open) b.closest(".entry")?.scrollIntoView({ block: "nearest" });
+  });
+  return box ? [b, box] : [b];
 }
 
 function resultNode(className, text) {
@@ -158,16 +235,19 @@ function resultNode(className, text) {
   return out;
 }
 
+// copyButton copies the exact value (every digit of it) or, without one, the display. A
+// long value is named by its size, not read out.
 function copyButton(r, copy) {
   const text = r.value || valueText(r.display, r.name);
+  const what = text.length > LONG_DIGITS ? `all ${digitCount(text)} digits` : text;
   const b = el("button", "copy");
   b.type = "button";
-  b.title = `Copy ${text}`;
-  b.setAttribute("aria-label", `Copy result ${text}`);
+  b.title = `Copy ${what}`;
+  b.setAttribute("aria-label", `Copy result ${what}`);
   b.append(icon("copy"));
   b.addEventListener("click", async (ev) => {
     ev.stopPropagation();
-    const ok = await copy(text);
+    const ok = await copy(text, what);
     if (!ok) return;
     b.replaceChildren(icon("check"));
     b.classList.add("done");

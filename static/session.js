@@ -49,10 +49,15 @@ export class SessionModel {
   }
 }
 
+// MAX_LITERAL keeps "name = value" within the server's 4096-byte line: a longer value (up
+// to 301 030 digits) is restored by its original line instead.
+const MAX_LITERAL = 4000;
+
 // literal is the text that gives v back with its kind: an exact value is its own exact
 // text; an approximate one is its round-trip decimal times exp(0), which is exactly 1 but
-// approximate, so the restored value is approximate again and bit-for-bit the same.
+// approximate, so the restored value is approximate again and bit-for-bit the same. It is
+// "" for a value too long for a line.
 export function literal(v) {
-  if (!v.value) return "";
+  if (!v.value || v.value.length > MAX_LITERAL) return "";
   return v.kind === "approx" ? `${v.value} * exp(0)` : v.value;
 }

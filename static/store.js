@@ -42,7 +42,7 @@ export function saveHistory(records) {
     input: trimField(r.input),
     kind: r.kind,
     display: trimField(r.display || ""),
-    value: trimField(r.value || ""),
+    value: r.value && r.value.length <= MAX_FIELD ? r.value : "", // a cut value is no value
     name: r.name || "",
     message: r.message || "",
     column: r.column || 0,

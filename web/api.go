@@ -183,7 +183,7 @@ func (a *api) readForm(w http.ResponseWriter, r *http.Request) (string, int, err
 // hub's scheduler, so API requests share the evaluation slots fairly with the sessions. It
 // stops when the request is cancelled (the client has gone).
 func (a *api) eval(w http.ResponseWriter, r *http.Request, expr string) {
-	s := &calc.Session{Limits: a.limits, Budget: a.budgets.get(clientAddr(r))}
+	s := &calc.Session{Limits: a.limits, Budget: a.budgets.get(clientAddr(r)), ExactValue: true}
 	res, err := a.hub.Eval(r.Context(), hub.HTTP, s, expr)
 	var ce *calc.Error
 	switch {

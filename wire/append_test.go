@@ -3,11 +3,14 @@ package wire_test
 import (
 	"bytes"
 	"encoding/json"
+	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"wscalc/calc"
 	"wscalc/wire"
 )
 
@@ -122,4 +125,30 @@ func BenchmarkEncodeResult(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A long exact result keeps every digit in the JSON reply, through NewResult and both
+// encoders: an integer of 30103 digits and a fraction whose parts are over 4300 digits,
+// both displayed approximately (the display's first digits are checked).
+func TestExactValueInJSON(t *testing.T) {
+	p2 := new(big.Int).Lsh(big.NewInt(1), 100000).String()
+	p3 := new(big.Int).Exp(big.NewInt(3), big.NewInt(10000), nil).String()
+	p50 := new(big.Int).Lsh(big.NewInt(1), 50000).String()
+	for _, tc := range []struct{ expr, display, value string }{
+		{"2 ** 100000", "≈ 9.99002093014385e+30102 (30103 digits)", p2},
+		{"x = -(2 ** 100000)", "x = ≈ -9.99002093014385e+30102 (30103 digits)", "-" + p2},
+		{"3 ** 10000 / 2 ** 50000", "≈ 5.16135816749849", p3 + "/" + p50},
+	} {
+		s := &calc.Session{ExactValue: true}
+		res, err := s.Eval(tc.expr)
+		require.NoError(t, err, tc.expr)
+		r := wire.NewResult(json.RawMessage(`7`), tc.expr, res)
+		out := wire.AppendResult(nil, r)
+		require.Equal(t, encode(t, r), string(out), tc.expr)
+		var got wire.Result
+		require.NoError(t, json.Unmarshal(out, &got), tc.expr)
+		require.True(t, strings.HasPrefix(got.Display, tc.display), "%s: display %q, want %q…", tc.expr, got.Display, tc.display)
+		require.Equal(t, tc.value, got.Value, tc.expr)
+	}
+	require.Len(t, p2, 30103)
 }

@@ -19,7 +19,11 @@ type Request struct {
 }
 
 // Result answers a line that evaluated. Kind is integer, rational, approx, text (a command)
-// or none (a blank or comment-only line, Display empty).
+// or none (a blank or comment-only line, Display empty). Value is the exact value of an
+// exact result, every digit of it ("n" or "n/d"), even where Display is approximate: the
+// session that evaluated it must have calc.Session.ExactValue set (the JSON protocols'
+// sessions do). For an approximate result it is the shortest decimal that round-trips the
+// binary64 value.
 type Result struct {
 	Type    string          `json:"type"` // "result"
 	ID      json.RawMessage `json:"id,omitempty"`

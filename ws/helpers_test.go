@@ -134,6 +134,7 @@ func (e *env) dialWith(t *testing.T, o *websocket.DialOptions) (*websocket.Conn,
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, e.url, o)
 	require.NoError(t, err)
+	c.SetReadLimit(1 << 20) // a JSON reply carries up to 301 030 digits of a value
 	t.Cleanup(func() { c.CloseNow() })
 	return c, resp
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"wscalc/bench"
 	"wscalc/benchmarks/attack/scenario"
 )
 
@@ -111,7 +112,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "attack: give -bin, or -tcp and -http (and -pid) of a running server")
 		os.Exit(2)
 	}
-	if n, err := raiseFileLimit(); err != nil {
+	// The memory scenario holds 1 000 sessions and the per-ip one -perip-conns.
+	if n, err := bench.RaiseFileLimit(); err != nil {
 		fmt.Fprintln(os.Stderr, "attack: raising the open-file limit:", err)
 	} else {
 		logf("open-file limit %d", n)
@@ -292,20 +294,4 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	return strconv.ParseInt(s, 10, 64)
-}
-
-// raiseFileLimit raises the soft open-file limit to the hard one (this machine's hard limit
-// is 20 000; the memory scenario holds 1 000 sessions and the per-ip one -perip-conns).
-func raiseFileLimit() (uint64, error) {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return 0, err
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			return 0, err
-		}
-	}
-	return l.Cur, nil
 }
