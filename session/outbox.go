@@ -21,13 +21,19 @@ import (
 //
 // The zero Outbox is not usable; Init it.
 type Outbox[M any] struct {
-	write  func(M) error
-	pushes Pushes[M]
+	write func(M) error
+	push  *pusher[M] // nil for a session without pushes: an idle line-protocol session does not carry their state
 
 	mu  sync.Mutex // held while writing: one writer
 	err error      // the first failed write; every later Send fails with it
+}
 
-	pmu      sync.Mutex
+// pusher is the state of an Outbox's pushes.
+type pusher[M any] struct {
+	o      *Outbox[M]
+	pushes Pushes[M]
+
+	mu       sync.Mutex
 	open     bool // Open was called: pushes may go out
 	stopped  bool // Stop was called: no more pushes
 	state    pushState
@@ -60,7 +66,9 @@ const (
 // (a zero Pushes: none).
 func (o *Outbox[M]) Init(write func(M) error, p Pushes[M]) {
 	o.write = write
-	o.pushes = p
+	if p.Next != nil {
+		o.push = &pusher[M]{o: o, pushes: p}
+	}
 }
 
 // Send writes m after the messages sent before it, and returns the write's error. After a
@@ -95,98 +103,116 @@ func (o *Outbox[M]) Err() error {
 // Sent records that the state pushes carry was just sent some other way (in a greeting):
 // the next push waits for Pushes.Interval from now.
 func (o *Outbox[M]) Sent() {
-	o.pmu.Lock()
-	o.last = time.Now()
-	o.pmu.Unlock()
+	if p := o.push; p != nil {
+		p.mu.Lock()
+		p.last = time.Now()
+		p.mu.Unlock()
+	}
 }
 
 // Open lets pushes go out; a change noted before is pushed now.
 func (o *Outbox[M]) Open() {
-	o.pmu.Lock()
-	defer o.pmu.Unlock()
-	o.open = true
-	if o.changed && !o.stopped && o.state == pushIdle {
-		o.scheduleLocked()
+	p := o.push
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.open = true
+	if p.changed && !p.stopped && p.state == pushIdle {
+		p.scheduleLocked()
 	}
 }
 
 // Changed notes that the state pushes carry has changed; a push follows (see Outbox).
 // Safe from any goroutine; it never blocks on a write.
 func (o *Outbox[M]) Changed() {
-	o.pmu.Lock()
-	defer o.pmu.Unlock()
-	o.changed = true // pushed once open, or when the push in progress ends
-	if o.open && !o.stopped && o.state == pushIdle {
-		o.scheduleLocked()
+	p := o.push
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.changed = true // pushed once open, or when the push in progress ends
+	if p.open && !p.stopped && p.state == pushIdle {
+		p.scheduleLocked()
 	}
 }
 
 // Stop ends the pushes: none starts after it. It does not wait for one in progress (see
 // Wait), so a timer or a goroutine that decides to close the session may call it.
 func (o *Outbox[M]) Stop() {
-	o.pmu.Lock()
-	defer o.pmu.Unlock()
-	o.stopped = true
-	if o.timer != nil {
-		o.timer.Stop()
+	p := o.push
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	if p.timer != nil {
+		p.timer.Stop()
 	}
 }
 
 // Wait waits for the push in progress, if any. Call it after Stop.
-func (o *Outbox[M]) Wait() { o.inFlight.Wait() }
-
-func (o *Outbox[M]) scheduleLocked() {
-	o.state = pushScheduled
-	d := max(0, o.pushes.Interval-time.Since(o.last))
-	if o.timer == nil {
-		o.timer = time.AfterFunc(d, o.push)
-		return
+func (o *Outbox[M]) Wait() {
+	if p := o.push; p != nil {
+		p.inFlight.Wait()
 	}
-	o.timer.Reset(d)
 }
 
-// push is the push timer: it sends the state of the moment, then schedules the next push
+func (p *pusher[M]) scheduleLocked() {
+	p.state = pushScheduled
+	d := max(0, p.pushes.Interval-time.Since(p.last))
+	if p.timer == nil {
+		p.timer = time.AfterFunc(d, p.run)
+		return
+	}
+	p.timer.Reset(d)
+}
+
+// run is the push timer: it sends the state of the moment, then schedules the next push
 // if the state changed meanwhile.
-func (o *Outbox[M]) push() {
-	o.pmu.Lock()
-	if o.stopped {
-		o.state = pushIdle
-		o.pmu.Unlock()
+func (p *pusher[M]) run() {
+	p.mu.Lock()
+	if p.stopped {
+		p.state = pushIdle
+		p.mu.Unlock()
 		return
 	}
-	o.state = pushing
-	o.changed = false
-	o.inFlight.Add(1)
-	o.pmu.Unlock()
-	defer o.inFlight.Done()
+	p.state = pushing
+	p.changed = false
+	p.inFlight.Add(1)
+	p.mu.Unlock()
+	defer p.inFlight.Done()
 
-	ok := o.pushOnce()
+	ok := p.once()
 
-	o.pmu.Lock()
-	o.state = pushIdle
-	if ok && o.changed && !o.stopped {
-		o.scheduleLocked()
+	p.mu.Lock()
+	p.state = pushIdle
+	if ok && p.changed && !p.stopped {
+		p.scheduleLocked()
 	}
-	o.pmu.Unlock()
+	p.mu.Unlock()
 }
 
-// pushOnce sends what Pushes.Next says, if anything; false if the write failed or panicked.
-func (o *Outbox[M]) pushOnce() (ok bool) {
+// once sends what Pushes.Next says, if anything; false if the write failed or panicked.
+func (p *pusher[M]) once() (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			if o.pushes.Panicked == nil {
+			if p.pushes.Panicked == nil {
 				panic(v)
 			}
-			o.pushes.Panicked(v)
+			p.pushes.Panicked(v)
 			ok = false
 		}
 	}()
-	m, any := o.pushes.Next()
+	m, any := p.pushes.Next()
 	if !any {
 		return true
 	}
-	o.pmu.Lock()
-	o.last = time.Now()
-	o.pmu.Unlock()
-	return o.Send(m) == nil
+	p.mu.Lock()
+	p.last = time.Now()
+	p.mu.Unlock()
+	return p.o.Send(m) == nil
 }

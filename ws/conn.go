@@ -78,7 +78,11 @@ func newConn(h *Handler, wsc *websocket.Conn, raw net.Conn, sock *batchConn, rem
 	c := &conn{h: h, ws: wsc, raw: raw, sock: sock, json: wsc.Subprotocol() == wire.Subprotocol}
 	c.sess.Init(h.ctx, &h.cfg, remote)
 	c.sess.SetExactValue(c.json) // JSON replies carry every digit
-	c.out.Init(c.write, session.Pushes[[]byte]{Interval: presenceInterval, Next: c.presence, Panicked: c.helperPanicked})
+	var pushes session.Pushes[[]byte] // none in text mode
+	if c.json {
+		pushes = session.Pushes[[]byte]{Interval: presenceInterval, Next: c.presence, Panicked: c.helperPanicked}
+	}
+	c.out.Init(c.write, pushes)
 	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
 	c.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
 	c.lastMsg.Store(time.Now().UnixNano())
