@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/term"
 
-	"wscalc/bench"
 	"wscalc/calc"
+	"wscalc/loadgen"
 )
 
 const benchUsage = `usage: wscalc bench [flags]
@@ -49,7 +49,7 @@ requests that the -exprs file does not expect, or (with -check) a reply was wron
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wscalc bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg bench.Config
+	var cfg loadgen.Config
 	fs.StringVar(&cfg.Proto, "proto", "tcp", "protocol: tcp (line protocol) or ws (WebSocket plain text mode)")
 	addr := fs.String("addr", "", "server `address` (default 127.0.0.1:10000 for tcp, 127.0.0.1:8080 for ws; ws also takes a ws:// URL)")
 	fs.IntVar(&cfg.Conns, "conns", 64, "connections, all held open for the whole run")
@@ -95,13 +95,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err != nil {
 			return usage("%v", err)
 		}
-		cfg.Exprs, err = bench.ParseExprs(f)
+		cfg.Exprs, err = loadgen.ParseExprs(f)
 		f.Close()
 		if err != nil {
 			return usage("%s: %v", *exprsFile, err)
 		}
 	}
-	if limit, err := bench.RaiseFileLimit(); err != nil || limit < uint64(cfg.Conns)+16 {
+	if limit, err := loadgen.RaiseFileLimit(); err != nil || limit < uint64(cfg.Conns)+16 {
 		fmt.Fprintf(stderr, "wscalc bench: warning: open-file limit %d (%v) may not allow %d connections\n",
 			limit, err, cfg.Conns)
 	}
@@ -124,7 +124,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sum, err := bench.Run(ctx, cfg)
+	sum, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return usage("%v", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"wscalc/bench"
+	"wscalc/loadgen"
 )
 
 func benchCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -38,7 +38,7 @@ func TestBenchChecksTheRealServer(t *testing.T) {
 			code, out, errOut := benchCmd(t, "-proto", proto, "-addr", addr, "-conns", "4",
 				"-pipeline", "4", "-requests", "400", "-check", "-json")
 			require.Equal(t, 0, code, "stdout %s\nstderr %s", out, errOut)
-			var sum bench.Summary
+			var sum loadgen.Summary
 			require.NoError(t, json.Unmarshal([]byte(out), &sum))
 			assert.Equal(t, 4, sum.Held)
 			assert.Equal(t, int64(400), sum.Answered)
@@ -55,7 +55,7 @@ func TestBenchChecksTheRealServer(t *testing.T) {
 func droppingServer(t *testing.T) string {
 	t.Helper()
 	answers := map[string]string{}
-	for _, e := range bench.Builtin() {
+	for _, e := range loadgen.Builtin() {
 		answers[e.Line] = e.Want
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -19,9 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"wscalc/admission"
-	"wscalc/bench"
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/loadgen"
 	"wscalc/metrics"
 	"wscalc/static"
 	"wscalc/tcp"
@@ -78,7 +78,7 @@ const fileMargin = 64
 // (admission.MaxOpenPerAddress: the HTTP keep-alive connections and refusals of a client
 // that is at its limit), plus fileMargin.
 func fitOpenFiles(cfg config, log *slog.Logger) (config, error) {
-	limit, err := bench.RaiseFileLimit()
+	limit, err := loadgen.RaiseFileLimit()
 	if err != nil {
 		log.Debug("cannot read or raise the open-file limit; -max-clients stands", "err", err)
 		return cfg, nil

@@ -13,16 +13,16 @@ import (
 
 	"go.uber.org/goleak"
 
-	"wscalc/benchmarks/attack/scenario"
+	"wscalc/tools/attack/scenario"
 )
 
 // The attack suite of issue 8 ("isolation"): hostile clients, with nothing but the
 // documented protocols, must not stall, starve or exhaust the server. Each test drives the
-// real binary with a scenario of benchmarks/attack/scenario (the same code that measures
+// real binary with a scenario of tools/attack/scenario (the same code that measures
 // the "Under attack" figures of BENCHMARKS.md) and asserts on behaviour: every line is
 // answered, light sessions are answered throughout, refusals are the documented ones, RSS
 // stays under its cap. Timings are only bounded generously ("answered at all within N s");
-// the latency goals are measured by benchmarks/attack, not asserted here.
+// the latency goals are measured by tools/attack, not asserted here.
 //
 // Every scenario is bounded in count and time. A server that an attack wedges is killed
 // (SIGKILL) when its test fails, instead of being waited for.

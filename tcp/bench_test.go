@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"wscalc/internal/echo"
 	"wscalc/tcp"
+	"wscalc/tools/echo"
 )
 
 // BenchmarkRoundTrip measures one line and its reply at a time, as an interactive nc user
@@ -109,7 +109,7 @@ func (m memStats) minus(o memStats) (heap, stack int64) {
 	return int64(m.heap) - int64(o.heap), int64(m.stack) - int64(o.stack)
 }
 
-// serveEcho serves the line echo of the benchmarks (internal/echo).
+// serveEcho serves the line echo of the benchmarks (tools/echo).
 func serveEcho(b *testing.B) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

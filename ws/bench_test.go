@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"wscalc/bench"
 	"wscalc/calc"
 	"wscalc/hub"
-	"wscalc/internal/echo"
+	"wscalc/loadgen"
+	"wscalc/tools/echo"
 	"wscalc/wire"
 	"wscalc/ws"
 )
@@ -61,7 +61,7 @@ func BenchmarkPipelinedText(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b.ResetTimer()
-	sum, err := bench.Run(ctx, bench.Config{Proto: "ws", Addr: "ws://" + addr + "/", Conns: 16,
+	sum, err := loadgen.Run(ctx, loadgen.Config{Proto: "ws", Addr: "ws://" + addr + "/", Conns: 16,
 		Pipeline: 16, Requests: int64(max(b.N, 16)), Check: true})
 	b.StopTimer()
 	if err != nil {

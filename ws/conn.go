@@ -77,7 +77,7 @@ type outcome struct {
 func newConn(h *Handler, wsc *websocket.Conn, raw net.Conn, sock *batchConn, remote string) *conn {
 	c := &conn{h: h, ws: wsc, raw: raw, sock: sock, json: wsc.Subprotocol() == wire.Subprotocol}
 	c.sess.Init(h.ctx, &h.cfg, remote)
-	c.sess.SetExactValue(c.json) // JSON replies carry every digit
+	c.sess.SetExactValue(c.json)      // JSON replies carry every digit
 	var pushes session.Pushes[[]byte] // none in text mode
 	if c.json {
 		pushes = session.Pushes[[]byte]{Interval: presenceInterval, Next: c.presence, Panicked: c.helperPanicked}
