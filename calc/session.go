@@ -252,13 +252,11 @@ func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := parser{
-		lx:       lexer{src: src, eol: len(src) + 1},
+		lx: lexer{src: src, eol: len(src) + 1, t: t, maxBits: lim.MaxBits, m: m,
+			maxBytes: lim.MaxSessionMemory},
 		maxDepth: lim.MaxDepth,
-		maxBits:  lim.MaxBits,
-		maxBytes: lim.MaxSessionMemory,
 		t:        t,
 		vars:     s.vars,
-		m:        m,
 	}
 	if err := p.parseLine(); err != nil {
 		return nil, err
