@@ -480,6 +480,9 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		if f1 == 0 { // an exact divisor too small for binary64
+			return value{}, errAt(t, "division by zero")
+		}
 		return checkFloat(f0/f1, t)
 	}
 	// Only the numerator can outgrow the limit: a large denominator makes a fraction that
@@ -531,13 +534,16 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 		}
 		return small(r), nil
 	}
+	if !a.isExact() || !b.isExact() {
+		return floorDivModFloat(n, a, b)
+	}
 	if a.numBits()+b.denBits() > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
 	}
 	if err := e.spend(a, b, floorDivModCost(a, b, n.op == nMod), a.numBits()+b.denBits()); err != nil {
 		return value{}, err
 	}
-	x, y := exactOf(a), exactOf(b)
+	x, y := a.rat(), b.rat()
 	num := new(big.Int).Mul(x.Num(), y.Denom())
 	den := new(big.Int).Mul(x.Denom(), y.Num())
 	if den.Sign() < 0 {
@@ -549,11 +555,30 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 		return intValue(q), nil
 	}
 	r := new(big.Rat).Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
-	if a.isExact() && b.isExact() {
-		return ratValue(r), nil
+	return ratValue(r), nil
+}
+
+// floorDivModFloat is // and % with an approximate operand: the exact one is rounded to
+// binary64 first (beyond its range: the overflow error; a divisor that becomes 0: division
+// by zero), then the two binary64 values are used exactly, as Python does. The floor is an
+// exact integer; the remainder, exactly fmod or fmod plus the divisor, is rounded once.
+func floorDivModFloat(n *node, a, b value) (value, error) {
+	x, y, err := floats2(n.tok, a, b)
+	if err != nil {
+		return value{}, err
 	}
-	f, _ := r.Float64()
-	return checkFloat(f, n.tok)
+	if y == 0 {
+		return value{}, errAt(n.tok, "division by zero")
+	}
+	if n.op == nMod {
+		r := math.Mod(x, y) // exact
+		if r != 0 && (r < 0) != (y < 0) {
+			r += y
+		}
+		return approx(r), nil
+	}
+	xr, yr := new(big.Rat).SetFloat64(x), new(big.Rat).SetFloat64(y)
+	return intValue(floorRat(xr.Quo(xr, yr))), nil
 }
 
 // floorDivModCost estimates a // b (and a % b): the cross products, the floor division of
@@ -602,10 +627,10 @@ func (e *evaluator) shift(n *node, a, b value) (value, error) {
 	if b.sign() < 0 {
 		return value{}, errAt(n.tok, "negative shift count")
 	}
-	if a.sign() == 0 {
-		return small(0), nil
-	}
 	if n.op == nShr {
+		if a.sign() == 0 {
+			return small(0), nil
+		}
 		if b.kind != vSmall || b.i > int64(e.lim.MaxBits)+64 {
 			if a.sign() < 0 {
 				return small(-1), nil
@@ -617,10 +642,14 @@ func (e *evaluator) shift(n *node, a, b value) (value, error) {
 		}
 		return intValue(new(big.Int).Rsh(a.rat().Num(), uint(b.i))), nil
 	}
-	size := a.numBits() + float64(b.i)
-	if b.kind != vSmall || size > float64(e.lim.MaxBits) {
+	// The estimate is bits(a) + n, also for a = 0 (§7): 0 << 1000001 is refused.
+	if b.kind != vSmall || a.numBits()+float64(b.i) > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
 	}
+	if a.sign() == 0 {
+		return small(0), nil
+	}
+	size := a.numBits() + float64(b.i)
 	if err := e.spend(a, value{}, linearCost(size), size); err != nil {
 		return value{}, err
 	}
@@ -824,17 +853,18 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 	if a.sign() < 0 {
 		return value{}, errAt(t, "complex results are not supported")
 	}
-	if a.sign() == 0 {
+	if b.kind == vLazy { // a denominator of more than lazyBits bits: no exact root
+		return e.powFloat(t, a, b)
+	}
+	br := b.rat()
+	rootIndex := br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex
+	if a.sign() == 0 && rootIndex { // with q > 64, even 0 ** (p/q) is approximate
 		if b.sign() < 0 {
 			return value{}, errAt(t, "division by zero")
 		}
 		return small(0), nil
 	}
-	if b.kind == vLazy { // a denominator of more than lazyBits bits: no exact root
-		return e.powFloat(t, a, b)
-	}
-	br := b.rat()
-	if br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex && a.numBits() <= float64(e.lim.MaxBits) {
+	if rootIndex && a.sign() > 0 && a.numBits() <= float64(e.lim.MaxBits) {
 		q := int(br.Denom().Int64())
 		if err := e.force(a); err != nil {
 			return value{}, err

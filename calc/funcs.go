@@ -326,7 +326,9 @@ func fnLog(e *evaluator, t token, a []value) (value, error) {
 	if b.sign() <= 0 {
 		return value{}, errAt(t, "math domain error")
 	}
-	if b.isExact() && b.kind == vSmall && b.i == 1 || b.kind == vFloat && b.f == 1 {
+	// A base of 1, or one that rounds to binary64 1 (whose binary64 logarithm is 0), is a
+	// division by zero. A lazy power of more than 65536 bits is far from 1.
+	if bf, _ := b.float(); b.kind != vLazy && bf == 1 {
 		return value{}, errAt(t, "division by zero")
 	}
 	if x.isExact() && b.isExact() {
