@@ -7,7 +7,9 @@ import (
 )
 
 // maxRationalBits bounds an exact non-integer: past it (numerator and denominator
-// together) the value is computed approximately, which bounds the cost of the GCDs.
+// together) the value is made approximate, which bounds the cost of the GCDs. For + - * /
+// // % it is judged on the exact result once computed (checkRat), and an integer is never
+// made approximate; for ** and literals, on the estimates before computing.
 const maxRationalBits = 100_000
 
 // lazyBits is the estimated size above which an exact power is kept lazy, so that a chain
@@ -280,10 +282,19 @@ func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {
 	return intValue(n), nil
 }
 
-// checkRat returns an exact result unless its integer part is over the bit limit.
+// checkRat judges an exact result once computed: an integer over the bit limit is refused;
+// a non-integer over maxRationalBits (numerator and denominator together) becomes the
+// binary64 nearest it, which may overflow (error) or underflow (≈ 0).
 func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
-	if r.Num().BitLen() > e.lim.MaxBits || r.Denom().BitLen() > e.lim.MaxBits {
-		return value{}, errTooLarge(t, e.lim.MaxBits)
+	if r.IsInt() {
+		return e.checkInt(t, r.Num())
+	}
+	if size := float64(r.Num().BitLen() + r.Denom().BitLen()); size > maxRationalBits {
+		if err := e.m.spend(linearCost(size), 0); err != nil {
+			return value{}, err
+		}
+		f, _ := r.Float64() // the nearest binary64
+		return checkFloat(f, t)
 	}
 	return ratValue(r), nil
 }
@@ -341,14 +352,6 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 	denEst := a.denBits() + b.denBits()
 	cost := linearCost(numEst)
 	if !a.isInt() || !b.isInt() {
-		if numEst+denEst > maxRationalBits {
-			return e.approxOp(n.tok, a, b, func(x, y *big.Float) *big.Float {
-				if sub {
-					return x.Sub(x, y)
-				}
-				return x.Add(x, y)
-			})
-		}
 		cost = ratCost(bitsOf(a), bitsOf(b), numEst, denEst)
 	}
 	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
@@ -408,20 +411,6 @@ func smallMulDiv(a, b value, div bool) (value, bool) {
 	return fracValue(n, d)
 }
 
-// approxOp computes an exact operation approximately, for results too large to keep as
-// fractions: in big.Float, whose exponent range covers every value the limits allow, then
-// rounded once to binary64.
-func (e *evaluator) approxOp(t token, a, b value, op func(x, y *big.Float) *big.Float) (value, error) {
-	if err := e.m.spend(linearCost(bitsOf(a))+linearCost(bitsOf(b)), 0); err != nil {
-		return value{}, err
-	}
-	f, ok := bigToFloat(op(a.bigFloat(), b.bigFloat()))
-	if !ok {
-		return value{}, errApproxOverflow(t)
-	}
-	return approx(f), nil
-}
-
 func (e *evaluator) mul(t token, a, b value) (value, error) {
 	if a.kind == vSmall && b.kind == vSmall {
 		hi, lo := bits.Mul64(absU(a.i), absU(b.i))
@@ -447,14 +436,13 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 		return small(0), nil
 	}
 	numEst, denEst := a.numBits()+b.numBits(), a.denBits()+b.denBits()
-	if numEst > float64(e.lim.MaxBits) || denEst > float64(e.lim.MaxBits) {
-		return value{}, errTooLarge(t, e.lim.MaxBits)
-	}
 	cost := mulCost(a.numBits(), b.numBits())
-	if !a.isInt() || !b.isInt() {
-		if numEst+denEst > maxRationalBits {
-			return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Mul(x, y) })
+	if a.isInt() && b.isInt() {
+		// The estimate of §7 for a product of integers, before computing it.
+		if numEst > float64(e.lim.MaxBits) {
+			return value{}, errTooLarge(t, e.lim.MaxBits)
 		}
+	} else {
 		cost = ratCost(bitsOf(a), bitsOf(b), numEst, denEst)
 	}
 	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
@@ -485,23 +473,16 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		}
 		return checkFloat(f0/f1, t)
 	}
-	// Only the numerator can outgrow the limit: a large denominator makes a fraction that
-	// the approximate fallback below takes care of.
+	// The result is computed exactly, then judged (checkRat).
 	numEst, denEst := a.numBits()+b.denBits(), a.denBits()+b.numBits()
-	if numEst > float64(e.lim.MaxBits) {
-		return value{}, errTooLarge(t, e.lim.MaxBits)
-	}
 	if a.isInt() && b.isInt() {
 		if err := e.spend(a, b, divCost(a.numBits(), b.numBits()), a.numBits()); err != nil {
 			return value{}, err
 		}
 		q, r := new(big.Int).QuoRem(a.rat().Num(), b.rat().Num(), new(big.Int))
 		if r.Sign() == 0 {
-			return intValue(q), nil
+			return e.checkInt(t, q)
 		}
-	}
-	if numEst+denEst > maxRationalBits {
-		return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Quo(x, y) })
 	}
 	if err := e.spend(a, b, ratCost(bitsOf(a), bitsOf(b), numEst, denEst), numEst+denEst); err != nil {
 		return value{}, err
@@ -537,9 +518,7 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 	if !a.isExact() || !b.isExact() {
 		return floorDivModFloat(n, a, b)
 	}
-	if a.numBits()+b.denBits() > float64(e.lim.MaxBits) {
-		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
-	}
+	// The results are computed exactly, then judged (checkInt, checkRat).
 	if err := e.spend(a, b, floorDivModCost(a, b, n.op == nMod), a.numBits()+b.denBits()); err != nil {
 		return value{}, err
 	}
@@ -552,10 +531,10 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 	}
 	q := num.Div(num, den) // Euclidean with a positive divisor: the floor
 	if n.op == nFloorDiv {
-		return intValue(q), nil
+		return e.checkInt(n.tok, q)
 	}
 	r := new(big.Rat).Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
-	return ratValue(r), nil
+	return e.checkRat(n.tok, r)
 }
 
 // floorDivModFloat is // and % with an approximate operand: the exact one is rounded to
