@@ -722,7 +722,7 @@ func (e *evaluator) powFloat(t token, a, b value) (value, error) {
 	case x < 0 && y != math.Trunc(y):
 		return value{}, errAt(t, "complex results are not supported")
 	}
-	return checkFloat(math.Pow(x, y), t)
+	return checkFloat(fPow(x, y), t)
 }
 
 // powExactInt computes an exact power with an integer exponent, refusing by estimate
@@ -762,7 +762,11 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 		if err := e.m.spend(linearCost(bitsOf(base))+64*mulCost(floatPrec, floatPrec), 0); err != nil {
 			return value{}, err
 		}
-		f, ok := bigToFloat(bigFloatPow(base.bigFloat(), n))
+		b, k := base, n
+		if b.kind == vLazy { // (b**j)**k is b**(j·k): its digits are never needed
+			b, k = ratValue(b.lz.base), b.lz.exp*k
+		}
+		f, ok := bigToFloat(powFloat(b.rat(), k))
 		if !ok {
 			return value{}, errApproxOverflow(t)
 		}
