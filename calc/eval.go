@@ -755,7 +755,9 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 		base, n = inv, -n
 	}
 	numBits, denBits := powBits(base, n)
-	if numBits > float64(e.lim.MaxBits) || denBits > float64(e.lim.MaxBits) {
+	// Each estimate alone against the limit; one of exactly the limit is a power of two
+	// with a bit more than it (2**1000000), refused too.
+	if numBits >= float64(e.lim.MaxBits) || denBits >= float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
 	if !base.isInt() && numBits+denBits > maxRationalBits {
@@ -810,20 +812,20 @@ func (e *evaluator) inverse(a value) (value, error) {
 	return ratValue(new(big.Rat).Inv(a.rat())), nil
 }
 
-// powBits estimates the bit lengths of base**n for n > 0: n·log2 of the numerator and
-// denominator, plus one.
+// powBits is the reference's estimate of base**n for n > 0 (§7): n·log2 of the numerator
+// and of the denominator (1 for an integer base). The power has ⌊that⌋ + 1 bits.
 func powBits(base value, n int64) (num, den float64) {
 	switch base.kind {
 	case vSmall:
-		return float64(n)*math.Log2(math.Abs(float64(base.i))) + 1, 1
+		return float64(n) * math.Log2(math.Abs(float64(base.i))), 1
 	case vLazy:
 		return base.lz.numBits * float64(n), base.lz.denBits * float64(n)
 	}
 	r := base.rat()
-	num = float64(n)*log2Abs(r.Num()) + 1
+	num = float64(n) * log2Abs(r.Num())
 	den = 1
 	if !r.IsInt() {
-		den = float64(n)*log2Abs(r.Denom()) + 1
+		den = float64(n) * log2Abs(r.Denom())
 	}
 	return num, den
 }
