@@ -133,7 +133,7 @@ func scaleByPow10(mant *big.Int, scale int64, t token, maxBits int, m *meter) (v
 	}
 	if mantBits+pow10Bits > maxRationalBits {
 		q := new(big.Rat).SetInt(mant)
-		q.Denom().Set(p) // not in lowest terms: Float64 rounds any quotient correctly
+		q.Denom().Set(p)    // not in lowest terms: Float64 rounds any quotient correctly
 		x, _ := q.Float64() // the nearest binary64
 		return approx(x), nil
 	}
