@@ -163,14 +163,25 @@ func logf(format string, args ...any) {
 }
 
 func machine(o options) string {
-	model := "unknown CPU"
+	// runtime.NumCPU counts only the CPUs this process may run on (1 under taskset -c 1),
+	// so the machine's CPUs are counted from /proc/cpuinfo.
+	model, cpus := "unknown CPU", 0
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "model name") {
+			if strings.HasPrefix(l, "model name") && model == "unknown CPU" {
 				model = strings.TrimSpace(l[strings.Index(l, ":")+1:])
-				break
+			}
+			if strings.HasPrefix(l, "processor") {
+				cpus++
 			}
 		}
+	}
+	if cpus == 0 {
+		cpus = runtime.NumCPU()
+	}
+	tool := ""
+	if n := runtime.NumCPU(); n < cpus {
+		tool = fmt.Sprintf(" (this tool may use %d of them)", n)
 	}
 	server := "an external server"
 	if o.bin != "" {
@@ -181,8 +192,8 @@ func machine(o options) string {
 			server += ", not pinned"
 		}
 	}
-	return fmt.Sprintf("Machine: %d × %s, %s; server: %s; load average at start %s.",
-		runtime.NumCPU(), model, runtime.Version(), server, scenario.LoadAvg())
+	return fmt.Sprintf("Machine: %d × %s%s, %s; server: %s; load average at start %s.",
+		cpus, model, tool, runtime.Version(), server, scenario.LoadAvg())
 }
 
 // runScenario runs one scenario: several runs for runaway (one per case) and heavy (one per
