@@ -44,8 +44,13 @@
 // are exact; ** is exact for integer exponents and for p/q exponents of perfect q-th
 // powers; sqrt, cbrt, log10, log2 and log are exact on perfect powers; everything else
 // from the reference's list of functions, and anything with an approximate operand, is
-// approximate. An exact fraction whose numerator and denominator together exceed
-// 100 000 bits is computed approximately instead.
+// approximate; an operation with an approximate operand rounds its exact operands to
+// binary64 first (// and % then use the two binary64 values exactly). An exact fraction
+// whose numerator and denominator together exceed 100 000 bits becomes the binary64
+// nearest it: for + - * / // % judged on the exact result once computed (an integer
+// result stays exact), for ** and literals on their estimates. Approximate results are
+// within a few ulps of the true result (fmath.go replaces the math functions that are
+// not, checked against mpmath by testdata/python_floats.tsv).
 //
 // # Limits
 //
@@ -82,15 +87,14 @@
 //
 // # Decisions where the reference is silent
 //
-//   - 1 // 0.1 is 10: the literal 0.1 is exact. The reference's example of 9 holds for
-//     an approximate 0.1, e.g. 1 // (0.1 + 0*pi), whose exact binary64 value is used.
 //   - A name that is neither a function, a constant, ans nor a variable, followed by
 //     "(", is reported as an unknown name (foo(2)); a constant or variable followed by
 //     "(" is a missing operator (pi(2), x(2)).
 //   - A line that starts with one of the continuation operators but has no right
 //     operand is a syntax error (end of input), which beats "no previous result".
 //   - "no previous result" for a continuation line points at its operator.
-//   - '%' followed by the end of input, ")" or "," gets the percent hint.
+//   - Numbers are converted as they are scanned, so a bad or too large number is reported
+//     where it stands, even where no number may stand (2 0x).
 //   - A line whose static cost exceeds the whole budget is refused with
 //     "expression too costly for the session budget (cost N, limit M units)", since
 //     waiting would never help.

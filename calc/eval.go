@@ -7,7 +7,9 @@ import (
 )
 
 // maxRationalBits bounds an exact non-integer: past it (numerator and denominator
-// together) the value is computed approximately, which bounds the cost of the GCDs.
+// together) the value is made approximate, which bounds the cost of the GCDs. For + - * /
+// // % it is judged on the exact result once computed (checkRat), and an integer is never
+// made approximate; for ** and literals, on the estimates before computing.
 const maxRationalBits = 100_000
 
 // lazyBits is the estimated size above which an exact power is kept lazy, so that a chain
@@ -280,10 +282,19 @@ func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {
 	return intValue(n), nil
 }
 
-// checkRat returns an exact result unless its integer part is over the bit limit.
+// checkRat judges an exact result once computed: an integer over the bit limit is refused;
+// a non-integer over maxRationalBits (numerator and denominator together) becomes the
+// binary64 nearest it, which may overflow (error) or underflow (≈ 0).
 func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
-	if r.Num().BitLen() > e.lim.MaxBits || r.Denom().BitLen() > e.lim.MaxBits {
-		return value{}, errTooLarge(t, e.lim.MaxBits)
+	if r.IsInt() {
+		return e.checkInt(t, r.Num())
+	}
+	if size := float64(r.Num().BitLen() + r.Denom().BitLen()); size > maxRationalBits {
+		if err := e.m.spend(linearCost(size), 0); err != nil {
+			return value{}, err
+		}
+		f, _ := r.Float64() // the nearest binary64
+		return checkFloat(f, t)
 	}
 	return ratValue(r), nil
 }
@@ -341,14 +352,6 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 	denEst := a.denBits() + b.denBits()
 	cost := linearCost(numEst)
 	if !a.isInt() || !b.isInt() {
-		if numEst+denEst > maxRationalBits {
-			return e.approxOp(n.tok, a, b, func(x, y *big.Float) *big.Float {
-				if sub {
-					return x.Sub(x, y)
-				}
-				return x.Add(x, y)
-			})
-		}
 		cost = ratCost(bitsOf(a), bitsOf(b), numEst, denEst)
 	}
 	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
@@ -408,20 +411,6 @@ func smallMulDiv(a, b value, div bool) (value, bool) {
 	return fracValue(n, d)
 }
 
-// approxOp computes an exact operation approximately, for results too large to keep as
-// fractions: in big.Float, whose exponent range covers every value the limits allow, then
-// rounded once to binary64.
-func (e *evaluator) approxOp(t token, a, b value, op func(x, y *big.Float) *big.Float) (value, error) {
-	if err := e.m.spend(linearCost(bitsOf(a))+linearCost(bitsOf(b)), 0); err != nil {
-		return value{}, err
-	}
-	f, ok := bigToFloat(op(a.bigFloat(), b.bigFloat()))
-	if !ok {
-		return value{}, errApproxOverflow(t)
-	}
-	return approx(f), nil
-}
-
 func (e *evaluator) mul(t token, a, b value) (value, error) {
 	if a.kind == vSmall && b.kind == vSmall {
 		hi, lo := bits.Mul64(absU(a.i), absU(b.i))
@@ -447,14 +436,13 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 		return small(0), nil
 	}
 	numEst, denEst := a.numBits()+b.numBits(), a.denBits()+b.denBits()
-	if numEst > float64(e.lim.MaxBits) || denEst > float64(e.lim.MaxBits) {
-		return value{}, errTooLarge(t, e.lim.MaxBits)
-	}
 	cost := mulCost(a.numBits(), b.numBits())
-	if !a.isInt() || !b.isInt() {
-		if numEst+denEst > maxRationalBits {
-			return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Mul(x, y) })
+	if a.isInt() && b.isInt() {
+		// The estimate of §7 for a product of integers, before computing it.
+		if numEst > float64(e.lim.MaxBits) {
+			return value{}, errTooLarge(t, e.lim.MaxBits)
 		}
+	} else {
 		cost = ratCost(bitsOf(a), bitsOf(b), numEst, denEst)
 	}
 	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
@@ -480,25 +468,21 @@ func (e *evaluator) div(t token, a, b value) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
+		if f1 == 0 { // an exact divisor too small for binary64
+			return value{}, errAt(t, "division by zero")
+		}
 		return checkFloat(f0/f1, t)
 	}
-	// Only the numerator can outgrow the limit: a large denominator makes a fraction that
-	// the approximate fallback below takes care of.
+	// The result is computed exactly, then judged (checkRat).
 	numEst, denEst := a.numBits()+b.denBits(), a.denBits()+b.numBits()
-	if numEst > float64(e.lim.MaxBits) {
-		return value{}, errTooLarge(t, e.lim.MaxBits)
-	}
 	if a.isInt() && b.isInt() {
 		if err := e.spend(a, b, divCost(a.numBits(), b.numBits()), a.numBits()); err != nil {
 			return value{}, err
 		}
 		q, r := new(big.Int).QuoRem(a.rat().Num(), b.rat().Num(), new(big.Int))
 		if r.Sign() == 0 {
-			return intValue(q), nil
+			return e.checkInt(t, q)
 		}
-	}
-	if numEst+denEst > maxRationalBits {
-		return e.approxOp(t, a, b, func(x, y *big.Float) *big.Float { return x.Quo(x, y) })
 	}
 	if err := e.spend(a, b, ratCost(bitsOf(a), bitsOf(b), numEst, denEst), numEst+denEst); err != nil {
 		return value{}, err
@@ -531,13 +515,14 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 		}
 		return small(r), nil
 	}
-	if a.numBits()+b.denBits() > float64(e.lim.MaxBits) {
-		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
+	if !a.isExact() || !b.isExact() {
+		return floorDivModFloat(n, a, b)
 	}
+	// The results are computed exactly, then judged (checkInt, checkRat).
 	if err := e.spend(a, b, floorDivModCost(a, b, n.op == nMod), a.numBits()+b.denBits()); err != nil {
 		return value{}, err
 	}
-	x, y := exactOf(a), exactOf(b)
+	x, y := a.rat(), b.rat()
 	num := new(big.Int).Mul(x.Num(), y.Denom())
 	den := new(big.Int).Mul(x.Denom(), y.Num())
 	if den.Sign() < 0 {
@@ -546,14 +531,33 @@ func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
 	}
 	q := num.Div(num, den) // Euclidean with a positive divisor: the floor
 	if n.op == nFloorDiv {
-		return intValue(q), nil
+		return e.checkInt(n.tok, q)
 	}
 	r := new(big.Rat).Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
-	if a.isExact() && b.isExact() {
-		return ratValue(r), nil
+	return e.checkRat(n.tok, r)
+}
+
+// floorDivModFloat is // and % with an approximate operand: the exact one is rounded to
+// binary64 first (beyond its range: the overflow error; a divisor that becomes 0: division
+// by zero), then the two binary64 values are used exactly, as Python does. The floor is an
+// exact integer; the remainder, exactly fmod or fmod plus the divisor, is rounded once.
+func floorDivModFloat(n *node, a, b value) (value, error) {
+	x, y, err := floats2(n.tok, a, b)
+	if err != nil {
+		return value{}, err
 	}
-	f, _ := r.Float64()
-	return checkFloat(f, n.tok)
+	if y == 0 {
+		return value{}, errAt(n.tok, "division by zero")
+	}
+	if n.op == nMod {
+		r := math.Mod(x, y) // exact
+		if r != 0 && (r < 0) != (y < 0) {
+			r += y
+		}
+		return approx(r), nil
+	}
+	xr, yr := new(big.Rat).SetFloat64(x), new(big.Rat).SetFloat64(y)
+	return intValue(floorRat(xr.Quo(xr, yr))), nil
 }
 
 // floorDivModCost estimates a // b (and a % b): the cross products, the floor division of
@@ -602,10 +606,10 @@ func (e *evaluator) shift(n *node, a, b value) (value, error) {
 	if b.sign() < 0 {
 		return value{}, errAt(n.tok, "negative shift count")
 	}
-	if a.sign() == 0 {
-		return small(0), nil
-	}
 	if n.op == nShr {
+		if a.sign() == 0 {
+			return small(0), nil
+		}
 		if b.kind != vSmall || b.i > int64(e.lim.MaxBits)+64 {
 			if a.sign() < 0 {
 				return small(-1), nil
@@ -617,10 +621,14 @@ func (e *evaluator) shift(n *node, a, b value) (value, error) {
 		}
 		return intValue(new(big.Int).Rsh(a.rat().Num(), uint(b.i))), nil
 	}
-	size := a.numBits() + float64(b.i)
-	if b.kind != vSmall || size > float64(e.lim.MaxBits) {
+	// The estimate is bits(a) + n, also for a = 0 (§7): 0 << 1000001 is refused.
+	if b.kind != vSmall || a.numBits()+float64(b.i) > float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(n.tok, e.lim.MaxBits)
 	}
+	if a.sign() == 0 {
+		return small(0), nil
+	}
+	size := a.numBits() + float64(b.i)
 	if err := e.spend(a, value{}, linearCost(size), size); err != nil {
 		return value{}, err
 	}
@@ -714,7 +722,7 @@ func (e *evaluator) powFloat(t token, a, b value) (value, error) {
 	case x < 0 && y != math.Trunc(y):
 		return value{}, errAt(t, "complex results are not supported")
 	}
-	return checkFloat(math.Pow(x, y), t)
+	return checkFloat(fPow(x, y), t)
 }
 
 // powExactInt computes an exact power with an integer exponent, refusing by estimate
@@ -747,14 +755,20 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 		base, n = inv, -n
 	}
 	numBits, denBits := powBits(base, n)
-	if numBits > float64(e.lim.MaxBits) || denBits > float64(e.lim.MaxBits) {
+	// Each estimate alone against the limit; one of exactly the limit is a power of two
+	// with a bit more than it (2**1000000), refused too.
+	if numBits >= float64(e.lim.MaxBits) || denBits >= float64(e.lim.MaxBits) {
 		return value{}, errTooLarge(t, e.lim.MaxBits)
 	}
 	if !base.isInt() && numBits+denBits > maxRationalBits {
 		if err := e.m.spend(linearCost(bitsOf(base))+64*mulCost(floatPrec, floatPrec), 0); err != nil {
 			return value{}, err
 		}
-		f, ok := bigToFloat(bigFloatPow(base.bigFloat(), n))
+		b, k := base, n
+		if b.kind == vLazy { // (b**j)**k is b**(j·k): its digits are never needed
+			b, k = ratValue(b.lz.base), b.lz.exp*k
+		}
+		f, ok := bigToFloat(powFloat(b.rat(), k))
 		if !ok {
 			return value{}, errApproxOverflow(t)
 		}
@@ -798,20 +812,20 @@ func (e *evaluator) inverse(a value) (value, error) {
 	return ratValue(new(big.Rat).Inv(a.rat())), nil
 }
 
-// powBits estimates the bit lengths of base**n for n > 0: n·log2 of the numerator and
-// denominator, plus one.
+// powBits is the reference's estimate of base**n for n > 0 (§7): n·log2 of the numerator
+// and of the denominator (1 for an integer base). The power has ⌊that⌋ + 1 bits.
 func powBits(base value, n int64) (num, den float64) {
 	switch base.kind {
 	case vSmall:
-		return float64(n)*math.Log2(math.Abs(float64(base.i))) + 1, 1
+		return float64(n) * math.Log2(math.Abs(float64(base.i))), 1
 	case vLazy:
 		return base.lz.numBits * float64(n), base.lz.denBits * float64(n)
 	}
 	r := base.rat()
-	num = float64(n)*log2Abs(r.Num()) + 1
+	num = float64(n) * log2Abs(r.Num())
 	den = 1
 	if !r.IsInt() {
-		den = float64(n)*log2Abs(r.Denom()) + 1
+		den = float64(n) * log2Abs(r.Denom())
 	}
 	return num, den
 }
@@ -824,17 +838,18 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 	if a.sign() < 0 {
 		return value{}, errAt(t, "complex results are not supported")
 	}
-	if a.sign() == 0 {
+	if b.kind == vLazy { // a denominator of more than lazyBits bits: no exact root
+		return e.powFloat(t, a, b)
+	}
+	br := b.rat()
+	rootIndex := br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex
+	if a.sign() == 0 && rootIndex { // with q > 64, even 0 ** (p/q) is approximate
 		if b.sign() < 0 {
 			return value{}, errAt(t, "division by zero")
 		}
 		return small(0), nil
 	}
-	if b.kind == vLazy { // a denominator of more than lazyBits bits: no exact root
-		return e.powFloat(t, a, b)
-	}
-	br := b.rat()
-	if br.Denom().IsInt64() && br.Denom().Int64() <= maxRootIndex && a.numBits() <= float64(e.lim.MaxBits) {
+	if rootIndex && a.sign() > 0 && a.numBits() <= float64(e.lim.MaxBits) {
 		q := int(br.Denom().Int64())
 		if err := e.force(a); err != nil {
 			return value{}, err

@@ -368,30 +368,39 @@ func abs(i int) int {
 }
 
 // roundedDigits returns |r| rounded half to even to d significant digits (trailing
-// zeros kept) and the exponent of the leading digit.
+// zeros kept) and the exponent of the leading digit. The exponent is that of the exact
+// value, found from truncated quotients; the digits are then rounded once, so that a carry
+// (0.99…9|7 → 1.00…0) moves the exponent up, never the other way.
 func roundedDigits(r *big.Rat, d int) (string, int) {
 	num := new(big.Int).Abs(r.Num())
 	den := r.Denom()
 	exp := int(math.Floor((log2Abs(num) - log2Abs(den)) * math.Log10(2)))
 	lo := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d-1)), nil)
 	hi := new(big.Int).Mul(lo, big.NewInt(10))
-	for range 4 {
-		q := scaledRound(num, den, d-1-exp)
+	for {
+		q, rem, m := scaledQuoRem(num, den, d-1-exp)
 		switch {
 		case q.Cmp(hi) >= 0:
 			exp++
 		case q.Cmp(lo) < 0:
 			exp--
 		default:
+			// lo ≤ q < hi: q holds the d leading digits; round on the rest, rem/m.
+			rem.Lsh(rem, 1)
+			if c := rem.Cmp(m); c > 0 || c == 0 && q.Bit(0) == 1 {
+				q.Add(q, big.NewInt(1))
+			}
+			if q.Cmp(hi) == 0 { // 99…9 rounded up: 10…0, one place higher
+				return "1" + strings.Repeat("0", d-1), exp + 1
+			}
 			return q.String(), exp
 		}
 	}
-	q := scaledRound(num, den, d-1-exp)
-	return q.String()[:d], exp
 }
 
-// scaledRound returns num/den·10^k rounded half to even.
-func scaledRound(num, den *big.Int, k int) *big.Int {
+// scaledQuoRem returns the quotient and remainder of num·10^k by den (scaled by 10^-k when
+// k < 0) and the divisor used.
+func scaledQuoRem(num, den *big.Int, k int) (q, rem, m *big.Int) {
 	n, m := new(big.Int).Set(num), new(big.Int).Set(den)
 	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(k))), nil)
 	if k >= 0 {
@@ -399,10 +408,6 @@ func scaledRound(num, den *big.Int, k int) *big.Int {
 	} else {
 		m.Mul(m, p)
 	}
-	q, rem := n.QuoRem(n, m, new(big.Int))
-	rem.Lsh(rem, 1)
-	if c := rem.Cmp(m); c > 0 || c == 0 && q.Bit(0) == 1 {
-		q.Add(q, big.NewInt(1))
-	}
-	return q
+	q, rem = n.QuoRem(n, m, new(big.Int))
+	return q, rem, m
 }

@@ -73,15 +73,15 @@ var functions = map[string]function{
 	"sqrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 2, math.Sqrt) }),
 	"cbrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 3, math.Cbrt) }),
 	"exp":   approxFn(math.Exp, nil),
-	"ln":    one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, nil) }),
-	"log10": one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, big.NewRat(10, 1)) }),
-	"log2":  one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, big.NewRat(2, 1)) }),
+	"ln":    one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, 0) }),
+	"log10": one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, 10) }),
+	"log2":  one(func(e *evaluator, t token, x value) (value, error) { return e.logarithm(t, x, 2) }),
 	"log":   {min: 2, max: 2, arity: "2", fn: fnLog},
-	"sin":   approxFn(math.Sin, nil),
-	"cos":   approxFn(math.Cos, nil),
-	"tan":   approxFn(math.Tan, nil),
-	"asin":  approxFn(math.Asin, unitInterval),
-	"acos":  approxFn(math.Acos, unitInterval),
+	"sin":   approxFn(fSin, nil),
+	"cos":   approxFn(fCos, nil),
+	"tan":   approxFn(fTan, nil),
+	"asin":  approxFn(fAsin, unitInterval),
+	"acos":  approxFn(fAcos, unitInterval),
 	"atan":  approxFn(math.Atan, nil),
 	"atan2": two(func(e *evaluator, t token, y, x value) (value, error) {
 		f0, f1, err := floats2(t, y, x)
@@ -90,8 +90,8 @@ var functions = map[string]function{
 		}
 		return checkFloat(math.Atan2(f0, f1), t)
 	}),
-	"sinh":      approxFn(math.Sinh, nil),
-	"cosh":      approxFn(math.Cosh, nil),
+	"sinh":      approxFn(fSinh, nil),
+	"cosh":      approxFn(fCosh, nil),
 	"tanh":      approxFn(math.Tanh, nil),
 	"gcd":       two(func(e *evaluator, t token, x, y value) (value, error) { return gcdLcm(e, t, x, y, false) }),
 	"lcm":       two(func(e *evaluator, t token, x, y value) (value, error) { return gcdLcm(e, t, x, y, true) }),
@@ -243,41 +243,82 @@ func logDomain(t token, x value) error {
 	return nil
 }
 
-// logarithm is ln (base nil), log10 and log2: exact when x is an exact integer power of
-// the base; computed from the integers otherwise, so huge exact values stay finite.
-func (e *evaluator) logarithm(t token, x value, base *big.Rat) (value, error) {
+// logarithm is ln (base 0), log10 and log2: exact when x is an exact integer power of the
+// base; otherwise approximate, computed from the exact value for an exact x.
+func (e *evaluator) logarithm(t token, x value, base int64) (value, error) {
 	if err := logDomain(t, x); err != nil {
 		return value{}, err
 	}
-	if base != nil && x.isExact() {
-		if k, ok, err := e.exactLog(x, base); ok || err != nil {
+	if base != 0 && x.isExact() {
+		if k, ok, err := e.exactLog(x, big.NewRat(base, 1)); ok || err != nil {
 			return small(k), err
 		}
 	}
-	lx := ln(x)
-	switch {
-	case base == nil:
-		return checkFloat(lx, t)
-	case base.Num().Int64() == 10:
-		return checkFloat(lx/math.Ln10, t)
+	l, err := e.log(x, base)
+	if err != nil {
+		return value{}, err
 	}
-	return checkFloat(lx/math.Ln2, t)
+	return checkFloat(l, t)
 }
 
-// ln returns the natural logarithm of x > 0, for exact values of any size.
-func ln(x value) float64 {
+// log returns the logarithm of x > 0 to the base (0 for e, 2 or 10) within a few units in
+// the last place. An exact x is not rounded to binary64 first, which could overflow,
+// underflow or lose the digits that matter (ln(1 + 10**-20)): x = 2^k·(1 + f) with k the
+// integer nearest log2 x, f computed exactly and then rounded once, and the logarithm
+// is k·ln 2 + log1p(f), where the two terms never cancel.
+func (e *evaluator) log(x value, base int64) (float64, error) {
 	if x.kind == vFloat {
-		return math.Log(x.f)
+		switch base {
+		case 2:
+			return fLog2(x.f), nil
+		case 10:
+			return fLog10(x.f), nil
+		}
+		return fLog(x.f), nil
 	}
-	if x.kind == vSmall {
-		return math.Log(float64(x.i))
+	if x.kind == vSmall { // an integer ≥ 1: rounding it to binary64 changes its logarithm by < 2^-53
+		f := float64(x.i)
+		switch base {
+		case 2:
+			return fLog2(f), nil
+		case 10:
+			return math.Log10(f), nil
+		}
+		return math.Log(f), nil
 	}
-	if x.kind == vLazy { // ln|b**k| = k·ln|b|: no need for the digits
-		b := x.lz.base
-		return float64(x.lz.exp) * (log2Abs(b.Num()) - log2Abs(b.Denom())) * math.Ln2
+	times := 1.0
+	r := (*big.Rat)(nil)
+	if x.kind == vLazy { // log(b**n) = n·log b: no need for the digits
+		r, times = x.lz.base, float64(x.lz.exp)
+	} else {
+		r = x.rat()
 	}
-	r := x.rat()
-	return (log2Abs(r.Num()) - log2Abs(r.Denom())) * math.Ln2
+	num, den := new(big.Int).Abs(r.Num()), r.Denom()
+	size := float64(num.BitLen() + den.BitLen())
+	if err := e.m.spend(4*linearCost(size)+divCost(size+64, size/2), 0); err != nil {
+		return 0, err
+	}
+	k := math.Round(log2Abs(num) - log2Abs(den))
+	var n, d *big.Int // f = n/d = x/2^k - 1
+	if k >= 0 {
+		d = new(big.Int).Lsh(den, uint(k))
+		n = new(big.Int).Sub(num, d)
+	} else {
+		n = new(big.Int).Lsh(num, uint(-k))
+		n.Sub(n, den)
+		d = den
+	}
+	q := new(big.Rat).SetInt(n)
+	q.Denom().Set(d) // not in lowest terms: Float64 rounds any quotient correctly
+	f, _ := q.Float64()
+	l := math.Log1p(f)
+	switch base {
+	case 2:
+		return times * (k + l*(1/math.Ln2)), nil
+	case 10:
+		return times * (k*(math.Ln2/math.Ln10) + l*(1/math.Ln10)), nil
+	}
+	return times * (k*math.Ln2 + l), nil
 }
 
 // exactLog returns k with base**k == x (x, base > 0), if such an integer exists. With
@@ -326,7 +367,9 @@ func fnLog(e *evaluator, t token, a []value) (value, error) {
 	if b.sign() <= 0 {
 		return value{}, errAt(t, "math domain error")
 	}
-	if b.isExact() && b.kind == vSmall && b.i == 1 || b.kind == vFloat && b.f == 1 {
+	// A base of 1, or one that rounds to binary64 1 (whose binary64 logarithm is 0), is a
+	// division by zero. A lazy power of more than 65536 bits is far from 1.
+	if bf, _ := b.float(); b.kind != vLazy && bf == 1 {
 		return value{}, errAt(t, "division by zero")
 	}
 	if x.isExact() && b.isExact() {
@@ -337,7 +380,18 @@ func fnLog(e *evaluator, t token, a []value) (value, error) {
 			return small(k), err
 		}
 	}
-	return checkFloat(ln(x)/ln(b), t)
+	lx, err := e.log(x, 0)
+	if err != nil {
+		return value{}, err
+	}
+	lb, err := e.log(b, 0)
+	if err != nil {
+		return value{}, err
+	}
+	if lb == 0 { // a base that rounds to 1 was refused above; this is the same case
+		return value{}, errAt(t, "division by zero")
+	}
+	return checkFloat(lx/lb, t)
 }
 
 func gcdLcm(e *evaluator, t token, x, y value, lcm bool) (value, error) {

@@ -131,11 +131,11 @@ func TestBudgetChargesMeasuredTime(t *testing.T) {
 func TestCommandsChargedByReplySize(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(0, 0)}
 	s := &calc.Session{Clock: clock.read, Limits: calc.Limits{Budget: 10}}
-	res, err := s.Eval("help") // 376 bytes: 6 units
+	res, err := s.Eval("help") // 410 bytes: 7 units
 	require.NoError(t, err)
-	assert.Greater(t, len(res.Display), 5*64)
-	_, err = s.Eval("help") // 4 units left, 2 missing at 1/6 unit per second
-	assert.EqualError(t, err, "Error: session budget exhausted, try again in 12 s")
+	assert.Greater(t, len(res.Display), 6*64)
+	_, err = s.Eval("help") // 3 units left, 4 missing at 1/6 unit per second
+	assert.EqualError(t, err, "Error: session budget exhausted, try again in 24 s")
 	assert.Equal(t, calc.RefusalBudget, refusal(t, err))
 	_, err = s.Eval("vars") // "no variables": 1 unit
 	require.NoError(t, err)

@@ -37,6 +37,15 @@ type lexer struct {
 	src []rune // mapped line without its comment
 	i   int    // index of the next rune
 	eol int    // column reported for the end of input
+
+	// Numbers are validated and converted as soon as they are scanned (the reference's
+	// "checked as soon as it is scanned"), even where no number may stand: their values go
+	// to t.lits (when t is not nil) and the token refers to them.
+	t        *tree
+	maxBits  int
+	m        *meter // prices the large literals
+	maxBytes int64  // of the line's big literals together (Limits.MaxSessionMemory)
+	litBytes int64
 }
 
 func isBlank(r rune) bool     { return r == ' ' || r == '\t' }
@@ -56,7 +65,7 @@ func (lx *lexer) next() (token, error) {
 	r := lx.src[start]
 	switch {
 	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(lx.src[start+1]):
-		return lx.number()
+		return lx.literal()
 	case isNameStart(r):
 		for lx.i < len(lx.src) && isNameRune(lx.src[lx.i]) {
 			lx.i++
@@ -171,9 +180,31 @@ func (lx *lexer) text(t token) string {
 	return string(lx.src[t.pos-1 : t.end])
 }
 
+// literal scans a number and converts it: a bad number is reported here, where it is
+// scanned, and a big one is priced and counted against the memory cap of the line.
+func (lx *lexer) literal() (token, error) {
+	t := lx.number()
+	v, err := parseNumber(t, lx.src[t.pos-1:t.end], lx.maxBits, lx.m)
+	if err != nil {
+		return token{}, err
+	}
+	if lx.t == nil {
+		return t, nil
+	}
+	if v.isBig() { // held until the line ends: capped like the values it computes
+		lx.t.bigLits = true
+		if lx.litBytes += storedBytes(v); lx.litBytes > lx.maxBytes {
+			return token{}, errMemory(t, lx.maxBytes)
+		}
+	}
+	lx.t.lits = append(lx.t.lits, v)
+	t.lit = int32(len(lx.t.lits) - 1)
+	return t, nil
+}
+
 // number scans digits, underscores and letters greedily as the reference says, then
 // validates; the text is parsed into a value by parseNumber.
-func (lx *lexer) number() (token, error) {
+func (lx *lexer) number() token {
 	start := lx.i
 	src := lx.src
 	if src[start] == '0' && start+1 < len(src) && isRadixLetter(src[start+1]) {
@@ -181,7 +212,7 @@ func (lx *lexer) number() (token, error) {
 		for lx.i < len(src) && isNameRune(src[lx.i]) {
 			lx.i++
 		}
-		return lx.tok(tNum, start), nil
+		return lx.tok(tNum, start)
 	}
 	lx.digits()
 	if lx.i < len(src) && src[lx.i] == '.' {
@@ -198,7 +229,7 @@ func (lx *lexer) number() (token, error) {
 			lx.digits()
 		}
 	}
-	return lx.tok(tNum, start), nil
+	return lx.tok(tNum, start)
 }
 
 func (lx *lexer) digits() {

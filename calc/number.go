@@ -132,9 +132,9 @@ func scaleByPow10(mant *big.Int, scale int64, t token, maxBits int, m *meter) (v
 		return intValue(mant.Mul(mant, p)), nil
 	}
 	if mantBits+pow10Bits > maxRationalBits {
-		f := new(big.Float).SetPrec(floatPrec).SetInt(mant)
-		f.Quo(f, new(big.Float).SetPrec(floatPrec).SetInt(p))
-		x, _ := f.Float64()
+		q := new(big.Rat).SetInt(mant)
+		q.Denom().Set(p)    // not in lowest terms: Float64 rounds any quotient correctly
+		x, _ := q.Float64() // the nearest binary64
 		return approx(x), nil
 	}
 	return ratValue(new(big.Rat).SetFrac(mant, p)), nil

@@ -12,12 +12,8 @@ type parser struct {
 	hasPeek  bool
 	depth    int
 	maxDepth int
-	maxBits  int
-	maxBytes int64 // of the line's big literals together (Limits.MaxSessionMemory)
-	litBytes int64
 	t        *tree
 	vars     map[string]variable // the session's variables: a name followed by '(' is not a call
-	m        *meter              // prices the large literals
 	contAns  bool                // the line is a continuation: the first primary is ans
 }
 
@@ -165,7 +161,7 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		if err := p.advance(); err != nil {
 			return 0, err
 		}
-		if opTok.kind == tPercent && endsOperand(p.tok) {
+		if opTok.kind == tPercent && p.tok.kind == tEOF { // the line ends with '%'
 			return 0, &Error{Msg: percentMsg, Column: opTok.pos, End: opTok.end}
 		}
 		right, err := p.parseBinary(level + 1)
@@ -177,12 +173,6 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 }
 
 const percentMsg = "'%' is the remainder operator and needs a right operand (for percent, divide by 100)"
-
-// endsOperand reports whether t cannot start an operand: after a '%' it means the user
-// wrote a percent sign.
-func endsOperand(t token) bool {
-	return t.kind == tEOF || t.kind == tRParen || t.kind == tComma
-}
 
 func (p *parser) enter(t token) error {
 	p.depth++
@@ -302,23 +292,13 @@ func (p *parser) isCallee(name string) bool {
 	return !isVar
 }
 
+// parseNumber makes the node of a number, whose value the lexer stored when it scanned it.
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
-	v, err := parseNumber(t, p.lx.src[t.pos-1:t.end], p.maxBits, p.m)
-	if err != nil {
-		return 0, err
-	}
-	if v.isBig() { // held until the line ends: capped like the values it computes
-		p.t.bigLits = true
-		if p.litBytes += storedBytes(v); p.litBytes > p.maxBytes {
-			return 0, errMemory(t, p.maxBytes)
-		}
-	}
 	if err := p.advance(); err != nil {
 		return 0, err
 	}
-	p.t.lits = append(p.t.lits, v)
-	return p.t.add(node{op: nLit, tok: t, l: int32(len(p.t.lits) - 1)}), nil
+	return p.t.add(node{op: nLit, tok: t, l: t.lit}), nil
 }
 
 func (p *parser) parseParens() (int32, error) {
@@ -354,6 +334,12 @@ const maxArgs = 8
 
 func (p *parser) parseCall() (int32, error) {
 	name := p.tok
+	// The function name is checked as soon as its '(' is read (peeked by parsePrimary),
+	// before anything inside the call.
+	f, ok := functions[name.text]
+	if !ok {
+		return 0, errAt(name, "unknown name '%s'", name.text)
+	}
 	if err := p.enter(name); err != nil {
 		return 0, err
 	}
@@ -386,16 +372,14 @@ func (p *parser) parseCall() (int32, error) {
 			return 0, p.unexpected()
 		}
 	}
+	if p.tok.kind == tRParen {
+		// The argument count is checked when the ')' is read, before the token after it
+		// is scanned.
+		if err := f.checkArity(name, n); err != nil {
+			return 0, err
+		}
+	}
 	if err := p.closeParen(open); err != nil {
-		return 0, err
-	}
-	// Whether the function exists and takes this many arguments is known now, so it is
-	// reported now, before anything is evaluated.
-	f, ok := functions[name.text]
-	if !ok {
-		return 0, errAt(name, "unknown name '%s'", name.text)
-	}
-	if err := f.checkArity(name, n); err != nil {
 		return 0, err
 	}
 	p.depth--

@@ -13,7 +13,7 @@ func lexAll(t *testing.T, line string) ([]token, *lexer) {
 	for i, r := range src {
 		src[i] = mapRune(r)
 	}
-	lx := lexer{src: src, eol: len(src) + 1}
+	lx := lexer{src: src, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
 	var toks []token
 	for {
 		tok, err := lx.next()
@@ -73,7 +73,7 @@ func TestLexerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		src := []rune(tt.line)
-		lx := lexer{src: src, eol: len(src) + 1}
+		lx := lexer{src: src, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
 		var err error
 		for err == nil {
 			var tok token

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // liveSlots counts the values of a scratch slice that hold memory: big values (values in
@@ -21,7 +22,8 @@ func liveSlots(vals []value) int {
 
 // A line holds only the values still to be used: each operand is dropped once consumed.
 func TestOperandsDroppedWhenConsumed(t *testing.T) {
-	s := Session{Limits: Limits{Budget: 1 << 50}}
+	// A generous time limit: this test is about memory, and -race on a loaded machine is slow.
+	s := Session{Limits: Limits{Budget: 1 << 50, MaxTime: time.Minute}}
 	if _, err := s.Eval("a = 3**630000"); err != nil {
 		t.Fatal(err)
 	}

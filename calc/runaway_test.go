@@ -69,7 +69,7 @@ func timed(t *testing.T, s *calc.Session, line string, limit time.Duration) stri
 // The runaways found by hand, kept: each took from 1 s to minutes before.
 func TestRunawaysAreBounded(t *testing.T) {
 	s := bigSession(t, calc.Limits{})
-	assert.Equal(t, "≈ 6931472.19878324", timed(t, s, "log(2,1.0000001)", time.Second))
+	assert.Equal(t, "≈ 6931472.15217304", timed(t, s, "log(2,1.0000001)", time.Second))
 	assert.Equal(t, "Error: evaluation took too long (limit 1 s)", timed(t, s, "gcd(a, b)", time.Second))
 	assert.Equal(t, "Error: evaluation took too long (limit 1 s)", timed(t, s, repeat("gcd(a, b)", "+", 8), time.Second))
 

@@ -228,7 +228,7 @@ const helpText = "operators: + - * / // % mod ** ^ ! ~ << >> & | ( ) and x = exp
 	"functions: abs sign floor ceil trunc round sqrt cbrt exp ln log10 log2 log(x,b) sin cos tan " +
 	"asin acos atan atan2 sinh cosh tanh gcd lcm factorial min max xor; constants: pi e tau deg; " +
 	"ans or _ is the last result, a line starting with * / // % ** ^ continues it; " +
-	"exact unless marked ≈; commands: help vars quit"
+	"exact unless marked ≈; commands: help, help NAME (help sqrt, help //), vars, quit"
 
 func (s *Session) varsText() string {
 	if len(s.order) == 0 {
@@ -256,13 +256,11 @@ func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := parser{
-		lx:       lexer{src: src, eol: len(src) + 1},
+		lx: lexer{src: src, eol: len(src) + 1, t: t, maxBits: lim.MaxBits, m: m,
+			maxBytes: lim.MaxSessionMemory},
 		maxDepth: lim.MaxDepth,
-		maxBits:  lim.MaxBits,
-		maxBytes: lim.MaxSessionMemory,
 		t:        t,
 		vars:     s.vars,
-		m:        m,
 	}
 	if err := p.parseLine(); err != nil {
 		return nil, err

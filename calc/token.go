@@ -30,6 +30,7 @@ const (
 // end is the column of the token's last code point.
 type token struct {
 	kind     tokKind
+	lit      int32 // tNum: index of its value in tree.lits
 	pos, end int
 	text     string // the token's text after character mapping
 }

@@ -226,8 +226,7 @@ func (v value) float() (f float64, ok bool) {
 		f, _ := v.rat().Float64()
 		return f, true
 	case vLazy:
-		bf := bigFloatPow(new(big.Float).SetPrec(floatPrec).SetRat(v.lz.base), v.lz.exp)
-		return bigToFloat(bf)
+		return bigToFloat(powFloat(v.lz.base, v.lz.exp))
 	}
 	if v.r.IsInt() {
 		f, _ := new(big.Float).SetInt(v.r.Num()).Float64()
@@ -256,9 +255,17 @@ func (v value) bigFloat() *big.Float {
 	case vSmall:
 		return z.SetInt64(v.i)
 	case vLazy:
-		return bigFloatPow(z.SetRat(v.lz.base), v.lz.exp)
+		return powFloat(v.lz.base, v.lz.exp)
 	}
 	return z.SetRat(v.rat())
+}
+
+// powFloat returns x**n (n ≥ 0) in big.Float, with log2(n) more bits than floatPrec for
+// the roundings of the squarings, so that its binary64 rounding is that of the exact power
+// (but in a near tie).
+func powFloat(x *big.Rat, n int64) *big.Float {
+	prec := uint(floatPrec + bits.Len64(uint64(n)))
+	return bigFloatPow(new(big.Float).SetPrec(prec).SetRat(x), n)
 }
 
 // bigFloatPow returns x**n for n ≥ 0 by squaring, at x's precision.

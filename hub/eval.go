@@ -67,7 +67,7 @@ func (h *Hub) Eval(ctx context.Context, t Transport, s *calc.Session, line strin
 		err = werr
 	}
 	var refusal string
-	if ce := (*calc.Error)(nil); errors.As(err, &ce) {
+	if ce, ok := err.(*calc.Error); ok { // calc returns its errors unwrapped; errors.As would allocate
 		refusal = ce.Refusal
 	}
 	h.record(t, res, err, s.LastDuration(), refusal)

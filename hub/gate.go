@@ -11,8 +11,10 @@ import (
 type sessionGate struct {
 	h   *Hub
 	own account // the session's account, unless the session shares one (see eval.go)
-	// line is the line Hub.Eval is running for the session, nil outside Hub.Eval.
+	// line is the line Hub.Eval is running for the session, nil outside Hub.Eval; it
+	// points to cur, which every line of the session reuses (no allocation per line).
 	line *line
+	cur  line
 }
 
 // heavy moves the gate's line to a heavy slot charged to acct: it refuses with
@@ -43,8 +45,13 @@ func (g *sessionGate) heavy(ctx context.Context, deadline time.Time, acct *accou
 // session whose gate is not the hub's, which cannot go heavy through it). Whatever slot the
 // line holds when fn returns, or panics, is released.
 func (h *Hub) run(ctx context.Context, g *sessionGate, fn func()) error {
-	l, err := h.sched.begin(ctx)
-	if err != nil {
+	var l *line
+	if g != nil {
+		l = &g.cur
+	} else {
+		l = new(line) // a session that is not the hub's: Hub.Eval always has g
+	}
+	if err := h.sched.begin(ctx, l); err != nil {
 		return err
 	}
 	defer l.end()

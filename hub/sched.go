@@ -91,16 +91,26 @@ type line struct {
 	heavy *ticket // the heavy slot it holds or held, nil before heavy
 }
 
-// begin waits for a light slot, or until ctx ends (then it returns ctx.Err()).
-func (s *sched) begin(ctx context.Context) (*line, error) {
+// begin takes a light slot for l, waiting until one is free or until ctx ends (then it
+// returns ctx.Err() and l holds nothing). The caller owns l: Hub.Eval reuses one per
+// session, so the light path of a line allocates nothing.
+func (s *sched) begin(ctx context.Context, l *line) error {
+	*l = line{s: s}
+	select { // a free slot is the common case: a non-blocking send, no select over ctx
+	case s.light <- struct{}{}:
+		l.light = true
+		return nil
+	default:
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	select {
 	case s.light <- struct{}{}:
-		return &line{s: s, light: true}, nil
+		l.light = true
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 

@@ -33,6 +33,7 @@ type options struct {
 	runawayTimeout           time.Duration
 
 	heavySessions              string
+	heavyBits                  int
 	heavyDuration, heavyDrain  time.Duration
 	memSessions, memVars       int
 	memTerms                   int
@@ -78,6 +79,7 @@ func main() {
 	fs.StringVar(&o.runawayVia, "runaway-via", "", "runaway: send every case over this transport (tcp, ws, http); default: log over http, the others over tcp")
 	fs.DurationVar(&o.runawayTimeout, "runaway-timeout", 30*time.Second, "runaway: wait at most this long for each reply")
 	fs.StringVar(&o.heavySessions, "heavy-sessions", "20,100", "heavy: comma-separated session counts, one run each (half TCP, half WebSocket)")
+	fs.IntVar(&o.heavyBits, "heavy-bits", defaultHeavyBits, "heavy: bits of y = 2**(b-1) - 1; x = 3**(3b/5) + 1 has 0.95 b bits (1000000: the gcd of the runaway case, ~1 s before issue 8)")
 	fs.DurationVar(&o.heavyDuration, "heavy-duration", 5*time.Second, "heavy: attack duration")
 	fs.DurationVar(&o.heavyDrain, "heavy-drain", 5*time.Second, "heavy: how long a heavy line in flight may still take after the attack")
 	fs.IntVar(&o.memSessions, "mem-sessions", 1000, "memory: attacking sessions (half TCP, half WebSocket; half storage, half scratch)")
@@ -146,14 +148,25 @@ func logf(format string, args ...any) {
 }
 
 func machine(o options) string {
-	model := "unknown CPU"
+	// runtime.NumCPU counts only the CPUs this process may run on (1 under taskset -c 1),
+	// so the machine's CPUs are counted from /proc/cpuinfo.
+	model, cpus := "unknown CPU", 0
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "model name") {
+			if strings.HasPrefix(l, "model name") && model == "unknown CPU" {
 				model = strings.TrimSpace(l[strings.Index(l, ":")+1:])
-				break
+			}
+			if strings.HasPrefix(l, "processor") {
+				cpus++
 			}
 		}
+	}
+	if cpus == 0 {
+		cpus = runtime.NumCPU()
+	}
+	tool := ""
+	if n := runtime.NumCPU(); n < cpus {
+		tool = fmt.Sprintf(" (this tool may use %d of them)", n)
 	}
 	server := "an external server"
 	if o.bin != "" {
@@ -164,8 +177,8 @@ func machine(o options) string {
 			server += ", not pinned"
 		}
 	}
-	return fmt.Sprintf("Machine: %d × %s, %s; server: %s; load average at start %s.",
-		runtime.NumCPU(), model, runtime.Version(), server, scenario.LoadAvg())
+	return fmt.Sprintf("Machine: %d × %s%s, %s; server: %s; load average at start %s.",
+		cpus, model, tool, runtime.Version(), server, scenario.LoadAvg())
 }
 
 // runScenario runs one scenario: several runs for runaway (one per case) and heavy (one per
@@ -194,8 +207,14 @@ func runScenario(ctx context.Context, o options, name string) []run {
 				fmt.Fprintf(os.Stderr, "attack: bad -heavy-sessions %q\n", o.heavySessions)
 				os.Exit(2)
 			}
-			h := scenario.Heavy{Sessions: n, Duration: o.heavyDuration, Drain: o.heavyDrain, Light: light}
-			out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d sessions × %s of %q after %q", n, o.heavyDuration, scenario.GCDLine, scenario.GCDSetup(0)),
+			if o.heavyBits < 2 || o.heavyBits > 1_000_000 {
+				fmt.Fprintf(os.Stderr, "attack: -heavy-bits %d out of range (2 to 1000000)\n", o.heavyBits)
+				os.Exit(2)
+			}
+			setup := func(k int) []string { return heavySetup(k, o.heavyBits) }
+			h := scenario.Heavy{Sessions: n, Duration: o.heavyDuration, Drain: o.heavyDrain, Light: light,
+				Setup: setup, Line: scenario.GCDLine}
+			out = append(out, oneRun(ctx, o, name, fmt.Sprintf("%d sessions × %s of %q after %q", n, o.heavyDuration, scenario.GCDLine, setup(0)),
 				func(ctx context.Context, s *server) any { return h.Run(ctx, s.target) }))
 		}
 	case "memory":
@@ -240,6 +259,21 @@ func runScenario(ctx context.Context, o options, name string) []run {
 			}))
 	}
 	return out
+}
+
+// defaultHeavyBits is the size of the heavy scenario's gcd operands: the costliest gcd(x, y)
+// of this shape that the server after issue 8 still answers (it refuses by estimate a line
+// that cannot fit its 1 s limit). With -bin /tmp/wscalc-after on an idle 2 × EPYC vCPU,
+// `wscalc eval` of heavySetup(0, b) and gcd(x, y): b = 740 000 (x of 703 700 bits) answers
+// 1 in ~0.53 s, b = 745 000 is refused. The default leaves 20 000 bits (~50 ms of
+// estimate) of margin so that a line that waited a little for its turn is still answered.
+const defaultHeavyBits = 720_000
+
+// heavySetup stores the heavy scenario's gcd operands: y = 2**(bits-1) - 1 (bits bits) and
+// x = 3**(3·bits/5) + 2k+1 (0.951·bits bits; k varies it per session). At bits = 1 000 000
+// these are exactly scenario.GCDSetup's operands.
+func heavySetup(k, bits int) []string {
+	return []string{fmt.Sprintf("x = 3**%d + %d", bits*3/5, 2*k+1), fmt.Sprintf("y = 2**%d - 1", bits-1)}
 }
 
 // oneRun starts a server (with -bin), runs f against it, and stops the server.

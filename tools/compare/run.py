@@ -14,7 +14,10 @@ server pinned to one core and the load generator to another (taskset).
 Every load is on loopback and bounded in count and time. Each table is printed as Markdown;
 --json FILE also saves the raw summaries. Options: --duration (seconds per measured run),
 --server-cpu and --load-cpu (the cores), --wscalc-args (extra server flags; by default
-the session budget is lifted, since a load test is the one user it exists to stop).
+the session budget is lifted, since a load test is the one user it exists to stop),
+--wscalc-bin (serve from this wscalc binary instead of the one built from the tree, e.g. an
+older build to compare with; the load generator is always the freshly built one) and
+--servers (which of wscalc, echo, python the tcp and ws tables run; default all).
 """
 
 import argparse
@@ -99,7 +102,7 @@ class Server:
 
 
 def start_wscalc():
-    return Server("wscalc", [WSCALC, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0",
+    return Server("wscalc", [OPTS.wscalc_bin or WSCALC, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0",
                              "-log-level", "error"] + shlex.split(OPTS.wscalc_args),
                   {"tcp": r"line protocol on (\S+)", "ws": r"playground http://([^/\s]+)"})
 
@@ -154,6 +157,7 @@ def throughput(proto):
     starters = [("wscalc", start_wscalc), ("echo", start_echo)]
     if proto == "tcp":
         starters.append(("python", start_python))
+    starters = [(n, f) for n, f in starters if n in OPTS.servers.split(",")]
     rows = {}
     for name, start in starters:
         srv = start()
@@ -176,6 +180,8 @@ def throughput(proto):
         l = s["latency_us"]
         out.append(f"| {name} | {s['rps']:,.0f} | {us(l['p50'])} | {us(l['p99'])} | "
                    f"{us(l['p99_9'])} | {s['cpu_us_per_req']:.2f} µs | {clean(s)} |")
+    if "wscalc" not in rows or "echo" not in rows:
+        return "\n".join(out), rows
     w, e = rows["wscalc"], rows["echo"]
     out += ["", f"- throughput wscalc / echo: **{w['rps'] / e['rps']:.2f}×**",
             f"- CPU per request wscalc / echo: **{w['cpu_us_per_req'] / e['cpu_us_per_req']:.2f}×**"]
@@ -306,7 +312,8 @@ def machine():
                 break
     go = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
     py = sys.version.split()[0]
-    return (f"Machine: {os.cpu_count()} × {model}, Linux {os.uname().release}; {go}; Python {py}. "
+    served = f" wscalc served from {OPTS.wscalc_bin}." if OPTS.wscalc_bin else ""
+    return (f"Machine: {os.cpu_count()} × {model}, Linux {os.uname().release}; {go}; Python {py}.{served} "
             f"Server pinned to CPU {OPTS.server_cpu}, load generator to CPU {OPTS.load_cpu} (taskset); "
             f"load average before: {os.getloadavg()[0]:.2f}.")
 
@@ -328,6 +335,9 @@ def main():
     ap.add_argument("--wscalc-args",
                     default=os.environ.get("WSCALC_BENCH_ARGS", "-session-budget 1000000000000"),
                     help="extra flags for the wscalc server (default: lift the session budget)")
+    ap.add_argument("--wscalc-bin", help="serve from this wscalc binary (default: the one built from this tree)")
+    ap.add_argument("--servers", default="wscalc,echo,python",
+                    help="comma-separated servers of the tcp and ws tables (default wscalc,echo,python)")
     ap.add_argument("--json", help="save the raw summaries to this file")
     OPTS = ap.parse_args()
     build()
