@@ -121,10 +121,3 @@ func interactiveClient(ctx context.Context, c client.Conn, dial client.Redial, i
 	fmt.Fprintf(stderr, "wscalc client: %v\n", err)
 	return 1
 }
-
-// isSet reports whether the flag was given on the command line.
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
