@@ -21,11 +21,11 @@ const (
 	HTTP Transport = "http"
 )
 
-// Counts is a consistent snapshot of the live sessions.
+// Counts is a consistent snapshot of the live sessions (its JSON shape is wire.Counts).
 type Counts struct {
-	Total int `json:"total"`
-	WS    int `json:"ws"`
-	TCP   int `json:"tcp"`
+	Total int
+	WS    int
+	TCP   int
 }
 
 // Hub is safe for concurrent use. Create it with New.

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"wscalc/calc"
-	"wscalc/hub"
 )
 
 // Subprotocol is the WebSocket subprotocol name of the JSON protocol.
@@ -61,7 +60,14 @@ type Hello struct {
 // Clients is the presence push: how many sessions are live, by transport.
 type Clients struct {
 	Type string `json:"type"` // "clients"
-	hub.Counts
+	Counts
+}
+
+// Counts is the live sessions in a presence push (hub.Counts, as sent).
+type Counts struct {
+	Total int `json:"total"`
+	WS    int `json:"ws"`
+	TCP   int `json:"tcp"`
 }
 
 // NewResult converts a calc result.

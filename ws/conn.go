@@ -148,7 +148,7 @@ func (c *conn) hello() bool {
 	}
 	c.sent = c.h.hub.Counts()
 	c.out.Sent()
-	return c.sendJSON(wire.Clients{Type: "clients", Counts: c.sent}) == nil
+	return c.sendJSON(wire.Clients{Type: "clients", Counts: wire.Counts(c.sent)}) == nil
 }
 
 // presence is the outbox's push: the current counts, if they differ from the last sent.
@@ -158,7 +158,7 @@ func (c *conn) presence() ([]byte, bool) {
 		return nil, false
 	}
 	c.sent = counts
-	b, err := marshal(wire.Clients{Type: "clients", Counts: counts})
+	b, err := marshal(wire.Clients{Type: "clients", Counts: wire.Counts(counts)})
 	return b, err == nil
 }
 
