@@ -41,19 +41,9 @@ const (
 	lingerBytes = 256 << 10
 )
 
-// errLineTooLong means the read buffer is full and holds no newline.
-var errLineTooLong = errors.New("tcp: line too long")
-
-// errNeedMore means the read buffer holds no complete line yet.
-var errNeedMore = errors.New("tcp: need more input")
-
-// errPanic means that reading panicked (a bug): the session ends as after a panic while
-// evaluating.
+// errPanic is the error of a read that panicked (a bug): the session ends as after a panic
+// while evaluating.
 var errPanic = errors.New("tcp: panic")
-
-// errHandOn means a wait for input was cut short to hand the connection on to a fresh
-// goroutine (see stackReset).
-var errHandOn = errors.New("tcp: hand on")
 
 // msgNotUTF8 is calc's error for a line that is not UTF-8, as a reply line.
 var msgNotUTF8 = calc.NotUTF8Error().Error()
@@ -196,37 +186,38 @@ func (c *conn) serve() {
 	c.finish(end)
 }
 
-// serveInput answers lines until the session ends (end) or the wait for input was long
-// enough to hand the connection on to a fresh goroutine (handOn). err is what the first
-// wait gave.
-func (c *conn) serveInput(err error) (end ending, handOn bool) {
+// serveInput is the line protocol's loop: take the next line from the read buffer, answer
+// it, and wait for more input when the buffer holds no complete line; until the session
+// ends (end) or a wait for input was long enough to hand the connection on to a fresh
+// goroutine (handedOn). handOn and err are what the first wait gave.
+func (c *conn) serveInput(handOn bool, err error) (end ending, handedOn bool) {
 	defer c.recoverPanic(&end) // a bug in the core must cost one session, never the server
 	for {
-		var line []byte
-		switch err {
-		case errHandOn:
+		if handOn {
 			return ending{}, true
-		case nil:
-			line, err = c.scanLine()
-			if err == errNeedMore {
-				err = c.more(true)
-				continue
-			}
-		default:
-			line, err = c.lastLine(err)
 		}
-		if err == errLineTooLong {
-			// Answer at once, then throw the rest of the line away as it arrives.
-			c.sess.Request()
-			if err = c.reply(c.tooLong()); err == nil {
-				err = c.discardLine()
-			}
-			if err == nil {
-				continue
-			}
-		}
+		var line []byte
 		if err != nil {
-			return c.ending(err), false
+			// End of input, or a failed read: a last line without its newline is still
+			// answered, then the next wait gives the error again.
+			var ok bool
+			if line, ok = c.lastLine(err); !ok {
+				return c.ending(err), false
+			}
+		} else {
+			var st scan
+			switch line, st = c.scanLine(); st {
+			case needMore:
+				handOn, err = c.more(true)
+				continue
+			case tooLong:
+				// Answer at once, then throw the rest of the line away as it arrives.
+				c.sess.Request()
+				if err = c.reply(c.tooLong()); err == nil {
+					err = c.discardLine()
+				}
+				continue
+			}
 		}
 		end, err := c.answer(line)
 		if err != nil {

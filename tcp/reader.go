@@ -13,36 +13,45 @@ import (
 // has been read.
 var errNoMoreInput = errors.New("tcp: no more input before shutdown")
 
+// scan is what the read buffer holds, as scanLine found it.
+type scan uint8
+
+const (
+	lineReady scan = iota // a complete line
+	needMore              // no complete line yet
+	tooLong               // the buffer is full without a newline: a line over the limit
+)
+
 // scanLine returns the next complete line in the read buffer without its LF and the CR
-// before it; errNeedMore if there is none yet, or errLineTooLong when the buffer is full
-// without a newline. The line aliases the read buffer: it is valid until the next read.
+// before it, or says that there is none yet (needMore) or that the buffer is full without
+// a newline (tooLong). The line aliases the read buffer: it is valid until the next read.
 // The bytes already searched are remembered (c.scanned), so slow senders cost O(n).
-func (c *conn) scanLine() ([]byte, error) {
+func (c *conn) scanLine() ([]byte, scan) {
 	buf := c.in.bytes()
 	if i := bytes.IndexByte(buf[c.scanned:], '\n'); i >= 0 {
 		line := buf[:c.scanned+i]
 		c.in.discard(len(line) + 1)
 		c.scanned = 0
-		return bytes.TrimSuffix(line, []byte{'\r'}), nil
+		return bytes.TrimSuffix(line, []byte{'\r'}), lineReady
 	}
 	c.scanned = len(buf)
 	if len(buf) == c.in.size {
 		c.scanned = 0 // the caller discards the line
-		return nil, errLineTooLong
+		return nil, tooLong
 	}
-	return nil, errNeedMore
+	return nil, needMore
 }
 
-// lastLine turns the end of input into a last line, if one without a newline is
-// buffered; any other error is returned as it is.
-func (c *conn) lastLine(err error) ([]byte, error) {
+// lastLine turns the end of input (err) into a last line, if one without a newline is
+// buffered; false for any other error.
+func (c *conn) lastLine(err error) ([]byte, bool) {
 	if !errors.Is(err, io.EOF) || c.in.buffered() == 0 {
-		return nil, err
+		return nil, false
 	}
 	line := c.in.bytes()
 	c.in.discard(len(line))
 	c.scanned = 0
-	return bytes.TrimSuffix(line, []byte{'\r'}), nil
+	return bytes.TrimSuffix(line, []byte{'\r'}), true
 }
 
 // discardLine throws away input up to and including the next newline, never holding more
@@ -55,35 +64,36 @@ func (c *conn) discardLine() error {
 			return nil
 		}
 		c.in.discard(len(buf))
-		if err := c.more(false); err != nil {
+		if _, err := c.more(false); err != nil {
 			return err
 		}
 	}
 }
 
 // more flushes the pending replies (the client may be waiting for them before it sends
-// anything else), then waits until at least one more byte is buffered. With handOn, a
-// long wait ends early with errHandOn (see stackReset).
-func (c *conn) more(handOn bool) error {
+// anything else), then waits until at least one more byte is buffered. With mayHandOn, a
+// long wait ends early with handOn (see stackReset).
+func (c *conn) more(mayHandOn bool) (handOn bool, err error) {
 	c.watch.End()
 	if c.w.buffered() > 0 {
 		if err := c.flush(); err != nil {
-			return writeError{err}
+			return false, writeError{err}
 		}
 	}
-	c.armRead(handOn)
-	c.idleWait = handOn
+	c.armRead(mayHandOn)
+	c.idleWait = mayHandOn
 	return c.await()
 }
 
 // await waits until at least one more byte is buffered. A read woken by Shutdown switches
-// the session to draining and tries again; one woken to hand on returns errHandOn.
-func (c *conn) await() (err error) {
+// the session to draining and tries again; one woken to hand the connection on to a fresh
+// goroutine returns handOn.
+func (c *conn) await() (handOn bool, err error) {
 	defer c.recoverRead(&err) // it runs outside serveInput's recovery
 	for {
 		err := c.fill()
 		if err == nil {
-			return nil
+			return false, nil
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && !c.draining {
 			if c.shutdownRequested() {
@@ -91,10 +101,10 @@ func (c *conn) await() (err error) {
 				continue // woken by Shutdown: from now on, read only what has arrived
 			}
 			if time.Now().Before(c.idleAt) {
-				return errHandOn
+				return true, nil
 			}
 		}
-		return err
+		return false, err
 	}
 }
 
