@@ -68,8 +68,7 @@ type conn struct {
 	readFn   func(fd uintptr) bool // c.readOnce, for raw.Read
 	rn       int                   // what readOnce read
 	rerr     error
-	idleWait bool // the wait for input may be long: give the read buffer back meanwhile
-	maxLine  int
+	idleWait bool      // the wait for input may be long: give the read buffer back meanwhile
 	scanned  int       // bytes at the start of the read buffer known to hold no newline
 	idleAt   time.Time // when the wait for input in progress times out
 	draining bool      // shutdown noticed: read only input that has already arrived
@@ -80,12 +79,13 @@ type conn struct {
 }
 
 func (s *Server) newConn(rw net.Conn) *conn {
-	c := &conn{srv: s, rwc: rw, maxLine: s.cfg.Limits.WithDefaults().MaxLineBytes}
+	c := &conn{srv: s, rwc: rw}
 	c.sess.Init(context.Background(), &s.cfg, rw.RemoteAddr().String())
 	// A line-protocol client may half-close and still read its replies (nc -N): only a
 	// reset connection is gone (see peer.HangUp).
 	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
-	c.in.size = c.maxLine + 2 // one line at the limit and its CR LF (see lineBuffer)
+	// One line at the limit and its CR LF (see lineBuffer).
+	c.in.size = s.cfg.Limits.WithDefaults().MaxLineBytes + 2
 	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
 	c.out.Init(c.w.line, session.Pushes[string]{})
@@ -284,7 +284,7 @@ func (c *conn) finish(end ending) {
 // or says how the session ends after this line.
 func (c *conn) answer(line []byte) (*ending, error) {
 	switch {
-	case len(line) > c.maxLine:
+	case len(line) > c.maxLine():
 		c.sess.Request()
 		return nil, c.reply(c.tooLong())
 	case !utf8.Valid(line):
@@ -377,8 +377,12 @@ func (c *conn) close(graceful bool) {
 }
 
 func (c *conn) tooLong() string {
-	return calc.TooLongError(c.maxLine).Error()
+	return calc.TooLongError(c.maxLine()).Error()
 }
+
+// maxLine is the line limit in bytes: the read buffer holds one line at the limit and its
+// CR LF.
+func (c *conn) maxLine() int { return c.in.size - 2 }
 
 func (c *conn) httpMessage() string {
 	if c.srv.HTTPAddr == "" {
