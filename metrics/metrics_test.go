@@ -203,8 +203,6 @@ wscalc_http_requests_total{code="418",method="get",route="/item/{id}"} 1
 	assert.EqualValues(t, 6, sampleCount(t, m, "wscalc_http_request_duration_seconds"), "all but /item/ws")
 }
 
-
-
 func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *metrics.Metrics
 	m.SessionStarted("tcp")
