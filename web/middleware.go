@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -98,6 +100,15 @@ func (l requestLogger) NewLogEntry(r *http.Request) middleware.LogEntry {
 type logEntry struct {
 	log                  *slog.Logger
 	method, path, remote string
+	quiet                bool // logged at debug level (see logQuietly)
+}
+
+// logQuietly lowers r's request log line to debug level: for the playground's files, which
+// every page load fetches several of, so that they do not drown the API and session lines.
+func logQuietly(r *http.Request) {
+	if e, ok := middleware.GetLogEntry(r).(*logEntry); ok {
+		e.quiet = true
+	}
 }
 
 func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration, _ any) {
@@ -111,6 +122,8 @@ func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration
 		level = slog.LevelDebug
 	case status >= 500:
 		level = slog.LevelWarn
+	case e.quiet && status < 400:
+		level = slog.LevelDebug
 	case e.path == "/healthz" || e.path == "/readyz" || e.path == "/metrics":
 		level = slog.LevelDebug
 	}
@@ -119,7 +132,32 @@ func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration
 		"duration", elapsed, "remote", e.remote)
 }
 
-// Panic is called by middleware.Recoverer with the recovered value and the stack.
+// recoverer turns a handler's panic into a 500 with the API's error object (unless the
+// connection was being upgraded to a WebSocket), and logs it with its stack through the
+// request's log entry, as chi's middleware.Recoverer does with an empty body.
+// http.ErrAbortHandler is passed on: it is net/http's way to abort a reply on purpose.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			if e := middleware.GetLogEntry(r); e != nil {
+				e.Panic(v, debug.Stack())
+			}
+			if !isUpgrade(r) {
+				writeJSON(w, http.StatusInternalServerError, wire.NewError(nil, "", errors.New("internal error")))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Panic is called by recoverer with the recovered value and the stack.
 func (e *logEntry) Panic(v any, stack []byte) {
 	e.log.Error("http handler panic", "method", e.method, "path", e.path,
 		"panic", fmt.Sprint(v), "stack", string(stack))
