@@ -66,25 +66,33 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) int {
 
 // logFormatOf is the log format that args and the environment ask for, read leniently so
 // that an error in another flag is still reported in that format: the last -log-format
-// before "--" or the first argument that is not a flag, else $WSCALC_LOG_FORMAT.
+// among the flags (up to "--" or the first argument that is not a flag or a flag's value),
+// else $WSCALC_LOG_FORMAT.
 func logFormatOf(args []string, lookupEnv func(string) (string, bool)) string {
 	format, _ := lookupEnv(envName("log-format"))
+	fs := newFlagSet(new(config))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") {
 			break
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if name != "log-format" {
-			continue
-		}
-		if !hasValue && i+1 < len(args) {
+		// An unknown flag is taken to have no value.
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
 			i++
 			value = args[i]
 		}
-		format = value
+		if name == "log-format" {
+			format = value
+		}
 	}
 	return strings.ToLower(format)
+}
+
+// isBoolFlag reports whether f takes no value (-version, not -version true).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // runVersion is `wscalc version`: the module version, the VCS revision and time when the

@@ -198,6 +198,8 @@ type servers struct {
 
 func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *servers {
 	m := metrics.New()
+	build := readBuildInfo()
+	m.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
 	// The hub sets the Go runtime's soft memory limit from MaxMemory (0: its default, a
 	// quarter of the machine's memory).
 	h := hub.New(hub.Options{Metrics: m, MaxMemory: cfg.maxMemory})
@@ -232,21 +234,22 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *serve
 		PingInterval:   pingInterval,
 		OriginPatterns: cfg.allowOrigins.patterns,
 		Limits:         limits,
-		Version:        version(),
+		Version:        build.Version,
 		TCPAddr:        tcpAddr,
 		Logger:         log,
 	})
 	s.http = &http.Server{
 		Handler: web.New(web.Config{
-			Assets:     static.FS,
-			WS:         s.ws,
-			Hub:        h,
-			Metrics:    promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
-			Ready:      s.ready.Load,
-			Limits:     limits,
-			ListenAddr: listenAddr,
-			AllowHosts: cfg.allowHosts.hosts,
-			Logger:     log,
+			Assets:      static.FS,
+			WS:          s.ws,
+			Hub:         h,
+			Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+			HTTPMetrics: m,
+			Ready:       s.ready.Load,
+			Limits:      limits,
+			ListenAddr:  listenAddr,
+			AllowHosts:  cfg.allowHosts.hosts,
+			Logger:      log,
 		}),
 		// Each request learns whether its connection is over the per-address limit.
 		ConnContext:       admission.ConnContext,

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -926,4 +927,185 @@ func TestVersion(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, wscalcCommand(t, nil, "version", "now").Run(), &exit)
 	assert.Equal(t, 2, exit.ExitCode())
+}
+
+// jsonLines decodes every line of out as a JSON object, failing the test on any other.
+func jsonLines(t *testing.T, what, out string) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if line == "" && out == "" {
+			break
+		}
+		var rec map[string]any
+		if !assert.NoError(t, json.Unmarshal([]byte(line), &rec), "%s line is not JSON: %q", what, line) {
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// With -log-format json, every line the server writes, on stdout (the addresses) and on
+// stderr (the logs, warnings included), is a JSON object; durations are seconds; the
+// playground's files are logged at debug level; the metrics carry the build and the
+// HTTP routes.
+func TestMainJSONLogsOnly(t *testing.T) {
+	cmd := wscalcCommand(t, []string{"WSCALC_LOG_FORMAT=json", "WSCALC_FROBNICATE=1"},
+		"-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-log-level", "debug")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var errOut logtest.Buffer
+	cmd.Stderr = &errOut
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+
+	var out bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(stdout, &out))
+	var httpAddr, tcpAddr string
+	for range 2 {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err, "stdout so far: %q; stderr: %s", out.String(), errOut.String())
+		var rec struct{ Level, Msg, URL, Addr, Try string }
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		assert.Equal(t, "INFO", rec.Level)
+		switch rec.Msg {
+		case "playground":
+			httpAddr = strings.TrimSuffix(strings.TrimPrefix(rec.URL, "http://"), "/")
+		case "line protocol":
+			tcpAddr = rec.Addr
+			assert.Equal(t, "nc "+strings.Replace(tcpAddr, ":", " ", 1), rec.Try)
+		}
+	}
+	require.NotEmpty(t, httpAddr, out.String())
+	require.NotEmpty(t, tcpAddr, out.String())
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get("http://" + httpAddr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	get("/")
+	get("/style.css")
+	get("/api/eval?expr=6*7")
+	tc, err := net.Dial("tcp", tcpAddr)
+	require.NoError(t, err)
+	require.NoError(t, tc.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(tc, "1 + 1\nquit\n")
+	require.NoError(t, err)
+	_, err = io.ReadAll(tc)
+	require.NoError(t, err)
+	tc.Close()
+
+	m := get("/metrics")
+	assert.Contains(t, m, `wscalc_build_info{goversion="`+runtime.Version()+`",revision="",version="dev"} 1`)
+	assert.Contains(t, m, `wscalc_http_requests_total{code="200",method="get",route="/api/eval"} 1`)
+	assert.Contains(t, m, `wscalc_http_requests_total{code="200",method="get",route="/style.css"} 1`)
+	for _, tr := range []string{"tcp", "ws", "http"} {
+		for _, reason := range []string{"busy", "per_ip", "origin", "host", "shutdown"} {
+			assert.Contains(t, m, `wscalc_rejected_sessions_total{reason="`+reason+`",transport="`+tr+`"} 0`)
+		}
+		assert.Contains(t, m, `wscalc_expressions_total{outcome="refused",transport="`+tr+`"} 0`)
+	}
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err)
+	require.NoError(t, cmd.Wait(), "stderr: %s", errOut.String())
+	assert.Empty(t, rest, "nothing but the two address lines on stdout")
+	jsonLines(t, "stdout", out.String())
+
+	byMsg := map[string][]map[string]any{}
+	for _, rec := range jsonLines(t, "stderr", errOut.String()) {
+		byMsg[rec["msg"].(string)] = append(byMsg[rec["msg"].(string)], rec)
+		for k, v := range rec {
+			if strings.Contains(k, "duration") || strings.Contains(k, "timeout") || strings.Contains(k, "delay") {
+				d, ok := v.(float64)
+				if assert.True(t, ok, "%s is a number of seconds: %v", k, rec) {
+					assert.Less(t, d, 3600.0, "%s is in seconds, not nanoseconds: %v", k, rec)
+				}
+			}
+		}
+	}
+	warn := byMsg["unknown environment variable, ignored (wscalc -h lists the WSCALC_* variables)"]
+	if assert.Len(t, warn, 1, errOut.String()) {
+		assert.Equal(t, "WSCALC_FROBNICATE", warn[0]["name"])
+	}
+	assert.NotEmpty(t, byMsg["wscalc serving"])
+	if shutting := byMsg["shutting down"]; assert.Len(t, shutting, 1) {
+		assert.Equal(t, 10.0, shutting[0]["timeout"], "the default -shutdown-timeout, 10 s")
+	}
+	levels := map[string]string{}
+	for _, rec := range byMsg["http request"] {
+		levels[rec["path"].(string)] = rec["level"].(string)
+		assert.IsType(t, 0.0, rec["duration"])
+	}
+	assert.Equal(t, map[string]string{"/": "DEBUG", "/style.css": "DEBUG", "/api/eval": "INFO", "/metrics": "DEBUG"}, levels)
+	if ends := byMsg["session end"]; assert.NotEmpty(t, ends, errOut.String()) {
+		assert.IsType(t, 0.0, ends[0]["duration"])
+	}
+}
+
+// With -log-format json a failure to start is a JSON record on stderr too, with its exit
+// status: 2 for a bad value (the format comes from the flags or the environment, even
+// when another flag is wrong), 1 for a port in use.
+func TestMainJSONErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	for _, c := range []struct {
+		env  []string
+		args []string
+		code int
+		err  string
+	}{
+		{nil, []string{"-log-format", "json", "-tcp", "nonsense"}, 2, `invalid value "nonsense" for flag -tcp`},
+		{nil, []string{"-tcp", "nonsense", "-log-format=JSON"}, 2, `invalid value "nonsense" for flag -tcp`},
+		{[]string{"WSCALC_LOG_FORMAT=json"}, []string{"-idle-timeout", "30"}, 2, "missing unit in duration (e.g. 30s)"},
+		{[]string{"WSCALC_LOG_FORMAT=json", "WSCALC_MAX_CLIENTS=0"}, nil, 2, "WSCALC_MAX_CLIENTS=0: want at least 1"},
+		{[]string{"WSCALC_LOG_FORMAT=json"}, []string{"-tcp", "", "-http", busy.Addr().String()}, 1, "cannot listen for HTTP"},
+	} {
+		cmd := wscalcCommand(t, c.env, c.args...)
+		var stdout, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &errOut
+		var exit *exec.ExitError
+		require.ErrorAs(t, cmd.Run(), &exit, "%q %q", c.env, c.args)
+		assert.Equal(t, c.code, exit.ExitCode(), "%q %q", c.env, c.args)
+		assert.Empty(t, stdout.String())
+		recs := jsonLines(t, "stderr", errOut.String())
+		if assert.NotEmpty(t, recs, "%q %q", c.env, c.args) {
+			last := recs[len(recs)-1]
+			assert.Equal(t, "ERROR", last["level"])
+			assert.Contains(t, last["err"], c.err)
+			assert.EqualValues(t, c.code, last["exit_status"])
+		}
+	}
+}
+
+func TestLogFormatOf(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	jsonEnv := func(k string) (string, bool) { return "JSON", k == "WSCALC_LOG_FORMAT" }
+	for _, c := range []struct {
+		args []string
+		env  func(string) (string, bool)
+		want string
+	}{
+		{nil, none, ""},
+		{nil, jsonEnv, "json"},
+		{[]string{"-log-format", "json"}, none, "json"},
+		{[]string{"--log-format=Json"}, none, "json"},
+		{[]string{"-tcp", "nonsense", "-log-format", "json"}, none, "json"},
+		{[]string{"-version", "-log-format", "json"}, none, "json"},
+		{[]string{"-log-format", "text"}, jsonEnv, "text"},
+		{[]string{"-no-such", "-log-format", "json"}, none, "json"},
+		{[]string{"serve", "-log-format", "json"}, none, ""},
+		{[]string{"--", "-log-format", "json"}, none, ""},
+	} {
+		assert.Equal(t, c.want, logFormatOf(c.args, c.env), "%q", c.args)
+	}
 }
