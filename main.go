@@ -96,13 +96,14 @@ func isBoolFlag(f *flag.Flag) bool {
 }
 
 // runVersion is `wscalc version`: the module version, the VCS revision and time when the
-// build recorded them, and the Go version.
+// build recorded them, and the Go version; one JSON object when $WSCALC_LOG_FORMAT is
+// json, as `wscalc -version` prints then.
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "wscalc version: unexpected argument %q (usage: wscalc version)\n", args[0])
 		return 2
 	}
-	if err := writeVersion(stdout, "text", readBuildInfo()); err != nil {
+	if err := writeVersion(stdout, logFormatOf(nil, os.LookupEnv), readBuildInfo()); err != nil {
 		fmt.Fprintln(stderr, "wscalc version:", err)
 		return 1
 	}

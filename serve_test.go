@@ -919,11 +919,14 @@ func TestVersion(t *testing.T) {
 		require.NoError(t, err, "%q", args)
 		assert.Regexp(t, `^wscalc dev\n(  revision .*\n)?(  time .*\n)?  go       go1\.\S+ `+platform+"\n$", string(got), "%q", args)
 	}
-	got, err := wscalcCommand(t, []string{"WSCALC_LOG_FORMAT=json"}, "-version").Output()
-	require.NoError(t, err)
-	var v buildInfo
-	require.NoError(t, json.Unmarshal(got, &v), string(got))
-	assert.Equal(t, "dev", v.Version)
+	for _, args := range [][]string{{"version"}, {"-version"}} {
+		got, err := wscalcCommand(t, []string{"WSCALC_LOG_FORMAT=JSON"}, args...).Output()
+		require.NoError(t, err)
+		var v buildInfo
+		require.NoError(t, json.Unmarshal(got, &v), string(got))
+		assert.Equal(t, "dev", v.Version)
+		assert.Equal(t, runtime.Version(), v.GoVersion)
+	}
 	var exit *exec.ExitError
 	require.ErrorAs(t, wscalcCommand(t, nil, "version", "now").Run(), &exit)
 	assert.Equal(t, 2, exit.ExitCode())
