@@ -81,7 +81,7 @@ func New(cfg Config) http.Handler {
 
 	hosts := newHostPolicy(cfg.ListenAddr, cfg.AllowHosts)
 	if cfg.WS != nil {
-		r.With(checkHost(hosts, cfg.Hub, hub.WS)).Get("/ws", cfg.WS.ServeHTTP)
+		r.With(checkHost(hosts, cfg.Hub, hub.WS), errorObjects).Get("/ws", cfg.WS.ServeHTTP)
 	}
 
 	a := newAPI(cfg.Hub, cfg.Limits)

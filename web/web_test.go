@@ -342,6 +342,53 @@ func TestWebSocketUpgradeThroughRouter(t *testing.T) {
 	assert.Equal(t, websocket.StatusNormalClosure, websocket.CloseStatus(err))
 }
 
+// The WebSocket endpoint's handshake failures, which the library and the handler answer
+// in plain text, reach the client as the API's error object; the upgrade passes.
+func TestWebSocketRefusalsAreErrorObjects(t *testing.T) {
+	ws := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("shutdown") {
+			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil) // same-origin only
+		if err == nil {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	})
+	e := newEnv(t, func(c *web.Config) { c.WS = ws })
+	upgrade := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	for _, c := range []struct {
+		path   string
+		header http.Header
+		status int
+		msg    string
+	}{
+		{"/ws", nil, http.StatusUpgradeRequired, "/ws is the WebSocket endpoint: connect with a WebSocket client (WebSocket protocol violation: "},
+		{"/ws?shutdown", nil, http.StatusServiceUnavailable, "server shutting down"},
+		{"/ws", http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden, `request Origin "evil.example" is not authorized for Host `},
+	} {
+		h := c.header
+		if h != nil {
+			for k, v := range upgrade {
+				h[k] = v
+			}
+		}
+		resp, body := e.do(t, http.MethodGet, c.path, h, "")
+		assert.Equal(t, c.status, resp.StatusCode, body)
+		msg := errorObject(t, resp, body)
+		assert.True(t, strings.HasPrefix(msg, c.msg), "%q", msg)
+		assertSecurityHeaders(t, resp, strings.TrimPrefix(e.ts.URL, "http://"))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/ws", nil)
+	require.NoError(t, err)
+	defer conn.CloseNow()
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+}
+
 func TestPanicIsRecoveredAndLogged(t *testing.T) {
 	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
 	e := newEnv(t, func(c *web.Config) { c.WS = boom })
