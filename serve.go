@@ -425,10 +425,7 @@ type buildInfo struct {
 
 // readBuildInfo reads the binary's build information (runtime/debug.ReadBuildInfo).
 func readBuildInfo() buildInfo {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
-	}
+	bi, _ := debug.ReadBuildInfo() // nil when the binary has none
 	return buildInfoOf(bi)
 }
 
@@ -543,8 +540,8 @@ func envVars(fs *flag.FlagSet) map[string]*flag.Flag {
 	return vars
 }
 
-// unknownEnv returns the WSCALC_* variables of environ (KEY=VALUE strings) that name no
-// flag of fs, sorted.
+// unknownEnv returns the WSCALC_* variables of environ (KEY=VALUE strings) that are not
+// known (see envVars), sorted.
 func unknownEnv(environ []string, known map[string]*flag.Flag) []string {
 	var out []string
 	for _, kv := range environ {
