@@ -10,6 +10,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +40,8 @@ type config struct {
 	maxMemory       int64 // bytes; 0: a quarter of the machine's memory
 	logFormat       string
 	logLevel        slog.Level
+	showVersion     bool     // -version: print the version and exit
+	unknownEnv      []string // WSCALC_* variables that name no flag, for a warning at start
 }
 
 // Memory flags: the default of -session-memory (calc's default of
@@ -54,8 +60,74 @@ const (
 // command line wins over its variable.
 const envPrefix = "WSCALC_"
 
+// noEnv are the flags that no environment variable sets: they ask for something once
+// rather than configure the server.
+var noEnv = map[string]bool{"version": true}
+
 func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envVars maps every WSCALC_* variable the server reads to its flag. It is the one list of
+// the known variables: parseConfig reads them, warns about any other WSCALC_* variable,
+// and the usage prints them.
+func envVars(fs *flag.FlagSet) map[string]*flag.Flag {
+	vars := make(map[string]*flag.Flag)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !noEnv[f.Name] {
+			vars[envName(f.Name)] = f
+		}
+	})
+	return vars
+}
+
+// unknownEnv returns the WSCALC_* variables of environ (KEY=VALUE strings) that are not
+// known (see envVars), sorted.
+func unknownEnv(environ []string, known map[string]*flag.Flag) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && known[name] == nil {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// closestEnv returns the known variable that name was probably meant to be (the same
+// letters but for case and underscores, or one or two typing mistakes away), or "".
+func closestEnv(name string, known map[string]*flag.Flag) string {
+	squash := func(s string) string { return strings.ReplaceAll(strings.ToUpper(s), "_", "") }
+	best, bestDist := "", 3
+	for k := range known {
+		d := editDistance(squash(name), squash(k))
+		if d < bestDist || d == bestDist && k < best {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // originList is the repeatable -allow-origin. Its environment variable is comma-separated;
@@ -171,7 +243,7 @@ func (l levelFlag) Set(v string) error {
 	return nil
 }
 
-// formatFlag accepts text or json.
+// formatFlag accepts text or json, in any case (as levelFlag does).
 type formatFlag struct{ format *string }
 
 func (f formatFlag) String() string {
@@ -182,10 +254,148 @@ func (f formatFlag) String() string {
 }
 
 func (f formatFlag) Set(v string) error {
-	if v != "text" && v != "json" {
-		return errors.New("want text or json")
+	switch v = strings.ToLower(v); v {
+	case "text", "json":
+		*f.format = v
+		return nil
 	}
-	*f.format = v
+	return errors.New("want text or json")
+}
+
+// addrFlag is a listen address, host:port, checked when it is given so that a mistake
+// is a usage error (exit 2) rather than a failure to listen (exit 1). Empty disables the
+// listener. The host may be empty (every interface), an IP address or a host name; the
+// port a number up to 65535 or a service name (http).
+type addrFlag struct{ addr *string }
+
+func (f addrFlag) String() string {
+	if f.addr == nil {
+		return ""
+	}
+	return *f.addr
+}
+
+func (f addrFlag) Set(v string) error {
+	if err := checkListenAddr(v); err != nil {
+		return err
+	}
+	*f.addr = v
+	return nil
+}
+
+const addrSyntax = "want host:port such as 127.0.0.1:8080, :8080 (every interface) or [::1]:8080; empty disables it"
+
+func checkListenAddr(v string) error {
+	if v == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("%s; %s", ae.Err, addrSyntax)
+		}
+		return errors.New(addrSyntax)
+	}
+	switch {
+	case port == "":
+		return fmt.Errorf("missing port; %s", addrSyntax)
+	case strings.Trim(port, "0123456789") == "":
+		if n, err := strconv.ParseUint(port, 10, 64); err != nil || n > 65535 {
+			return fmt.Errorf("port %s is out of range (0 to 65535)", port)
+		}
+	default:
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return fmt.Errorf("unknown port %q: want a number (0 picks a free one)", port)
+		}
+	}
+	if host == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if !isHostName(host) {
+		return fmt.Errorf("%q is neither an IP address nor a host name; %s", host, addrSyntax)
+	}
+	return nil
+}
+
+// isHostName reports whether s is a syntactically valid DNS name (letters, digits, '-'
+// and '_' in dot-separated labels of at most 63 bytes).
+func isHostName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// durationFlag is a time.Duration flag whose mistakes say what to write: a number
+// without a unit ("30") is the usual one. Its default prints as typed (10m, not 10m0s).
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return formatDuration(*f.d)
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		t := strings.TrimSpace(v)
+		if _, ferr := strconv.ParseFloat(t, 64); ferr == nil && t != "" {
+			return fmt.Errorf("missing unit in duration (e.g. %ss)", t)
+		}
+		return errors.New("want a duration such as 30s, 10m, 1h30m or 500ms")
+	}
+	*f.d = d
+	return nil
+}
+
+// formatDuration is d without the zero units time.Duration.String adds: 10m, 1h, 1h30m.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// intFlag is an int flag whose mistakes are said in words ("want a whole number")
+// instead of the flag package's "parse error".
+type intFlag struct{ n *int }
+
+func (f intFlag) String() string {
+	if f.n == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.n)
+}
+
+func (f intFlag) Set(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return errors.New("too large")
+		}
+		return errors.New("want a whole number such as 100")
+	}
+	*f.n = n
 	return nil
 }
 
@@ -193,25 +403,31 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("wscalc", flag.ContinueOnError)
 	// Errors are returned to main, which prints them once; -h prints the usage itself.
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080",
+	c.httpAddr, c.tcpAddr = "127.0.0.1:8080", "127.0.0.1:10000"
+	fs.Var(addrFlag{&c.httpAddr}, "http",
 		"`address` of the HTTP server: playground, /ws, /api/eval, /healthz, /readyz, /metrics; empty disables it")
-	fs.StringVar(&c.tcpAddr, "tcp", "127.0.0.1:10000",
+	fs.Var(addrFlag{&c.tcpAddr}, "tcp",
 		"`address` of the line protocol (nc); empty disables it")
-	fs.IntVar(&c.maxClients, "max-clients", session.DefaultMaxClients,
+	c.maxClients = session.DefaultMaxClients
+	fs.Var(intFlag{&c.maxClients}, "max-clients",
 		"most live sessions per transport (TCP and WebSocket `count`ed separately)")
-	fs.IntVar(&c.sessionBudget, "session-budget", calc.DefaultLimits().Budget,
+	c.sessionBudget = calc.DefaultLimits().Budget
+	fs.Var(intFlag{&c.sessionBudget}, "session-budget",
 		"cost `units` each session may spend per minute (a power costs 1000, a product 10); raise it for load tests")
-	fs.DurationVar(&c.idleTimeout, "idle-timeout", session.DefaultIdleTimeout,
+	c.idleTimeout = session.DefaultIdleTimeout
+	fs.Var(durationFlag{&c.idleTimeout}, "idle-timeout",
 		"close a session that sends nothing for this `duration`")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second,
+	c.shutdownTimeout = 10 * time.Second
+	fs.Var(durationFlag{&c.shutdownTimeout}, "shutdown-timeout",
 		"on SIGINT/SIGTERM, wait at most this `duration` for sessions to finish before closing them")
 	fs.Var(&c.allowOrigins, "allow-origin",
 		"also accept WebSocket connections from pages of this `origin`: example.com, *.example.com or https://example.com:8443 (repeatable; comma-separated in the environment variable); same-origin pages are always accepted")
 	fs.Var(&c.allowHosts, "allow-host",
 		"when -http is a loopback address, /ws and /api/eval answer only the Host names localhost, 127.0.0.1 and [::1] (any port), against DNS rebinding; this `host` is answered too: example.com, example.com:8080 or *.example.com (repeatable or comma-separated)")
-	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", admission.DefaultLimit,
+	c.maxConnsPerIP = admission.DefaultLimit
+	fs.Var(intFlag{&c.maxConnsPerIP}, "max-conns-per-ip",
 		"most open connections (`count`) from one client address (an IPv4 address or an IPv6 /64), TCP, WebSocket and HTTP keep-alive together; beyond it a connection is refused (TCP: an error line, WebSocket: close 1013, HTTP: 429)")
-	fs.DurationVar(&c.drainDelay, "drain-delay", 0,
+	fs.Var(durationFlag{&c.drainDelay}, "drain-delay",
 		"on SIGINT/SIGTERM, keep serving everything for this `duration` while /readyz answers 503, so that a load balancer takes the instance out first; then shut down")
 	c.sessionMemory = defaultSessionMemory
 	fs.Var(sizeFlag{&c.sessionMemory}, "session-memory",
@@ -222,20 +438,32 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(formatFlag{&c.logFormat}, "log-format", "log `format`: text or json")
 	c.logLevel = slog.LevelInfo
 	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&c.showVersion, "version", false, "print the version (as wscalc version does) and exit")
 	return fs
 }
 
-// parseConfig reads the environment (through lookupEnv), then args. -h returns
-// flag.ErrHelp after writing the usage to usageOut; any other mistake is a usageError.
-func parseConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer) (config, error) {
+// parseConfig reads the environment (environ: KEY=VALUE strings, as os.Environ), then
+// args. -h returns flag.ErrHelp after writing the usage to usageOut; any other mistake is
+// a usageError. WSCALC_* variables that no flag reads are listed in unknownEnv.
+func parseConfig(args, environ []string, usageOut io.Writer) (config, error) {
 	var c config
 	fs := newFlagSet(&c)
+	known := envVars(fs)
+	env := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
 	var envErr error
+	fromEnv := make(map[string]bool)
 	fs.VisitAll(func(f *flag.Flag) {
-		v, ok := lookupEnv(envName(f.Name))
-		if !ok || envErr != nil {
+		name := envName(f.Name)
+		v, ok := env[name]
+		if !ok || known[name] == nil || envErr != nil {
 			return
 		}
+		fromEnv[f.Name] = true
 		var err error
 		if l, ok := f.Value.(envList); ok {
 			err = l.setFromEnv(v)
@@ -243,12 +471,13 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), usageOut 
 			err = f.Value.Set(v)
 		}
 		if err != nil {
-			envErr = usageError{fmt.Errorf("invalid value %q for %s (flag -%s): %v", v, envName(f.Name), f.Name, err)}
+			envErr = usageError{fmt.Errorf("invalid value %q for %s (flag -%s): %v", v, name, f.Name, err)}
 		}
 	})
 	if envErr != nil {
 		return c, envErr
 	}
+	c.unknownEnv = unknownEnv(environ, known)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(usageOut, fs)
@@ -257,33 +486,50 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), usageOut 
 		return c, usageError{fmt.Errorf("%w (see wscalc -h)", err)}
 	}
 	if fs.NArg() > 0 {
-		return c, usageError{fmt.Errorf("unexpected argument %q: the subcommands are eval, client and bench (see wscalc -h)", fs.Arg(0))}
+		return c, usageError{fmt.Errorf("unexpected argument %q: the subcommands are eval, client, bench and version (see wscalc -h)", fs.Arg(0))}
 	}
-	return c, c.validate()
+	if c.showVersion {
+		return c, nil
+	}
+	fs.Visit(func(f *flag.Flag) { delete(fromEnv, f.Name) }) // the command line wins
+	return c, c.validate(fromEnv)
 }
 
-func (c config) validate() error {
+// validate checks the values against each other and their ranges. fromEnv names the
+// flags whose value came from their environment variable, so that a mistake names what
+// the user wrote: "-max-clients 0" or "WSCALC_MAX_CLIENTS=0".
+func (c config) validate(fromEnv map[string]bool) error {
+	given := func(name string, v any) string {
+		if fromEnv[name] {
+			return fmt.Sprintf("%s=%v", envName(name), v)
+		}
+		return fmt.Sprintf("-%s %v", name, v)
+	}
+	bad := func(name string, v any, want string) error {
+		return usageError{fmt.Errorf("%s: %s", given(name, v), want)}
+	}
 	switch {
 	case c.httpAddr == "" && c.tcpAddr == "":
 		return usageError{errors.New("-http and -tcp are both empty: nothing to serve")}
 	case c.maxClients < 1:
-		return usageError{fmt.Errorf("-max-clients %d: want at least 1", c.maxClients)}
+		return bad("max-clients", c.maxClients, "want at least 1")
 	case c.sessionBudget < 1:
-		return usageError{fmt.Errorf("-session-budget %d: want at least 1", c.sessionBudget)}
+		return bad("session-budget", c.sessionBudget, "want at least 1")
 	case c.idleTimeout <= 0:
-		return usageError{fmt.Errorf("-idle-timeout %v: want a positive duration", c.idleTimeout)}
+		return bad("idle-timeout", c.idleTimeout, "want a positive duration")
 	case c.shutdownTimeout <= 0:
-		return usageError{fmt.Errorf("-shutdown-timeout %v: want a positive duration", c.shutdownTimeout)}
+		return bad("shutdown-timeout", c.shutdownTimeout, "want a positive duration")
 	case c.maxConnsPerIP < 1:
-		return usageError{fmt.Errorf("-max-conns-per-ip %d: want at least 1", c.maxConnsPerIP)}
+		return bad("max-conns-per-ip", c.maxConnsPerIP, "want at least 1")
 	case c.drainDelay < 0:
-		return usageError{fmt.Errorf("-drain-delay %v: want 0 or a positive duration", c.drainDelay)}
+		return bad("drain-delay", c.drainDelay, "want 0 or a positive duration")
 	case c.sessionMemory < minSessionMemory:
-		return usageError{fmt.Errorf("-session-memory %s: want at least %s", calc.FormatBytes(c.sessionMemory), calc.FormatBytes(minSessionMemory))}
+		return bad("session-memory", calc.FormatBytes(c.sessionMemory), "want at least "+calc.FormatBytes(minSessionMemory))
 	case c.maxMemory != 0 && c.maxMemory < minMaxMemory:
-		return usageError{fmt.Errorf("-max-memory %s: want at least %s (the server itself needs some)", calc.FormatBytes(c.maxMemory), calc.FormatBytes(minMaxMemory))}
+		return bad("max-memory", calc.FormatBytes(c.maxMemory), "want at least "+calc.FormatBytes(minMaxMemory)+" (the server itself needs some)")
 	case c.maxMemory != 0 && c.sessionMemory > c.maxMemory:
-		return usageError{fmt.Errorf("-session-memory %s is more than -max-memory %s", calc.FormatBytes(c.sessionMemory), calc.FormatBytes(c.maxMemory))}
+		return usageError{fmt.Errorf("%s is more than %s", given("session-memory", calc.FormatBytes(c.sessionMemory)),
+			given("max-memory", calc.FormatBytes(c.maxMemory)))}
 	}
 	return nil
 }
@@ -297,8 +543,10 @@ Usage:
   wscalc eval [EXPR ...]                evaluate the arguments, or the lines of stdin, in one session
   wscalc client [-tcp ADDR | -ws URL]   interactive client (wscalc client -h)
   wscalc bench [flags]                  load generator (wscalc bench -h)
+  wscalc version                        the version, VCS revision and Go version (also -version)
 
-Flags (each can also be set with the environment variable shown; the flag wins):
+Flags (each can also be set with the environment variable shown; the flag wins; any
+other WSCALC_* variable is warned about at start):
 `)
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
@@ -307,10 +555,16 @@ Flags (each can also be set with the environment variable shown; the flag wins):
 			head += " " + name
 		}
 		env := "$" + envName(f.Name)
-		if f.DefValue != "" {
+		if noEnv[f.Name] {
+			env = ""
+		} else if f.DefValue != "" {
 			env += " (default " + quoteIfNeeded(f.DefValue) + ")"
 		}
-		fmt.Fprintf(w, "%-30s %s\n", head, env)
+		if env == "" {
+			fmt.Fprintln(w, head)
+		} else {
+			fmt.Fprintf(w, "%-30s %s\n", head, env)
+		}
 		for _, line := range wrap(usage, 72) {
 			fmt.Fprintf(w, "        %s\n", line)
 		}

@@ -3,4 +3,5 @@
 //
 //	wscalc [flags]             serve (see wscalc -h)
 //	wscalc eval [EXPR ...]     evaluate arguments, or stdin lines, in one session
+//	wscalc version             the version, VCS revision and Go version
 package main

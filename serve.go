@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -44,13 +46,24 @@ const (
 )
 
 // run serves until ctx is cancelled, then drains and returns nil. Addresses are printed
-// to stdout once bound (port 0 works); logs go to stderr.
+// to stdout once bound (port 0 works); logs go to stderr. With -log-format json both
+// are JSON, one object a line. -version prints the version instead.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, err := parseConfig(args, os.LookupEnv, stderr)
+	cfg, err := parseConfig(args, os.Environ(), stderr)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg)
+	if cfg.showVersion {
+		return writeVersion(stdout, cfg.logFormat, readBuildInfo())
+	}
+	log := newLogger(cfg.logFormat, cfg.logLevel, stderr)
+	for _, name := range cfg.unknownEnv {
+		attrs := []any{"name", name}
+		if guess := closestEnv(name, envVars(newFlagSet(new(config)))); guess != "" {
+			attrs = append(attrs, "did_you_mean", guess)
+		}
+		log.Warn("unknown environment variable, ignored (wscalc -h lists the WSCALC_* variables)", attrs...)
+	}
 	if cfg, err = fitOpenFiles(cfg, log); err != nil {
 		return err
 	}
@@ -60,7 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	s := newServers(cfg, log, httpLn, tcpLn)
-	announce(stdout, log, httpLn, tcpLn, s.limitsAttrs(cfg)...)
+	announce(stdout, cfg.logFormat, log, httpLn, tcpLn, s.limitsAttrs(cfg)...)
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
 }
 
@@ -124,12 +137,26 @@ func fitClients(limit uint64, cfg config) (maxClients int, need uint64) {
 	return int((limit - fixed) / transports), need
 }
 
-func newLogger(cfg config) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.logLevel}
-	if cfg.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(stderr, opts))
+// newLogger returns the server's logger on w: slog's text or JSON handler at level.
+func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
+	return slog.New(newHandler(format, level, w))
+}
+
+func newHandler(format string, level slog.Level, w io.Writer) slog.Handler {
+	if format == "json" {
+		return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: jsonDurations})
 	}
-	return slog.New(slog.NewTextHandler(stderr, opts))
+	return slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
+}
+
+// jsonDurations writes a time.Duration as seconds (a JSON number such as 0.0015) instead
+// of slog's bare nanoseconds, which a reader cannot tell from any other count. The text
+// handler already writes durations as Go duration strings (1.5ms).
+func jsonDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.Float64Value(a.Value.Duration().Seconds())
+	}
+	return a
 }
 
 // listen binds both listeners before anything serves, so a port in use fails the start
@@ -165,6 +192,8 @@ type servers struct {
 
 func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *servers {
 	m := metrics.New()
+	build := readBuildInfo()
+	m.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
 	// The hub sets the Go runtime's soft memory limit from MaxMemory (0: its default, a
 	// quarter of the machine's memory).
 	h := hub.New(hub.Options{Metrics: m, MaxMemory: cfg.maxMemory})
@@ -199,21 +228,22 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *serve
 		PingInterval:   session.DefaultPingInterval,
 		OriginPatterns: cfg.allowOrigins.patterns,
 		Limits:         limits,
-		Version:        version(),
+		Version:        build.Version,
 		TCPAddr:        tcpAddr,
 		Logger:         log,
 	})
 	s.http = &http.Server{
 		Handler: web.New(web.Config{
-			Assets:     static.FS,
-			WS:         s.ws,
-			Hub:        h,
-			Metrics:    promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
-			Ready:      s.ready.Load,
-			Limits:     limits,
-			ListenAddr: listenAddr,
-			AllowHosts: cfg.allowHosts.hosts,
-			Logger:     log,
+			Assets:      static.FS,
+			WS:          s.ws,
+			Hub:         h,
+			Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+			HTTPMetrics: m,
+			Ready:       s.ready.Load,
+			Limits:      limits,
+			ListenAddr:  listenAddr,
+			AllowHosts:  cfg.allowHosts.hosts,
+			Logger:      log,
 		}),
 		// Each request learns whether its connection is over the per-address limit.
 		ConnContext:       admission.ConnContext,
@@ -228,19 +258,30 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *serve
 }
 
 // announce prints the bound addresses for people and scripts (stdout), and logs the same,
-// then the limits in force.
-func announce(stdout io.Writer, log *slog.Logger, httpLn, tcpLn net.Listener, limits ...any) {
+// then the limits in force. In the text format the addresses are plain sentences
+// ("wscalc: playground http://…/"); in JSON, one object each ({"msg":"playground",
+// "url":…} and {"msg":"line protocol","addr":…,"try":…}), printed whatever -log-level.
+func announce(stdout io.Writer, format string, log *slog.Logger, httpLn, tcpLn net.Listener, limits ...any) {
+	out := slog.New(newHandler(format, slog.LevelInfo, stdout))
 	attrs := []any{"version", version()}
 	if httpLn != nil {
 		url := "http://" + displayAddr(httpLn.Addr()) + "/"
-		fmt.Fprintf(stdout, "wscalc: playground %s\n", url)
+		if format == "json" {
+			out.Info("playground", "url", url)
+		} else {
+			fmt.Fprintf(stdout, "wscalc: playground %s\n", url)
+		}
 		attrs = append(attrs, "playground", url)
 	}
 	if tcpLn != nil {
 		addr := displayAddr(tcpLn.Addr())
 		host, port, _ := net.SplitHostPort(addr)
 		try := "nc " + strings.Trim(host, "[]") + " " + port
-		fmt.Fprintf(stdout, "wscalc: line protocol on %s (try: %s)\n", addr, try)
+		if format == "json" {
+			out.Info("line protocol", "addr", addr, "try", try)
+		} else {
+			fmt.Fprintf(stdout, "wscalc: line protocol on %s (try: %s)\n", addr, try)
+		}
 		attrs = append(attrs, "line_protocol", addr, "try", try)
 	}
 	log.Info("wscalc serving", attrs...)
@@ -371,11 +412,72 @@ func (s *servers) shutdown(timeout time.Duration) error {
 	return nil
 }
 
-// version is the module version stamped by the go command (a tag, or a pseudo-version of
-// the VCS state), or "dev" when there is none (go run, tests).
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+// buildInfo is what the binary knows of its own build.
+type buildInfo struct {
+	Version   string `json:"version"`            // the module version, or "dev"
+	Revision  string `json:"revision,omitempty"` // the VCS revision, when the build recorded it
+	Time      string `json:"time,omitempty"`     // the revision's commit time (RFC 3339)
+	Modified  bool   `json:"modified,omitempty"` // the working tree had changes
+	GoVersion string `json:"go"`                 // the Go toolchain: go1.26.8
+	Platform  string `json:"platform"`           // GOOS/GOARCH
+}
+
+// readBuildInfo reads the binary's build information (runtime/debug.ReadBuildInfo).
+func readBuildInfo() buildInfo {
+	bi, _ := debug.ReadBuildInfo() // nil when the binary has none
+	return buildInfoOf(bi)
+}
+
+// buildInfoOf extracts a buildInfo from bi (nil: nothing is known but the Go version).
+// The module version is the one the go command stamps (a tag, or a pseudo-version of the
+// VCS state); "dev" when there is none (go run, tests, -buildvcs=false).
+func buildInfoOf(bi *debug.BuildInfo) buildInfo {
+	b := buildInfo{Version: "dev", GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi == nil {
+		return b
 	}
-	return "dev"
+	if bi.GoVersion != "" {
+		b.GoVersion = bi.GoVersion
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		b.Version = v
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.time":
+			b.Time = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		}
+	}
+	return b
+}
+
+// version is the module version (see buildInfoOf), for the start-up log and the
+// WebSocket hello.
+func version() string { return readBuildInfo().Version }
+
+// writeVersion prints b for `wscalc version` and -version: lines of text, or with
+// -log-format json one JSON object.
+func writeVersion(w io.Writer, format string, b buildInfo) error {
+	if format == "json" {
+		return json.NewEncoder(w).Encode(b)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "wscalc %s\n", b.Version)
+	if b.Revision != "" {
+		rev := b.Revision
+		if b.Modified {
+			rev += " (modified)"
+		}
+		fmt.Fprintf(&sb, "  revision %s\n", rev)
+	}
+	if b.Time != "" {
+		fmt.Fprintf(&sb, "  time     %s\n", b.Time)
+	}
+	fmt.Fprintf(&sb, "  go       %s %s\n", b.GoVersion, b.Platform)
+	_, err := io.WriteString(w, sb.String())
+	return err
 }

@@ -13,8 +13,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,6 +80,16 @@ func startRun(t *testing.T, want int, args ...string) *running {
 		}
 		if rest, ok := strings.CutPrefix(line, "wscalc: line protocol on "); ok {
 			r.tcpAddr, _, _ = strings.Cut(rest, " ")
+		}
+		// -log-format json: {"msg":"playground","url":…}, {"msg":"line protocol","addr":…}
+		var rec struct{ Msg, URL, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil {
+			switch rec.Msg {
+			case "playground":
+				r.httpAddr = strings.TrimSuffix(strings.TrimPrefix(rec.URL, "http://"), "/")
+			case "line protocol":
+				r.tcpAddr = rec.Addr
+			}
 		}
 	}
 	// Nothing else is printed; the pipe must not block run when it returns.
@@ -257,12 +271,12 @@ func TestRunHelpListsFlagsEnvAndSubcommands(t *testing.T) {
 }
 
 func TestConfigFromEnvironment(t *testing.T) {
-	env := func(kv ...string) func(string) (string, bool) {
-		m := map[string]string{}
+	env := func(kv ...string) []string {
+		var environ []string
 		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
+			environ = append(environ, kv[i]+"="+kv[i+1])
 		}
-		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+		return environ
 	}
 
 	c, err := parseConfig(nil, env(), io.Discard)
@@ -370,7 +384,7 @@ func TestRunPortInUse(t *testing.T) {
 // the deadlines of a hijacked connection. Shorten it and use a session for longer.
 func TestWriteTimeoutDoesNotCutWebSockets(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	cfg, err := parseConfig(nil, func(string) (string, bool) { return "", false }, io.Discard)
+	cfg, err := parseConfig(nil, nil, io.Discard)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -543,7 +557,9 @@ func TestRunCountsConnectionsPerAddressAcrossTransports(t *testing.T) {
 	defer ot.Close()
 	assert.Equal(t, "5", ask(ot, "2 + 3"))
 
-	resp, err = other.Get("http://" + r.httpAddr + "/metrics")
+	// From a third address: 127.0.0.2's two places are taken (its API connection may not
+	// have been released yet, and the TCP session).
+	resp, err = httpFrom("127.0.0.3").Get("http://" + r.httpAddr + "/metrics")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -704,4 +720,397 @@ func TestRunMemoryFlags(t *testing.T) {
 	require.NoError(t, r.stop(t))
 	assert.Contains(t, logs.String(), `max_memory="64 MiB"`)
 	assert.Contains(t, logs.String(), `session_memory="1 KiB"`)
+}
+
+// TestMain lets a test run this test binary as the wscalc command itself (main), to see
+// its real exit status and everything it writes to stdout and stderr.
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// asMainEnv, set to 1, makes the test binary run main (not a WSCALC_ variable, which the
+// server would warn about).
+const asMainEnv = "GO_TEST_AS_WSCALC_MAIN"
+
+// wscalcCommand is this test binary run as `wscalc args…`, with env added to the test's
+// environment.
+func wscalcCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), asMainEnv+"=1"), env...)
+	return cmd
+}
+
+// badValues are mistakes for each kind of flag, each of which must exit 2.
+var badValues = map[string][]string{
+	"http":             {"nonsense", "127.0.0.1:99999", "127.0.0.1", "local host:80", ":nosuchservice"},
+	"tcp":              {"nonsense", ":-1", "[::1:10000"},
+	"max-clients":      {"many", "1.5", "99999999999999999999", "0"},
+	"session-budget":   {"lots", "0"},
+	"idle-timeout":     {"30", "soon", "0"},
+	"shutdown-timeout": {"10", "-1s"},
+	"drain-delay":      {"5", "-1s"},
+	"allow-origin":     {"*", "https://*"},
+	"allow-host":       {"*", "http://example.com"},
+	"max-conns-per-ip": {"many", "0"},
+	"session-memory":   {"lots", "10", "4MB"},
+	"max-memory":       {"lots", "1MiB"},
+	"log-format":       {"xml"},
+	"log-level":        {"loud"},
+	"version":          {"maybe"},
+}
+
+// A bad value of any flag, on the command line or in its environment variable, exits
+// with status 2 and says which flag; every flag of the server has cases here.
+func TestBadValueOfEveryFlagExits2(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	fs := newFlagSet(new(config))
+	fs.VisitAll(func(f *flag.Flag) {
+		assert.NotEmpty(t, badValues[f.Name], "no bad values tested for -%s", f.Name)
+	})
+	for name, values := range badValues {
+		require.NotNil(t, fs.Lookup(name), name)
+		for _, v := range values {
+			errOut := captureStderr(t)
+			code := serveMain(context.Background(), []string{"-" + name + "=" + v}, io.Discard)
+			assert.Equal(t, 2, code, "-%s=%s: %s", name, v, errOut)
+			assert.Contains(t, errOut.String(), name, "-%s=%s", name, v)
+			if noEnv[name] {
+				continue
+			}
+			errOut = captureStderr(t)
+			t.Setenv(envName(name), v)
+			code = serveMain(context.Background(), nil, io.Discard)
+			assert.Equal(t, 2, code, "%s=%s: %s", envName(name), v, errOut)
+			assert.Contains(t, errOut.String(), envName(name))
+			os.Unsetenv(envName(name))
+		}
+	}
+}
+
+// The real binary: -http nonsense exits 2 before listening, and says why in words.
+func TestMainBadAddressExits2(t *testing.T) {
+	cmd := wscalcCommand(t, nil, "-http", "nonsense")
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 2, exit.ExitCode())
+	assert.Equal(t, `wscalc: invalid value "nonsense" for flag -http: missing port in address; `+addrSyntax+" (see wscalc -h)\n", errOut.String())
+}
+
+func TestFlagMessagesSayWhatToWrite(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		env     []string
+		mention string
+	}{
+		{args: []string{"-idle-timeout", "30"}, mention: `invalid value "30" for flag -idle-timeout: missing unit in duration (e.g. 30s)`},
+		{args: []string{"-drain-delay", "1.5"}, mention: "missing unit in duration (e.g. 1.5s)"},
+		{env: []string{"WSCALC_SHUTDOWN_TIMEOUT=10"}, mention: `invalid value "10" for WSCALC_SHUTDOWN_TIMEOUT (flag -shutdown-timeout): missing unit in duration (e.g. 10s)`},
+		{args: []string{"-idle-timeout", "soon"}, mention: "want a duration such as 30s"},
+		{args: []string{"-max-clients", "many"}, mention: "want a whole number"},
+		{args: []string{"-max-clients", "99999999999999999999"}, mention: "too large"},
+		{args: []string{"-http", "nonsense"}, mention: "missing port in address"},
+		{args: []string{"-http", ":99999"}, mention: "port 99999 is out of range"},
+		{args: []string{"-tcp", "bad host:1"}, mention: `"bad host" is neither an IP address nor a host name`},
+		{args: []string{"-tcp", ":nosuchservice"}, mention: `unknown port "nosuchservice"`},
+	} {
+		_, err := parseConfig(c.args, c.env, io.Discard)
+		var ue usageError
+		if assert.ErrorAs(t, err, &ue, "%q %q", c.args, c.env) {
+			assert.Contains(t, err.Error(), c.mention)
+			assert.NotContains(t, err.Error(), "parse error")
+		}
+	}
+	for _, addr := range []string{"", ":0", "127.0.0.1:8080", "[::1]:10000", "localhost:8080", "0.0.0.0:80", "[fe80::1%eth0]:80", ":http", "calc.example.com:443"} {
+		_, err := parseConfig([]string{"-http", addr, "-tcp", "127.0.0.1:0"}, nil, io.Discard)
+		assert.NoError(t, err, "%q", addr)
+	}
+}
+
+// Every enumerated value is accepted in any case, from a flag or the environment.
+func TestEnumValuesAnyCase(t *testing.T) {
+	c, err := parseConfig(nil, []string{"WSCALC_LOG_FORMAT=JSON", "WSCALC_LOG_LEVEL=INFO"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "json", c.logFormat)
+	assert.Equal(t, slog.LevelInfo, c.logLevel)
+	c, err = parseConfig([]string{"-log-format", "Text", "-log-level", "Warn"}, []string{"WSCALC_LOG_FORMAT=json"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "text", c.logFormat)
+	assert.Equal(t, slog.LevelWarn, c.logLevel)
+}
+
+// The usage shows durations as they are typed.
+func TestDurationDefaults(t *testing.T) {
+	fs := newFlagSet(new(config))
+	assert.Equal(t, "10m", fs.Lookup("idle-timeout").DefValue)
+	assert.Equal(t, "10s", fs.Lookup("shutdown-timeout").DefValue)
+	assert.Equal(t, "0s", fs.Lookup("drain-delay").DefValue)
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 1500 * time.Millisecond: "1.5s"} {
+		assert.Equal(t, want, formatDuration(d))
+	}
+}
+
+// A WSCALC_* variable that no flag reads is warned about at start (with the likely
+// intended one); the known ones are exactly the flags' variables.
+func TestUnknownEnvironmentVariableIsWarnedAbout(t *testing.T) {
+	c, err := parseConfig(nil, []string{"WSCALC_MAX_CLIENT=5", "WSCALC_HTTP=127.0.0.1:0", "WSCALC_LOGFORMAT=json",
+		"WSCALC_FROBNICATE=1", "WSCALC_VERSION=1", "HOME=/root", "XWSCALC_HTTP=1"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"WSCALC_FROBNICATE", "WSCALC_LOGFORMAT", "WSCALC_MAX_CLIENT", "WSCALC_VERSION"}, c.unknownEnv)
+	known := envVars(newFlagSet(new(config)))
+	assert.Equal(t, "WSCALC_MAX_CLIENTS", closestEnv("WSCALC_MAX_CLIENT", known))
+	assert.Equal(t, "WSCALC_LOG_FORMAT", closestEnv("WSCALC_LOGFORMAT", known))
+	assert.Equal(t, "", closestEnv("WSCALC_FROBNICATE", known))
+	assert.NotContains(t, known, "WSCALC_VERSION", "-version is not configuration")
+	assert.Len(t, known, 14)
+
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	logs := captureStderr(t)
+	t.Setenv("WSCALC_LOG_FORMAT", "json")
+	t.Setenv("WSCALC_MAX_CLIENT", "5")
+	r := startRun(t, 1, "-http", "127.0.0.1:0", "-tcp", "")
+	require.NoError(t, r.stop(t))
+	warnings := logs.Records(t, "unknown environment variable, ignored (wscalc -h lists the WSCALC_* variables)")
+	require.Len(t, warnings, 1, logs.String())
+	assert.Equal(t, "WARN", warnings[0]["level"])
+	assert.Equal(t, "WSCALC_MAX_CLIENT", warnings[0]["name"])
+	assert.Equal(t, "WSCALC_MAX_CLIENTS", warnings[0]["did_you_mean"])
+}
+
+func TestVersion(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "wscalc", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{
+			{Key: "vcs", Value: "git"},
+			{Key: "vcs.revision", Value: "1b9a7c2e0000000000000000000000000000abcd"},
+			{Key: "vcs.time", Value: "2026-01-02T03:04:05Z"},
+			{Key: "vcs.modified", Value: "true"},
+		}}
+	b := buildInfoOf(bi)
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	assert.Equal(t, buildInfo{Version: "v1.2.3", Revision: "1b9a7c2e0000000000000000000000000000abcd",
+		Time: "2026-01-02T03:04:05Z", Modified: true, GoVersion: "go1.26.8", Platform: platform}, b)
+	var out bytes.Buffer
+	require.NoError(t, writeVersion(&out, "text", b))
+	assert.Equal(t, "wscalc v1.2.3\n"+
+		"  revision 1b9a7c2e0000000000000000000000000000abcd (modified)\n"+
+		"  time     2026-01-02T03:04:05Z\n"+
+		"  go       go1.26.8 "+platform+"\n", out.String())
+	out.Reset()
+	require.NoError(t, writeVersion(&out, "json", b))
+	assert.JSONEq(t, `{"version":"v1.2.3","revision":"1b9a7c2e0000000000000000000000000000abcd",
+		"time":"2026-01-02T03:04:05Z","modified":true,"go":"go1.26.8","platform":"`+platform+`"}`, out.String())
+
+	// A build without VCS information or a module version (go run, tests).
+	b = buildInfoOf(&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}})
+	out.Reset()
+	require.NoError(t, writeVersion(&out, "text", b))
+	assert.Equal(t, "wscalc dev\n  go       go1.26.8 "+platform+"\n", out.String())
+	assert.Equal(t, "dev", buildInfoOf(nil).Version)
+	assert.Equal(t, runtime.Version(), buildInfoOf(nil).GoVersion)
+
+	// wscalc version, wscalc -version: this binary's, on stdout, without serving.
+	for _, args := range [][]string{{"version"}, {"-version"}, {"-http", "127.0.0.1:0", "-version"}} {
+		got, err := wscalcCommand(t, nil, args...).Output()
+		require.NoError(t, err, "%q", args)
+		assert.Regexp(t, `^wscalc dev\n(  revision .*\n)?(  time .*\n)?  go       go1\.\S+ `+platform+"\n$", string(got), "%q", args)
+	}
+	for _, args := range [][]string{{"version"}, {"-version"}} {
+		got, err := wscalcCommand(t, []string{"WSCALC_LOG_FORMAT=JSON"}, args...).Output()
+		require.NoError(t, err)
+		var v buildInfo
+		require.NoError(t, json.Unmarshal(got, &v), string(got))
+		assert.Equal(t, "dev", v.Version)
+		assert.Equal(t, runtime.Version(), v.GoVersion)
+	}
+	var exit *exec.ExitError
+	require.ErrorAs(t, wscalcCommand(t, nil, "version", "now").Run(), &exit)
+	assert.Equal(t, 2, exit.ExitCode())
+}
+
+// jsonLines decodes every line of out as a JSON object, failing the test on any other.
+func jsonLines(t *testing.T, what, out string) []map[string]any {
+	t.Helper()
+	var recs []map[string]any
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if line == "" && out == "" {
+			break
+		}
+		var rec map[string]any
+		if !assert.NoError(t, json.Unmarshal([]byte(line), &rec), "%s line is not JSON: %q", what, line) {
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// With -log-format json, every line the server writes, on stdout (the addresses) and on
+// stderr (the logs, warnings included), is a JSON object; durations are seconds; the
+// playground's files are logged at debug level; the metrics carry the build and the
+// HTTP routes.
+func TestMainJSONLogsOnly(t *testing.T) {
+	cmd := wscalcCommand(t, []string{"WSCALC_LOG_FORMAT=json", "WSCALC_FROBNICATE=1"},
+		"-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-log-level", "debug")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var errOut logtest.Buffer
+	cmd.Stderr = &errOut
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+
+	var out bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(stdout, &out))
+	var httpAddr, tcpAddr string
+	for range 2 {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err, "stdout so far: %q; stderr: %s", out.String(), errOut.String())
+		var rec struct{ Level, Msg, URL, Addr, Try string }
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		assert.Equal(t, "INFO", rec.Level)
+		switch rec.Msg {
+		case "playground":
+			httpAddr = strings.TrimSuffix(strings.TrimPrefix(rec.URL, "http://"), "/")
+		case "line protocol":
+			tcpAddr = rec.Addr
+			assert.Equal(t, "nc "+strings.Replace(tcpAddr, ":", " ", 1), rec.Try)
+		}
+	}
+	require.NotEmpty(t, httpAddr, out.String())
+	require.NotEmpty(t, tcpAddr, out.String())
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get("http://" + httpAddr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	get("/")
+	get("/style.css")
+	get("/api/eval?expr=6*7")
+	tc, err := net.Dial("tcp", tcpAddr)
+	require.NoError(t, err)
+	require.NoError(t, tc.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(tc, "1 + 1\nquit\n")
+	require.NoError(t, err)
+	_, err = io.ReadAll(tc)
+	require.NoError(t, err)
+	tc.Close()
+
+	m := get("/metrics")
+	assert.Contains(t, m, `wscalc_build_info{goversion="`+runtime.Version()+`",revision="",version="dev"} 1`)
+	assert.Contains(t, m, `wscalc_http_requests_total{code="200",method="get",route="/api/eval"} 1`)
+	assert.Contains(t, m, `wscalc_http_requests_total{code="200",method="get",route="/style.css"} 1`)
+	for _, tr := range []string{"tcp", "ws", "http"} {
+		for _, reason := range []string{"busy", "per_ip", "origin", "host", "shutdown"} {
+			assert.Contains(t, m, `wscalc_rejected_sessions_total{reason="`+reason+`",transport="`+tr+`"} 0`)
+		}
+		assert.Contains(t, m, `wscalc_expressions_total{outcome="refused",transport="`+tr+`"} 0`)
+	}
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err)
+	require.NoError(t, cmd.Wait(), "stderr: %s", errOut.String())
+	assert.Empty(t, rest, "nothing but the two address lines on stdout")
+	jsonLines(t, "stdout", out.String())
+
+	byMsg := map[string][]map[string]any{}
+	for _, rec := range jsonLines(t, "stderr", errOut.String()) {
+		byMsg[rec["msg"].(string)] = append(byMsg[rec["msg"].(string)], rec)
+		for k, v := range rec {
+			if strings.Contains(k, "duration") || strings.Contains(k, "timeout") || strings.Contains(k, "delay") {
+				d, ok := v.(float64)
+				if assert.True(t, ok, "%s is a number of seconds: %v", k, rec) {
+					assert.Less(t, d, 3600.0, "%s is in seconds, not nanoseconds: %v", k, rec)
+				}
+			}
+		}
+	}
+	warn := byMsg["unknown environment variable, ignored (wscalc -h lists the WSCALC_* variables)"]
+	if assert.Len(t, warn, 1, errOut.String()) {
+		assert.Equal(t, "WSCALC_FROBNICATE", warn[0]["name"])
+	}
+	assert.NotEmpty(t, byMsg["wscalc serving"])
+	if shutting := byMsg["shutting down"]; assert.Len(t, shutting, 1) {
+		assert.Equal(t, 10.0, shutting[0]["timeout"], "the default -shutdown-timeout, 10 s")
+	}
+	levels := map[string]string{}
+	for _, rec := range byMsg["http request"] {
+		levels[rec["path"].(string)] = rec["level"].(string)
+		assert.IsType(t, 0.0, rec["duration"])
+	}
+	assert.Equal(t, map[string]string{"/": "DEBUG", "/style.css": "DEBUG", "/api/eval": "INFO", "/metrics": "DEBUG"}, levels)
+	if ends := byMsg["session end"]; assert.NotEmpty(t, ends, errOut.String()) {
+		assert.IsType(t, 0.0, ends[0]["duration"])
+	}
+}
+
+// With -log-format json a failure to start is a JSON record on stderr too, with its exit
+// status: 2 for a bad value (the format comes from the flags or the environment, even
+// when another flag is wrong), 1 for a port in use.
+func TestMainJSONErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	for _, c := range []struct {
+		env  []string
+		args []string
+		code int
+		err  string
+	}{
+		{nil, []string{"-log-format", "json", "-tcp", "nonsense"}, 2, `invalid value "nonsense" for flag -tcp`},
+		{nil, []string{"-tcp", "nonsense", "-log-format=JSON"}, 2, `invalid value "nonsense" for flag -tcp`},
+		{[]string{"WSCALC_LOG_FORMAT=json"}, []string{"-idle-timeout", "30"}, 2, "missing unit in duration (e.g. 30s)"},
+		{[]string{"WSCALC_LOG_FORMAT=json", "WSCALC_MAX_CLIENTS=0"}, nil, 2, "WSCALC_MAX_CLIENTS=0: want at least 1"},
+		{[]string{"WSCALC_LOG_FORMAT=json"}, []string{"-tcp", "", "-http", busy.Addr().String()}, 1, "cannot listen for HTTP"},
+	} {
+		cmd := wscalcCommand(t, c.env, c.args...)
+		var stdout, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &errOut
+		var exit *exec.ExitError
+		require.ErrorAs(t, cmd.Run(), &exit, "%q %q", c.env, c.args)
+		assert.Equal(t, c.code, exit.ExitCode(), "%q %q", c.env, c.args)
+		assert.Empty(t, stdout.String())
+		recs := jsonLines(t, "stderr", errOut.String())
+		if assert.NotEmpty(t, recs, "%q %q", c.env, c.args) {
+			last := recs[len(recs)-1]
+			assert.Equal(t, "ERROR", last["level"])
+			assert.Contains(t, last["err"], c.err)
+			assert.EqualValues(t, c.code, last["exit_status"])
+		}
+	}
+}
+
+func TestLogFormatOf(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	jsonEnv := func(k string) (string, bool) { return "JSON", k == "WSCALC_LOG_FORMAT" }
+	for _, c := range []struct {
+		args []string
+		env  func(string) (string, bool)
+		want string
+	}{
+		{nil, none, ""},
+		{nil, jsonEnv, "json"},
+		{[]string{"-log-format", "json"}, none, "json"},
+		{[]string{"--log-format=Json"}, none, "json"},
+		{[]string{"-tcp", "nonsense", "-log-format", "json"}, none, "json"},
+		{[]string{"-version", "-log-format", "json"}, none, "json"},
+		{[]string{"-log-format", "text"}, jsonEnv, "text"},
+		{[]string{"-no-such", "-log-format", "json"}, none, "json"},
+		{[]string{"serve", "-log-format", "json"}, none, ""},
+		{[]string{"--", "-log-format", "json"}, none, ""},
+	} {
+		assert.Equal(t, c.want, logFormatOf(c.args, c.env), "%q", c.args)
+	}
 }

@@ -49,6 +49,7 @@ type meter struct {
 	last     time.Time // the last clock reading
 	pending  float64   // estimated ns of the work admitted since last
 	slow     float64   // measured time / estimated time, at least 1: a slow or busy machine
+	scale    float64   // the clock's stretch in a race-detector build (race_on.go), else 1
 	gated    bool      // Heavy was called for this line
 	release  func()
 	waited   time.Duration // spent waiting in the gate: not work, so not charged
@@ -57,8 +58,12 @@ type meter struct {
 // begin starts metering a line. The slowdown measured during the session's last lines
 // carries over, halved at each line: a busy machine stays busy for a while.
 func (m *meter) begin(ctx context.Context, s *Session, lim Limits, start time.Time) {
+	scale := 1.0
+	if s.Clock == nil { // a test's own clock means what it says
+		scale = raceTimeScale
+	}
 	*m = meter{s: s, ctx: ctx, done: ctx.Done(), gate: s.Gate, start: start,
-		deadline: start.Add(lim.MaxTime), limit: lim.MaxTime, last: start, slow: max(1, s.slow)}
+		deadline: start.Add(lim.MaxTime * time.Duration(scale)), scale: scale, limit: lim.MaxTime, last: start, slow: max(1, s.slow)}
 }
 
 // end releases the gate and forgets the line's context, returning the time spent waiting.
@@ -110,7 +115,7 @@ func (m *meter) checkpoint(ns, bits float64) error {
 			return err
 		}
 	}
-	if left := m.deadline.Sub(now); left <= 0 || ns*m.slow > float64(left) {
+	if left := m.deadline.Sub(now); left <= 0 || ns*m.slow*m.scale > float64(left) {
 		return errTimeLimit(m.limit)
 	}
 	m.last, m.pending = now, ns
@@ -123,7 +128,7 @@ func (m *meter) observe(now time.Time) {
 	if m.pending < observeNs {
 		return
 	}
-	if r := float64(now.Sub(m.last)) / m.pending; r > m.slow {
+	if r := float64(now.Sub(m.last)) / m.scale / m.pending; r > m.slow {
 		m.slow = min(r, maxSlowdown)
 	}
 }

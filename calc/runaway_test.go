@@ -58,7 +58,7 @@ func timed(t *testing.T, s *calc.Session, line string, limit time.Duration) stri
 		reply = err.Error()
 	}
 	t.Logf("%8.1f ms  %.70s → %.60s", float64(took.Microseconds())/1000, line, reply)
-	assert.Less(t, took, limit+slack, "%.100s", line)
+	assert.Less(t, took, limit*calc.RaceTimeScale+slack, "%.100s", line)
 	var e *calc.Error
 	if errors.As(err, &e) && strings.Contains(e.Msg, "took too long") {
 		assert.Equal(t, calc.RefusalTime, e.Refusal)

@@ -174,18 +174,17 @@ func (h *Hub) notifyLocked() {
 
 // record counts one line's outcome on transport t: nothing for blank lines, commands and
 // quit; cancelled when its context ended first (err is ctx.Err(), as calc returns it);
-// otherwise ok or error with the evaluation's duration d, and for an error that refused the
-// line, its reason (a calc.Error's Refusal) in the refusal counts.
+// refused, with its reason (a calc.Error's Refusal), when a limit refused it; otherwise ok
+// or error. Evaluated and refused lines are timed with the evaluation's duration d.
 func (h *Hub) record(t Transport, res calc.Result, err error, d time.Duration, refusal string) {
 	b := h.bound[t]
 	switch {
 	case errors.Is(err, calc.ErrQuit), err == nil && (res.Kind == calc.KindNone || res.Kind == calc.KindText):
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		b.Cancelled()
+	case err != nil && refusal != "":
+		b.Refused(refusal, d)
 	default:
 		b.Evaluated(err == nil, d)
-		if err != nil && refusal != "" {
-			b.Refused(refusal)
-		}
 	}
 }

@@ -44,6 +44,15 @@ func TestEveryRefusalReasonStartsAtZeroOnEveryTransport(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, got)
+	rejected := series(t, m, "wscalc_rejected_sessions_total")
+	assert.Len(t, rejected, 3*len(metrics.ConnectionReasons))
+	for _, tr := range []Transport{TCP, WS, HTTP} {
+		for _, r := range metrics.ConnectionReasons {
+			v, ok := rejected["reason="+r+",transport="+string(tr)+","]
+			assert.True(t, ok, "rejected %s %s missing", tr, r)
+			assert.Zero(t, v)
+		}
+	}
 	for _, r := range []string{"time", "budget", "cost", "session_memory", "server_memory", "per_ip", "busy", "origin", "host", "shutdown"} {
 		assert.Contains(t, metrics.Reasons, r)
 	}
@@ -62,7 +71,8 @@ func TestOutcomesAreRecordedByKind(t *testing.T) {
 
 	lines := series(t, m, "wscalc_expressions_total")
 	assert.Equal(t, 1.0, lines["outcome=ok,transport=tcp,"])
-	assert.Equal(t, 2.0, lines["outcome=error,transport=tcp,"], "a refused line is an error too")
+	assert.Equal(t, 1.0, lines["outcome=error,transport=tcp,"], "a refused line is not an error")
+	assert.Equal(t, 1.0, lines["outcome=refused,transport=tcp,"])
 	assert.Equal(t, 0.0, lines["outcome=cancelled,transport=tcp,"])
 	assert.Equal(t, 1.0, lines["outcome=cancelled,transport=ws,"])
 	assert.Equal(t, 1.0, lines["outcome=cancelled,transport=http,"])

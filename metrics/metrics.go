@@ -1,13 +1,15 @@
 // Package metrics defines wscalc's Prometheus collectors. Labels are low-cardinality by
-// construction: a transport ("tcp", "ws", "http"), an outcome or a refusal reason, never
-// an expression, address or session id.
+// construction: a transport ("tcp", "ws", "http"), an outcome or a refusal reason, an HTTP
+// route pattern, method and status code, never an expression, address, path or session id.
 package metrics
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics is the set of collectors the server updates. A nil *Metrics is valid and records
@@ -21,6 +23,9 @@ type Metrics struct {
 	refusals       *prometheus.CounterVec
 	expressions    *prometheus.CounterVec
 	evalDuration   prometheus.Histogram
+	buildInfo      *prometheus.GaugeVec
+	httpRequests   *prometheus.CounterVec
+	httpDuration   *prometheus.HistogramVec
 }
 
 // New creates the collectors on a fresh registry that also carries the Go runtime and
@@ -39,18 +44,19 @@ func New() *Metrics {
 		}, []string{"transport"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wscalc_rejected_sessions_total",
-			Help: "Connections refused, by transport and reason (busy, per_ip, origin, host, shutdown).",
+			Help: "Connections refused, by transport and reason (busy, per_ip, origin, host, shutdown; each present from the start).",
 		}, []string{"transport", "reason"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wscalc_refusals_total",
 			Help: "Lines and connections refused to protect the server, by transport and reason " +
-				"(every reason of metrics.Reasons is present from the start). A refused line also counts " +
-				"as outcome=\"error\" in wscalc_expressions_total; a refused connection also counts in " +
-				"wscalc_rejected_sessions_total.",
+				"(every reason of metrics.Reasons is present from the start). Per transport, it is the sum of " +
+				"wscalc_expressions_total{outcome=\"refused\"} (lines) and wscalc_rejected_sessions_total (connections).",
 		}, []string{"transport", "reason"}),
 		expressions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wscalc_expressions_total",
-			Help: "Lines evaluated, by transport and outcome (ok, error, cancelled: the client went away or the server closed first).",
+			Help: "Lines evaluated, by transport and outcome: ok; error (the line's own mistake: syntax, division by zero, …); " +
+				"refused (a limit: time, budget, cost, memory, busy; by reason in wscalc_refusals_total); " +
+				"cancelled (the client went away or the server closed first).",
 		}, []string{"transport", "outcome"}),
 		evalDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "wscalc_eval_duration_seconds",
@@ -58,10 +64,69 @@ func New() *Metrics {
 			// 1 µs to ~1 s: a typical line takes about a microsecond, the limit is 1 s.
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 11),
 		}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "wscalc_build_info",
+			Help: "Always 1; the labels say which build is running: module version, VCS revision and Go version.",
+		}, []string{"version", "revision", "goversion"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wscalc_http_requests_total",
+			Help: "HTTP requests answered, by route pattern (\"unmatched\" for a path no route serves), method and status code.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "wscalc_http_request_duration_seconds",
+			Help: "Time to answer an HTTP request, by route pattern and method (not /ws, whose requests last as long as their session).",
+			// 100 µs to ~26 s: a file or an evaluation takes well under a millisecond to 1 s;
+			// a reply may take up to the 30 s write timeout.
+			Buckets: prometheus.ExponentialBuckets(1e-4, 4, 10),
+		}, []string{"route", "method"}),
 	}
 	reg.MustRegister(m.activeSessions, m.sessionsTotal, m.rejected, m.refusals, m.expressions, m.evalDuration,
+		m.buildInfo, m.httpRequests, m.httpDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// SetBuildInfo sets wscalc_build_info: one series, value 1, whose labels are the running
+// build's module version, VCS revision (empty if the build did not record it) and Go
+// version. A later call replaces the series.
+func (m *Metrics) SetBuildInfo(version, revision, goVersion string) {
+	if m == nil {
+		return
+	}
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, revision, goVersion).Set(1)
+}
+
+// UnmatchedRoute is the route label of an HTTP request that no route serves (a 404).
+const UnmatchedRoute = "unmatched"
+
+// HTTPMiddleware records every request it wraps with promhttp's instrumentation, in
+// wscalc_http_requests_total and (unless untimed says otherwise) in
+// wscalc_http_request_duration_seconds. route names the request's route after the
+// handler has run: a pattern such as /api/eval, never the raw path, so that the series
+// stay few whatever clients send; UnmatchedRoute for a path no route serves. untimed
+// (may be nil) picks the requests whose duration means nothing, such as a WebSocket
+// upgrade that lasts its whole session. A nil *Metrics gives a middleware that records
+// nothing.
+func (m *Metrics) HTTPMiddleware(route func(*http.Request) string, untimed func(*http.Request) bool) func(http.Handler) http.Handler {
+	if m == nil {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	label := promhttp.WithLabelFromRequest("route", route)
+	return func(next http.Handler) http.Handler {
+		counted := promhttp.InstrumentHandlerCounter(m.httpRequests, next, label)
+		timed := promhttp.InstrumentHandlerDuration(m.httpDuration, counted, label)
+		if untimed == nil {
+			return timed
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if untimed(r) {
+				counted.ServeHTTP(w, r)
+				return
+			}
+			timed.ServeHTTP(w, r)
+		})
+	}
 }
 
 // SessionStarted records a session accepted on transport.
@@ -87,13 +152,18 @@ func (m *Metrics) SessionEnded(transport string) {
 // time limit), budget (the session's or address's work budget is spent), cost (the line
 // alone costs more than a full budget), session_memory (the session's stored values),
 // server_memory (the whole server is near its memory cap), busy (no evaluation capacity).
-// Connections are refused for busy (the transport's session limit), per_ip (the
-// per-address connection limit), origin and host (cross-site WebSocket origin, DNS
-// rebinding host check) and shutdown. The line reasons are the Refusal values of calc.Error.
+// Connections are refused for the ConnectionReasons. The line reasons are the Refusal
+// values of calc.Error.
 var Reasons = []string{
 	"time", "budget", "cost", "session_memory", "server_memory", "busy",
 	"per_ip", "origin", "host", "shutdown",
 }
+
+// ConnectionReasons are the reasons of wscalc_rejected_sessions_total, each present at 0
+// for every transport once that transport's collectors exist: busy (the transport's
+// session limit), per_ip (the per-address connection limit), origin and host (cross-site
+// WebSocket origin, DNS rebinding host check) and shutdown.
+var ConnectionReasons = []string{"busy", "per_ip", "origin", "host", "shutdown"}
 
 // Rejected records a connection refused on transport for reason, in
 // wscalc_rejected_sessions_total and wscalc_refusals_total.
@@ -107,8 +177,9 @@ func (m *Metrics) Rejected(transport, reason string) {
 
 // Transport returns the collectors of one transport with their labels resolved, for a
 // caller that records every line: it saves a label lookup per line. It also creates the
-// transport's refusal series at 0, one per reason of Reasons. A nil *Metrics gives a nil
-// *Bound, which records nothing.
+// transport's refusal series at 0, one per reason of Reasons, its connection rejection
+// series, one per ConnectionReasons, and its expression series, one per outcome. A nil
+// *Metrics gives a nil *Bound, which records nothing.
 func (m *Metrics) Transport(transport string) *Bound {
 	if m == nil {
 		return nil
@@ -116,35 +187,42 @@ func (m *Metrics) Transport(transport string) *Bound {
 	b := &Bound{
 		ok:        m.expressions.WithLabelValues(transport, "ok"),
 		failed:    m.expressions.WithLabelValues(transport, "error"),
+		refused:   m.expressions.WithLabelValues(transport, "refused"),
 		cancelled: m.expressions.WithLabelValues(transport, "cancelled"),
 		duration:  m.evalDuration,
 		transport: transport,
 		refusals:  m.refusals,
-		refused:   make(map[string]prometheus.Counter, len(Reasons)),
+		reasons:   make(map[string]prometheus.Counter, len(Reasons)),
 	}
 	for _, r := range Reasons {
-		b.refused[r] = m.refusals.WithLabelValues(transport, r)
+		b.reasons[r] = m.refusals.WithLabelValues(transport, r)
+	}
+	for _, r := range ConnectionReasons {
+		m.rejected.WithLabelValues(transport, r)
 	}
 	return b
 }
 
 // Bound records the lines of one transport.
 type Bound struct {
-	ok, failed, cancelled prometheus.Counter
-	duration              prometheus.Histogram
+	ok, failed, refused, cancelled prometheus.Counter
+	duration                       prometheus.Histogram
 
 	transport string
 	refusals  *prometheus.CounterVec
-	refused   map[string]prometheus.Counter // read-only: the series of Reasons
+	reasons   map[string]prometheus.Counter // read-only: the series of Reasons
 }
 
-// Refused records a line refused for reason (a calc.Error's Refusal). It is counted in
-// addition to Evaluated, which counts the line as an error.
-func (b *Bound) Refused(reason string) {
+// Refused records a line refused for reason (a calc.Error's Refusal) after d of
+// evaluation: outcome "refused" in wscalc_expressions_total, and the reason in
+// wscalc_refusals_total.
+func (b *Bound) Refused(reason string, d time.Duration) {
 	if b == nil {
 		return
 	}
-	if c, ok := b.refused[reason]; ok {
+	b.refused.Inc()
+	b.duration.Observe(d.Seconds())
+	if c, ok := b.reasons[reason]; ok {
 		c.Inc()
 		return
 	}
@@ -161,7 +239,8 @@ func (b *Bound) Cancelled() {
 	b.cancelled.Inc()
 }
 
-// Evaluated records one evaluated line.
+// Evaluated records one evaluated line: a result (ok) or the line's own error, not a
+// refusal (see Refused).
 func (b *Bound) Evaluated(ok bool, d time.Duration) {
 	if b == nil {
 		return

@@ -51,7 +51,7 @@ func rejected(t *testing.T, m *metrics.Metrics, transport, reason string) int {
 
 func TestTooManyConnectionsFromOneAddressIs429(t *testing.T) {
 	m := metrics.New()
-	ts := httptest.NewUnstartedServer(web.New(web.Config{Hub: hub.New(hub.Options{Metrics: m})}))
+	ts := httptest.NewUnstartedServer(web.New(web.Config{Hub: hub.New(hub.Options{Metrics: m}), HTTPMetrics: m}))
 	ts.Listener = admission.New(2).Listener(ts.Listener, nil)
 	ts.Config.ConnContext = admission.ConnContext
 	ts.Start()
@@ -90,6 +90,8 @@ func TestTooManyConnectionsFromOneAddressIs429(t *testing.T) {
 	assert.Equal(t, "too many connections from your address (limit 2)", e.Message)
 	assert.Equal(t, "Error: too many connections from your address (limit 2)", e.Display)
 	assert.GreaterOrEqual(t, rejected(t, m, "http", "per_ip"), 1)
+	// Answered before routing, the refusal is still counted under its route.
+	assert.GreaterOrEqual(t, httpRequests(t, m, "/api/eval", "429"), 1.0)
 
 	// Another address is served.
 	resp, body = get(clientFrom(t, "127.0.0.2"), "/api/eval?expr=1%2B1")
@@ -101,4 +103,26 @@ func TestTooManyConnectionsFromOneAddressIs429(t *testing.T) {
 		resp, _ := get(over, "/healthz")
 		return resp.StatusCode == http.StatusOK
 	}, 10*time.Second, 10*time.Millisecond)
+}
+
+// httpRequests is the count of wscalc_http_requests_total for GET route with status code.
+func httpRequests(t *testing.T, m *metrics.Metrics, route, code string) float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "wscalc_http_requests_total" {
+			continue
+		}
+		for _, mm := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mm.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["route"] == route && labels["code"] == code && labels["method"] == "get" {
+				return mm.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"wscalc/calc"
@@ -145,7 +146,7 @@ func (a *api) readJSON(w http.ResponseWriter, r *http.Request) (string, int, err
 	}
 	var req wire.Request
 	if err := json.Unmarshal(body, &req); err != nil {
-		return "", http.StatusBadRequest, fmt.Errorf("malformed JSON: %v", err)
+		return "", http.StatusBadRequest, errors.New(jsonProblem(err))
 	}
 	if req.Expr == nil {
 		return "", http.StatusBadRequest, errors.New(`missing "expr" (send {"expr": "1+2"})`)
@@ -233,4 +234,47 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // the display text as the core wrote it: "a & b", not "a \u0026 b"
 	enc.Encode(v)
+}
+
+// jsonProblem says in plain words what is wrong with a JSON request body, given the error
+// of decoding it into a wire.Request: which field has the wrong kind of value, or where the
+// JSON is malformed; never Go's type names ("cannot unmarshal number into Go struct field
+// Request.expr of type string" becomes `"expr" must be a string, not a number`).
+func jsonProblem(err error) string {
+	const example = `{"expr": "1+2"}`
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("the body must be a JSON object such as %s, not %s", example, jsonKind(te.Value))
+	case errors.As(err, &te):
+		want := "of another kind"
+		if te.Type != nil && te.Type.Kind() == reflect.String {
+			want = "a string"
+		}
+		return fmt.Sprintf("%q must be %s, not %s (send %s)", te.Field, want, jsonKind(te.Value), example)
+	case errors.As(err, &se) && se.Offset == 0:
+		return "malformed JSON: the body is empty (send " + example + ")"
+	case errors.As(err, &se) && strings.HasPrefix(se.Error(), "unexpected end"):
+		return fmt.Sprintf("malformed JSON: the body ends at byte %d, before the JSON value does", se.Offset)
+	case errors.As(err, &se) && strings.HasSuffix(se.Error(), "after top-level value"):
+		return fmt.Sprintf("malformed JSON: more than one JSON value in the body (the second begins at byte %d); send one object", se.Offset)
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at byte %d: %s", se.Offset, se.Error())
+	}
+	return "malformed JSON"
+}
+
+// jsonKind names a JSON value's kind as encoding/json's UnmarshalTypeError.Value does
+// ("string", "number", "object", …), with its article; a number's digits are not echoed.
+func jsonKind(value string) string {
+	switch {
+	case value == "object" || value == "array":
+		return "an " + value
+	case value == "bool":
+		return "true or false"
+	case strings.HasPrefix(value, "number"):
+		return "a number"
+	}
+	return "a " + value
 }

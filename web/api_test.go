@@ -140,8 +140,8 @@ func TestEvalBadRequests(t *testing.T) {
 		{"GET without expr", "GET", "/api/eval", nil, "", 400, "missing expr"},
 		{"GET other param", "GET", "/api/eval?e=1", nil, "", 400, "missing expr"},
 		{"truncated JSON", "POST", "/api/eval", jsonHeader, `{"expr": "1+`, 400, "malformed JSON"},
-		{"JSON not an object", "POST", "/api/eval", jsonHeader, `"1+2"`, 400, "malformed JSON"},
-		{"JSON expr not a string", "POST", "/api/eval", jsonHeader, `{"expr": 3}`, 400, "malformed JSON"},
+		{"JSON not an object", "POST", "/api/eval", jsonHeader, `"1+2"`, 400, `the body must be a JSON object such as {"expr": "1+2"}, not a string`},
+		{"JSON expr not a string", "POST", "/api/eval", jsonHeader, `{"expr": 3}`, 400, `"expr" must be a string, not a number`},
 		{"JSON trailing data", "POST", "/api/eval", jsonHeader, `{"expr": "1"} {"expr": "2"}`, 400, "malformed JSON"},
 		{"JSON missing expr", "POST", "/api/eval", jsonHeader, `{"id": 1}`, 400, `missing "expr"`},
 		{"JSON null expr", "POST", "/api/eval", jsonHeader, `{"expr": null}`, 400, `missing "expr"`},
@@ -159,6 +159,36 @@ func TestEvalBadRequests(t *testing.T) {
 			assert.Contains(t, r.Message, c.message)
 			assert.Zero(t, r.Column)
 		})
+	}
+}
+
+// A JSON body that does not decode is explained in plain words, never with Go's type
+// names (json: cannot unmarshal number into Go struct field Request.expr of type string).
+func TestEvalJSONErrorsInPlainWords(t *testing.T) {
+	e := newEnv(t, nil)
+	for body, want := range map[string]string{
+		`{"expr": 3}`:                 `"expr" must be a string, not a number (send {"expr": "1+2"})`,
+		`{"expr": 1e999}`:             `"expr" must be a string, not a number (send {"expr": "1+2"})`,
+		`{"expr": true}`:              `"expr" must be a string, not true or false (send {"expr": "1+2"})`,
+		`{"expr": {"a": 1}}`:          `"expr" must be a string, not an object (send {"expr": "1+2"})`,
+		`{"expr": ["1"]}`:             `"expr" must be a string, not an array (send {"expr": "1+2"})`,
+		`"1+2"`:                       `the body must be a JSON object such as {"expr": "1+2"}, not a string`,
+		`[1]`:                         `the body must be a JSON object such as {"expr": "1+2"}, not an array`,
+		`12`:                          `the body must be a JSON object such as {"expr": "1+2"}, not a number`,
+		``:                            `malformed JSON: the body is empty (send {"expr": "1+2"})`,
+		`{"expr": "1+`:                `malformed JSON: the body ends at byte 12, before the JSON value does`,
+		`{"expr": "1"} {"expr": "2"}`: `malformed JSON: more than one JSON value in the body (the second begins at byte 15); send one object`,
+		`{"expr" "1"}`:                `malformed JSON at byte 9: invalid character '"' after object key`,
+		`{expr: "1"}`:                 `malformed JSON at byte 2: invalid character 'e' looking for beginning of object key string`,
+	} {
+		resp, got := e.do(t, "POST", "/api/eval", jsonHeader, body)
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, got)
+		r := decodeReply(t, resp, got)
+		assert.Equal(t, want, r.Message, "%s", body)
+		assert.Equal(t, "Error: "+want, r.Display, "%s", body)
+		for _, goSpeak := range []string{"Go ", "struct", "unmarshal", "main.", "wire."} {
+			assert.NotContains(t, r.Message, goSpeak, "%s", body)
+		}
 	}
 }
 

@@ -105,9 +105,10 @@ func mountAssets(r chi.Router, assets []asset) {
 // after an upgrade; no-cache makes the browser revalidate every time, and the ETag turns that
 // into a bodiless 304 while the binary is unchanged. (Embedded files have no modification
 // time, so there is no Last-Modified; the ETag is the validator.) http.ServeContent answers
-// If-None-Match, HEAD and Range requests.
+// If-None-Match, HEAD and Range requests. Its requests are logged at debug level.
 func (a asset) handler() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		logQuietly(r)
 		h := w.Header()
 		h.Set("Content-Type", a.contentType)
 		h.Set("Cache-Control", "no-cache")

@@ -1,10 +1,15 @@
 package web
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -98,6 +103,15 @@ func (l requestLogger) NewLogEntry(r *http.Request) middleware.LogEntry {
 type logEntry struct {
 	log                  *slog.Logger
 	method, path, remote string
+	quiet                bool // logged at debug level (see logQuietly)
+}
+
+// logQuietly lowers r's request log line to debug level: for the playground's files, which
+// every page load fetches several of, so that they do not drown the API and session lines.
+func logQuietly(r *http.Request) {
+	if e, ok := middleware.GetLogEntry(r).(*logEntry); ok {
+		e.quiet = true
+	}
 }
 
 func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration, _ any) {
@@ -111,6 +125,8 @@ func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration
 		level = slog.LevelDebug
 	case status >= 500:
 		level = slog.LevelWarn
+	case e.quiet && status < 400:
+		level = slog.LevelDebug
 	case e.path == "/healthz" || e.path == "/readyz" || e.path == "/metrics":
 		level = slog.LevelDebug
 	}
@@ -119,8 +135,89 @@ func (e *logEntry) Write(status, bytes int, _ http.Header, elapsed time.Duration
 		"duration", elapsed, "remote", e.remote)
 }
 
-// Panic is called by middleware.Recoverer with the recovered value and the stack.
+// recoverer turns a handler's panic into a 500 with the API's error object (unless the
+// connection was being upgraded to a WebSocket), and logs it with its stack through the
+// request's log entry, as chi's middleware.Recoverer does with an empty body.
+// http.ErrAbortHandler is passed on: it is net/http's way to abort a reply on purpose.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			if e := middleware.GetLogEntry(r); e != nil {
+				e.Panic(v, debug.Stack())
+			}
+			if !isUpgrade(r) {
+				writeJSON(w, http.StatusInternalServerError, wire.NewError(nil, "", errors.New("internal error")))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Panic is called by recoverer with the recovered value and the stack.
 func (e *logEntry) Panic(v any, stack []byte) {
 	e.log.Error("http handler panic", "method", e.method, "path", e.path,
 		"panic", fmt.Sprint(v), "stack", string(stack))
 }
+
+// errorObjects makes a handler's error replies (status 400 and up) the API's error
+// object: it holds back the status and the plain-text body the handler writes (http.Error)
+// and, once the handler returns, answers the same status with the text as the message.
+// For /ws, whose handshake failures the WebSocket library and handler answer in plain
+// text. Everything else, the 101 and the hijacked connection included, passes through.
+func errorObjects(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ew := &errorWriter{ResponseWriter: w}
+		next.ServeHTTP(ew, r)
+		if ew.status == 0 {
+			return
+		}
+		msg := strings.TrimSpace(ew.body.String())
+		if msg == "" {
+			msg = strings.ToLower(http.StatusText(ew.status))
+		}
+		if ew.status == http.StatusUpgradeRequired {
+			msg = "/ws is the WebSocket endpoint: connect with a WebSocket client (" + msg + ")"
+		}
+		writeJSON(w, ew.status, wire.NewError(nil, "", errors.New(msg)))
+	})
+}
+
+// errorWriter is errorObjects' ResponseWriter: it keeps an error status and its body.
+type errorWriter struct {
+	http.ResponseWriter
+	status int          // an error status held back; 0 while there is none
+	body   bytes.Buffer // what the handler wrote after it, up to a few KiB
+}
+
+func (w *errorWriter) WriteHeader(status int) {
+	if status >= 400 && w.status == 0 {
+		w.status = status
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *errorWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		return w.ResponseWriter.Write(p)
+	}
+	if room := 4096 - w.body.Len(); room > 0 {
+		w.body.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// Hijack hands the connection to the WebSocket handler.
+func (w *errorWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the writers underneath (deadlines, flushes).
+func (w *errorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,17 +1,22 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"wscalc/calc"
 	"wscalc/hub"
+	"wscalc/metrics"
+	"wscalc/wire"
 )
 
 // Config is what the router serves. Every field is optional: a nil handler leaves its route
@@ -27,6 +32,9 @@ type Config struct {
 	Hub *hub.Hub
 	// Metrics serves GET /metrics (a promhttp handler).
 	Metrics http.Handler
+	// HTTPMetrics, if not nil, records every request by route pattern, method and status
+	// (wscalc_http_requests_total, wscalc_http_request_duration_seconds).
+	HTTPMetrics *metrics.Metrics
 	// Ready reports whether the server takes new work; /readyz answers 503 once it is
 	// false (draining). Nil means always ready.
 	Ready func() bool
@@ -57,17 +65,19 @@ func New(cfg Config) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	// The logger goes first so that it sees the 500 that Recoverer writes, and Recoverer
-	// reports panics through the logger's entry (slog) instead of printing to stderr.
+	// The metrics and the logger go first so that they see every answer, the 500 that
+	// recoverer writes included, and recoverer reports panics through the logger's entry
+	// (slog) instead of printing to stderr.
+	r.Use(cfg.HTTPMetrics.HTTPMiddleware(routeLabel(r), func(r *http.Request) bool { return r.URL.Path == "/ws" }))
 	r.Use(middleware.RequestLogger(requestLogger{cfg.Logger}))
-	r.Use(middleware.Recoverer)
+	r.Use(recoverer)
 	r.Use(securityHeaders)
 	r.Use(refuseOverLimit(cfg.Hub, cfg.WS != nil))
 	r.Use(middleware.GetHead)
 
 	hosts := newHostPolicy(cfg.ListenAddr, cfg.AllowHosts)
 	if cfg.WS != nil {
-		r.With(checkHost(hosts, cfg.Hub, hub.WS)).Get("/ws", cfg.WS.ServeHTTP)
+		r.With(checkHost(hosts, cfg.Hub, hub.WS), errorObjects).Get("/ws", cfg.WS.ServeHTTP)
 	}
 
 	a := newAPI(cfg.Hub, cfg.Limits)
@@ -92,7 +102,77 @@ func New(cfg Config) http.Handler {
 	if cfg.Assets != nil {
 		mountAssets(r, loadAssets(cfg.Assets, cfg.Logger))
 	}
+	// Every answer that is not 200 is the API's error object, 404 and 405 too.
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed(r))
 	return r
+}
+
+// notFound answers a path that no route serves.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	msg := "not found"
+	if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api" {
+		msg = "not found: the API is /api/eval (GET /api/eval?expr=1%2B2, or POST)"
+	}
+	writeJSON(w, http.StatusNotFound, wire.NewError(nil, "", errors.New(msg)))
+}
+
+// allowMethods are the methods that methodNotAllowed checks a path for.
+var allowMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// methodNotAllowed answers a method that the path's route does not serve, with the
+// methods it does in Allow (HEAD wherever GET is: middleware.GetHead serves it).
+func methodNotAllowed(mux *chi.Mux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range allowMethods {
+			find := m
+			if m == http.MethodHead {
+				find = http.MethodGet
+			}
+			if mux.Find(chi.NewRouteContext(), find, routePath(r)) != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		for _, m := range allowed {
+			w.Header().Add("Allow", m)
+		}
+		msg := fmt.Sprintf("method %s is not allowed here", r.Method)
+		if len(allowed) > 0 {
+			msg += "; use " + strings.Join(allowed, ", ")
+		}
+		writeJSON(w, http.StatusMethodNotAllowed, wire.NewError(nil, "", errors.New(msg)))
+	}
+}
+
+// routePath is the path chi routes r by.
+func routePath(r *http.Request) string {
+	if r.URL.RawPath != "" {
+		return r.URL.RawPath
+	}
+	if r.URL.Path == "" {
+		return "/"
+	}
+	return r.URL.Path
+}
+
+// routeLabel returns the metrics' route label of a request once it has been answered:
+// the pattern of the route that served it (/api/eval, /app.js), or of the route its path
+// belongs to when it was answered before routing (a 429) or with a 405; UnmatchedRoute
+// for a path no route serves. Never the raw path, so the series stay few.
+func routeLabel(mux *chi.Mux) func(*http.Request) string {
+	return func(r *http.Request) string {
+		if p := chi.RouteContext(r.Context()).RoutePattern(); p != "" {
+			return p
+		}
+		for _, m := range allowMethods {
+			if p := mux.Find(chi.NewRouteContext(), m, routePath(r)); p != "" {
+				return p
+			}
+		}
+		return metrics.UnmatchedRoute
+	}
 }
 
 // writeText answers a probe: a short plain-text word that scripts and humans can read, never

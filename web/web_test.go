@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -53,11 +55,12 @@ func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
 	e.ready.Store(true)
 	e.hub = hub.New(hub.Options{Metrics: e.metrics})
 	cfg := web.Config{
-		Assets:  testAssets,
-		Hub:     e.hub,
-		Metrics: promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{}),
-		Ready:   e.ready.Load,
-		Logger:  slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Assets:      testAssets,
+		Hub:         e.hub,
+		Metrics:     promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{}),
+		HTTPMetrics: e.metrics,
+		Ready:       e.ready.Load,
+		Logger:      slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if configure != nil {
 		configure(&cfg)
@@ -168,22 +171,61 @@ func TestNotFoundHasNoListingAndKeepsHeaders(t *testing.T) {
 	}
 }
 
+// errorObject decodes a reply that must be the API's error object, and returns its message.
+func errorObject(t *testing.T, resp *http.Response, body string) string {
+	t.Helper()
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"), body)
+	var r struct {
+		Type, Input, Display, Message string
+		Column, End                   int
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &r), body)
+	assert.Equal(t, "error", r.Type, body)
+	assert.NotEmpty(t, r.Message, body)
+	assert.Equal(t, "Error: "+r.Message, r.Display, body)
+	return r.Message
+}
+
 func TestMethodNotAllowed(t *testing.T) {
 	e := newEnv(t, nil)
-	for _, c := range []struct{ method, path string }{
-		{http.MethodPost, "/"},
-		{http.MethodPost, "/app.js"},
-		{http.MethodPut, "/api/eval"},
-		{http.MethodDelete, "/api/eval"},
-		{http.MethodPost, "/healthz"},
-		{http.MethodPost, "/readyz"},
-		{http.MethodPost, "/metrics"},
+	for _, c := range []struct {
+		method, path string
+		allow        []string
+	}{
+		{http.MethodPost, "/", []string{"GET", "HEAD"}},
+		{http.MethodPost, "/app.js", []string{"GET", "HEAD"}},
+		{http.MethodPut, "/api/eval", []string{"GET", "HEAD", "POST"}},
+		{http.MethodDelete, "/api/eval", []string{"GET", "HEAD", "POST"}},
+		{"BREW", "/api/eval", []string{"GET", "HEAD", "POST"}},
+		{http.MethodPost, "/healthz", []string{"GET", "HEAD"}},
+		{http.MethodPost, "/readyz", []string{"GET", "HEAD"}},
+		{http.MethodPost, "/metrics", []string{"GET", "HEAD"}},
 	} {
-		resp, _ := e.do(t, c.method, c.path, nil, "")
+		resp, body := e.do(t, c.method, c.path, nil, "")
 		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s %s", c.method, c.path)
+		assert.Equal(t, c.allow, resp.Header.Values("Allow"), "%s %s", c.method, c.path)
+		assert.Equal(t, "method "+c.method+" is not allowed here; use "+strings.Join(c.allow, ", "),
+			errorObject(t, resp, body), "%s %s", c.method, c.path)
 	}
-	resp, _ := e.do(t, http.MethodPut, "/api/eval", nil, "")
-	assert.Contains(t, resp.Header.Values("Allow"), "POST")
+}
+
+// A path that no route serves is a 404 with the error object; under /api/ it names the API.
+func TestNotFoundIsAnErrorObject(t *testing.T) {
+	e := newEnv(t, nil)
+	for path, want := range map[string]string{
+		"/nope":          "not found",
+		"/api":           "not found: the API is /api/eval (GET /api/eval?expr=1%2B2, or POST)",
+		"/api/":          "not found: the API is /api/eval (GET /api/eval?expr=1%2B2, or POST)",
+		"/api/evaluate":  "not found: the API is /api/eval (GET /api/eval?expr=1%2B2, or POST)",
+		"/api/eval/more": "not found: the API is /api/eval (GET /api/eval?expr=1%2B2, or POST)",
+	} {
+		resp, body := e.get(t, path)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, path)
+		assert.Equal(t, want, errorObject(t, resp, body), path)
+	}
+	resp, body := e.do(t, http.MethodPost, "/api/nope", nil, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	errorObject(t, resp, body)
 }
 
 func TestCSPIgnoresHostileHost(t *testing.T) {
@@ -300,11 +342,59 @@ func TestWebSocketUpgradeThroughRouter(t *testing.T) {
 	assert.Equal(t, websocket.StatusNormalClosure, websocket.CloseStatus(err))
 }
 
+// The WebSocket endpoint's handshake failures, which the library and the handler answer
+// in plain text, reach the client as the API's error object; the upgrade passes.
+func TestWebSocketRefusalsAreErrorObjects(t *testing.T) {
+	ws := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("shutdown") {
+			http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil) // same-origin only
+		if err == nil {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	})
+	e := newEnv(t, func(c *web.Config) { c.WS = ws })
+	upgrade := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	for _, c := range []struct {
+		path   string
+		header http.Header
+		status int
+		msg    string
+	}{
+		{"/ws", nil, http.StatusUpgradeRequired, "/ws is the WebSocket endpoint: connect with a WebSocket client (WebSocket protocol violation: "},
+		{"/ws?shutdown", nil, http.StatusServiceUnavailable, "server shutting down"},
+		{"/ws", http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden, `request Origin "evil.example" is not authorized for Host `},
+	} {
+		h := c.header
+		if h != nil {
+			for k, v := range upgrade {
+				h[k] = v
+			}
+		}
+		resp, body := e.do(t, http.MethodGet, c.path, h, "")
+		assert.Equal(t, c.status, resp.StatusCode, body)
+		msg := errorObject(t, resp, body)
+		assert.True(t, strings.HasPrefix(msg, c.msg), "%q", msg)
+		assertSecurityHeaders(t, resp, strings.TrimPrefix(e.ts.URL, "http://"))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/ws", nil)
+	require.NoError(t, err)
+	defer conn.CloseNow()
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+}
+
 func TestPanicIsRecoveredAndLogged(t *testing.T) {
 	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
 	e := newEnv(t, func(c *web.Config) { c.WS = boom })
-	resp, _ := e.get(t, "/ws")
+	resp, body := e.get(t, "/ws")
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.Equal(t, "internal error", errorObject(t, resp, body))
 	logs := e.log.String()
 	assert.Contains(t, logs, "http handler panic")
 	assert.Contains(t, logs, "panic=boom")
@@ -324,7 +414,90 @@ func TestRequestLogOmitsQueryString(t *testing.T) {
 
 	logs := e.log.String()
 	assert.NotContains(t, logs, "secret_name_42")
-	assert.Contains(t, logs, "method=GET path=/api/eval status=422")
-	assert.Contains(t, logs, "method=GET path=/app.js status=200")
+	assert.Contains(t, logs, "level=INFO msg=\"http request\" method=GET path=/api/eval status=422")
+	assert.Contains(t, logs, "level=DEBUG msg=\"http request\" method=GET path=/app.js status=200")
 	assert.Contains(t, logs, "duration=")
+}
+
+// The playground's files are logged at debug level, as the probes are; the API, a missing
+// file and a 405 at info.
+func TestStaticFilesLoggedAtDebug(t *testing.T) {
+	e := newEnv(t, nil)
+	e.get(t, "/")
+	e.get(t, "/style.css")
+	resp, _ := e.get(t, "/app.js")
+	e.do(t, http.MethodGet, "/app.js", http.Header{"If-None-Match": {resp.Header.Get("ETag")}}, "")
+	e.get(t, "/api/eval?expr=1")
+	e.get(t, "/missing.js")
+	e.do(t, http.MethodPost, "/app.js", nil, "")
+
+	levels := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(e.log.String()), "\n") {
+		if !strings.Contains(line, `msg="http request"`) {
+			continue
+		}
+		level := strings.Fields(strings.SplitN(line, "level=", 2)[1])[0]
+		path := strings.Fields(strings.SplitN(line, "path=", 2)[1])[0]
+		status := strings.Fields(strings.SplitN(line, "status=", 2)[1])[0]
+		levels[path+" "+status] = append(levels[path+" "+status], level)
+	}
+	assert.Equal(t, map[string][]string{
+		"/ 200":           {"DEBUG"},
+		"/style.css 200":  {"DEBUG"},
+		"/app.js 200":     {"DEBUG"},
+		"/app.js 304":     {"DEBUG"},
+		"/api/eval 200":   {"INFO"},
+		"/missing.js 404": {"INFO"},
+		"/app.js 405":     {"INFO"},
+	}, levels)
+}
+
+// HTTP requests are counted by route pattern (never the raw path: the series stay few),
+// method and status, through promhttp's middleware; /ws is counted but not timed.
+func TestHTTPRequestMetricsByRoute(t *testing.T) {
+	ws := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
+	e := newEnv(t, func(c *web.Config) { c.WS = ws })
+	e.get(t, "/api/eval?expr=1")
+	e.get(t, "/api/eval?expr=2")
+	e.do(t, http.MethodPost, "/api/eval", http.Header{"Content-Type": {"text/plain"}}, "1/0")
+	e.do(t, http.MethodPut, "/api/eval", nil, "")
+	e.get(t, "/app.js")
+	e.get(t, "/img/logo.svg")
+	e.do(t, http.MethodHead, "/", nil, "")
+	e.get(t, "/no/such/path/1")
+	e.get(t, "/no/such/path/2")
+	e.get(t, "/ws")
+	e.get(t, "/healthz")
+
+	want := `
+# HELP wscalc_http_requests_total HTTP requests answered, by route pattern ("unmatched" for a path no route serves), method and status code.
+# TYPE wscalc_http_requests_total counter
+wscalc_http_requests_total{code="200",method="get",route="/api/eval"} 2
+wscalc_http_requests_total{code="200",method="get",route="/app.js"} 1
+wscalc_http_requests_total{code="200",method="get",route="/healthz"} 1
+wscalc_http_requests_total{code="200",method="get",route="/img/logo.svg"} 1
+wscalc_http_requests_total{code="200",method="head",route="/"} 1
+wscalc_http_requests_total{code="403",method="get",route="/ws"} 1
+wscalc_http_requests_total{code="404",method="get",route="unmatched"} 2
+wscalc_http_requests_total{code="405",method="put",route="/api/eval"} 1
+wscalc_http_requests_total{code="422",method="post",route="/api/eval"} 1
+`
+	require.NoError(t, testutil.GatherAndCompare(e.metrics.Registry, strings.NewReader(want), "wscalc_http_requests_total"))
+	families, err := e.metrics.Registry.Gather()
+	require.NoError(t, err)
+	timed := map[string]uint64{}
+	for _, f := range families {
+		if f.GetName() != "wscalc_http_request_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "route" {
+					timed[l.GetValue()] += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	assert.Equal(t, map[string]uint64{"/api/eval": 4, "/app.js": 1, "/img/logo.svg": 1, "/": 1,
+		"unmatched": 2, "/healthz": 1}, timed, "every request but /ws")
 }
