@@ -46,6 +46,8 @@ type lexer struct {
 	m        *meter // prices the large literals
 	maxBytes int64  // of the line's big literals together (Limits.MaxSessionMemory)
 	litBytes int64
+
+	err error // the lexical error, once met: every later token is tErr
 }
 
 func isBlank(r rune) bool     { return r == ' ' || r == '\t' }
@@ -53,13 +55,18 @@ func isDigit(r rune) bool     { return r >= '0' && r <= '9' }
 func isNameStart(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 func isNameRune(r rune) bool  { return isNameStart(r) || isDigit(r) }
 
-// next returns the next token or a positioned error.
-func (lx *lexer) next() (token, error) {
+// next returns the next token. A lexical error gives a tErr token, and lx.err says which:
+// the parser reports it when it meets that token, so that its own errors on the tokens
+// before it come first, and reading a token never fails.
+func (lx *lexer) next() token {
+	if lx.err != nil {
+		return token{kind: tErr}
+	}
 	for lx.i < len(lx.src) && isBlank(lx.src[lx.i]) {
 		lx.i++
 	}
 	if lx.i >= len(lx.src) {
-		return token{kind: tEOF, pos: lx.eol, end: lx.eol}, nil
+		return token{kind: tEOF, pos: int32(lx.eol), end: int32(lx.eol)}
 	}
 	start := lx.i
 	r := lx.src[start]
@@ -72,19 +79,25 @@ func (lx *lexer) next() (token, error) {
 		}
 		t := lx.tok(tName, start)
 		if lx.i-start > maxNameLen {
-			return t, errAt(t, "name too long (limit %d characters)", maxNameLen)
+			return lx.fail(errAt(t, "name too long (limit %d characters)", maxNameLen))
 		}
-		return t, nil
+		return t
 	case r == piRune:
 		lx.i++
-		return token{kind: tName, pos: start + 1, end: start + 1, text: "pi"}, nil
+		return token{kind: tName, pos: int32(start + 1), end: int32(start + 1), text: "pi"}
 	}
 	if k, n := operator(lx.src[start:]); n > 0 {
 		lx.i += n
-		return lx.tok(k, start), nil
+		return lx.tok(k, start)
 	}
 	col := start + 1
-	return token{}, &Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col}
+	return lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
+}
+
+// fail records a lexical error and returns the token that stands for it.
+func (lx *lexer) fail(err error) token {
+	lx.err = err
+	return token{kind: tErr}
 }
 
 // operator recognises the operator at the start of s and returns its kind and length.
@@ -150,7 +163,7 @@ func quoteRune(r rune) string {
 // table and numbers get theirs only when a message or the slow path of parseNumber needs
 // it (lexer.text), so a typical line's tokens allocate nothing.
 func (lx *lexer) tok(k tokKind, start int) token {
-	t := token{kind: k, pos: start + 1, end: lx.i}
+	t := token{kind: k, pos: int32(start + 1), end: int32(lx.i)}
 	switch k {
 	case tName:
 		t.text = string(lx.src[start:lx.i])
@@ -182,24 +195,24 @@ func (lx *lexer) text(t token) string {
 
 // literal scans a number and converts it: a bad number is reported here, where it is
 // scanned, and a big one is priced and counted against the memory cap of the line.
-func (lx *lexer) literal() (token, error) {
+func (lx *lexer) literal() token {
 	t := lx.number()
 	v, err := parseNumber(t, lx.src[t.pos-1:t.end], lx.maxBits, lx.m)
 	if err != nil {
-		return token{}, err
+		return lx.fail(err)
 	}
 	if lx.t == nil {
-		return t, nil
+		return t
 	}
 	if v.isBig() { // held until the line ends: capped like the values it computes
 		lx.t.bigLits = true
 		if lx.litBytes += storedBytes(v); lx.litBytes > lx.maxBytes {
-			return token{}, errMemory(t, lx.maxBytes)
+			return lx.fail(errMemory(t, lx.maxBytes))
 		}
 	}
 	lx.t.lits = append(lx.t.lits, v)
 	t.lit = int32(len(lx.t.lits) - 1)
-	return t, nil
+	return t
 }
 
 // number scans digits, underscores and letters greedily as the reference says, then
@@ -252,5 +265,5 @@ func errAt(t token, format string, args ...any) *Error {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return &Error{Msg: msg, Column: t.pos, End: t.end}
+	return &Error{Msg: msg, Column: int(t.pos), End: int(t.end)}
 }

@@ -17,44 +17,29 @@ type parser struct {
 	contAns  bool                // the line is a continuation: the first primary is ans
 }
 
-func (p *parser) advance() error {
+// advance moves to the next token. It cannot fail: a lexical error is a tErr token,
+// reported by unexpected when a rule meets it.
+func (p *parser) advance() {
 	p.prev = p.tok
 	if p.hasPeek {
 		p.tok, p.hasPeek = p.peeked, false
-		return nil
+		return
 	}
-	t, err := p.lx.next()
-	if err != nil {
-		return err
-	}
-	p.tok = t
-	return nil
+	p.tok = p.lx.next()
 }
 
-func (p *parser) peek() (token, error) {
+func (p *parser) peek() token {
 	if !p.hasPeek {
-		t, err := p.lx.next()
-		if err != nil {
-			return token{}, err
-		}
-		p.peeked, p.hasPeek = t, true
+		p.peeked, p.hasPeek = p.lx.next(), true
 	}
-	return p.peeked, nil
+	return p.peeked
 }
 
 // parseLine parses a whole line: an assignment, a continuation or an expression.
 func (p *parser) parseLine() error {
-	if err := p.advance(); err != nil {
-		return err
-	}
-	if p.tok.kind == tName {
-		next, err := p.peek()
-		if err != nil {
-			return err
-		}
-		if next.kind == tAssign {
-			return p.parseAssignment()
-		}
+	p.advance()
+	if p.tok.kind == tName && p.peek().kind == tAssign {
+		return p.parseAssignment()
 	}
 	p.contAns = startsContinuation(p.tok)
 	root, err := p.parseExpr()
@@ -80,12 +65,8 @@ func (p *parser) parseAssignment() error {
 		return errAt(name, "cannot assign to '%s'", name.text)
 	}
 	p.t.assign = &name
-	if err := p.advance(); err != nil { // the name
-		return err
-	}
-	if err := p.advance(); err != nil { // =
-		return err
-	}
+	p.advance() // the name
+	p.advance() // =
 	root, err := p.parseExpr()
 	if err != nil {
 		return err
@@ -101,9 +82,13 @@ func (p *parser) expectEOF() error {
 	return nil
 }
 
-// unexpected reports the current token as misplaced.
+// unexpected reports the current token as misplaced; a tErr token is the lexical error
+// it stands for.
 func (p *parser) unexpected() error {
-	if p.tok.kind == tEOF {
+	switch p.tok.kind {
+	case tErr:
+		return p.lx.err
+	case tEOF:
 		return errAt(p.tok, "unexpected end of input")
 	}
 	return errAt(p.tok, "unexpected '%s'", p.lx.text(p.tok))
@@ -158,11 +143,9 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		if opTok.kind != tName { // the keyword mod is %
 			op = binaryOps[opTok.kind]
 		}
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
+		p.advance()
 		if opTok.kind == tPercent && p.tok.kind == tEOF { // the line ends with '%'
-			return 0, &Error{Msg: percentMsg, Column: opTok.pos, End: opTok.end}
+			return 0, &Error{Msg: percentMsg, Column: int(opTok.pos), End: int(opTok.end)}
 		}
 		right, err := p.parseBinary(level + 1)
 		if err != nil {
@@ -198,9 +181,7 @@ func (p *parser) parseUnary() (int32, error) {
 	if err := p.enter(opTok); err != nil {
 		return 0, err
 	}
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	x, err := p.parseUnary()
 	if err != nil {
 		return 0, err
@@ -220,9 +201,7 @@ func (p *parser) parsePower() (int32, error) {
 		return base, nil
 	}
 	opTok := p.tok
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	exp, err := p.parseUnary()
 	if err != nil {
 		return 0, err
@@ -237,9 +216,7 @@ func (p *parser) parsePostfix() (int32, error) {
 	}
 	for p.tok.kind == tBang {
 		x = p.t.add(node{op: nFact, tok: p.tok, l: x})
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
+		p.advance()
 	}
 	if startsPrimary(p.tok) {
 		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.lx.text(p.prev), p.lx.text(p.tok))
@@ -263,16 +240,10 @@ func (p *parser) parsePrimary() (int32, error) {
 	case t.kind == tLParen:
 		return p.parseParens()
 	case t.kind == tName && t.text != "mod":
-		next, err := p.peek()
-		if err != nil {
-			return 0, err
-		}
-		if next.kind == tLParen && p.isCallee(t.text) {
+		if p.peek().kind == tLParen && p.isCallee(t.text) {
 			return p.parseCall()
 		}
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
+		p.advance()
 		return p.t.add(node{op: nName, tok: t}), nil
 	}
 	return 0, p.unexpected()
@@ -295,9 +266,7 @@ func (p *parser) isCallee(name string) bool {
 // parseNumber makes the node of a number, whose value the lexer stored when it scanned it.
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	return p.t.add(node{op: nLit, tok: t, l: t.lit}), nil
 }
 
@@ -306,9 +275,7 @@ func (p *parser) parseParens() (int32, error) {
 	if err := p.enter(open); err != nil {
 		return 0, err
 	}
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	x, err := p.parseExpr()
 	if err != nil {
 		return 0, err
@@ -323,7 +290,8 @@ func (p *parser) parseParens() (int32, error) {
 func (p *parser) closeParen(open token) error {
 	switch p.tok.kind {
 	case tRParen:
-		return p.advance()
+		p.advance()
+		return nil
 	case tEOF:
 		return errAt(p.tok, "missing ')' to match '(' at column %d", open.pos)
 	}
@@ -343,13 +311,9 @@ func (p *parser) parseCall() (int32, error) {
 	if err := p.enter(name); err != nil {
 		return 0, err
 	}
-	if err := p.advance(); err != nil { // name
-		return 0, err
-	}
+	p.advance() // name
 	open := p.tok
-	if err := p.advance(); err != nil { // (
-		return 0, err
-	}
+	p.advance() // (
 	var args [maxArgs]int32
 	n := 0
 	for p.tok.kind != tRParen {
@@ -365,10 +329,8 @@ func (p *parser) parseCall() (int32, error) {
 		if p.tok.kind != tComma {
 			break
 		}
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
-		if p.tok.kind == tRParen { // f(1,)
+		p.advance()
+		if p.tok.kind == tRParen || p.tok.kind == tErr { // f(1,) or a lexical error
 			return 0, p.unexpected()
 		}
 	}
