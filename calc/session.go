@@ -34,6 +34,10 @@ type Session struct {
 	own     *Budget // the budget when Budget is nil
 	scratch scratch // buffers reused from line to line
 
+	// lim is Limits with its defaults, computed again only when Limits changes (limFrom).
+	lim, limFrom Limits
+	limOK        bool
+
 	lastDuration time.Duration
 	epoch        time.Time // see now
 	slow         float64   // the slowdown the meter measured, carried to the next line
@@ -102,7 +106,7 @@ func (s *Session) Eval(line string) (Result, error) {
 // unchanged; the work done until then is charged to the budget all the same. An error of
 // the Gate is returned as it is.
 func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) {
-	lim := s.Limits.WithDefaults()
+	lim := s.limits()
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if len(line) > lim.MaxLineBytes {
 		return Result{}, &Error{Msg: "expression too long (limit " + strconv.Itoa(lim.MaxLineBytes) + " bytes)"}
@@ -118,8 +122,10 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	if ctx.Done() != nil && ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}
-	if res, err, ok := s.command(src); ok {
-		return res, err
+	if startsWithLetter(src) { // every command, and a function's name alone, is a word
+		if res, err, ok := s.command(src); ok {
+			return res, err
+		}
 	}
 	start := s.now()
 	m := &s.scratch.meter
@@ -132,6 +138,23 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	s.lastDuration = s.since(start)
 	s.budget().debit(float64(dynCost) + workUnits(s.lastDuration-waited))
 	return res, err
+}
+
+// limits returns the session's limits with their defaults filled in.
+func (s *Session) limits() Limits {
+	if !s.limOK || s.Limits != s.limFrom {
+		s.lim, s.limFrom, s.limOK = s.Limits.WithDefaults(), s.Limits, true
+	}
+	return s.lim
+}
+
+func startsWithLetter(src []rune) bool {
+	for _, r := range src {
+		if !isBlank(r) {
+			return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7F
+		}
+	}
+	return false
 }
 
 func (s *Session) evalLine(src []rune, lim Limits, m *meter) (Result, error) {
