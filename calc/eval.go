@@ -3,7 +3,6 @@ package calc
 import (
 	"math"
 	"math/big"
-	"math/bits"
 )
 
 // maxRationalBits bounds an exact non-integer: past it (numerator and denominator
@@ -299,7 +298,189 @@ func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
 	return ratValue(r), nil
 }
 
+// binary evaluates a binary operator in three steps, each in one place:
+//
+//  1. the fast path, smallBinary: both operands held in int64s and a result that fits —
+//     no math/big, no allocation, no pricing: what nearly every line people type needs;
+//  2. the operators with rules of their own: ** (exponents), the integer operators;
+//  3. one promotion: an approximate operand makes + - * / // % approximate (floatBinary);
+//     otherwise they are exact, in math/big, each operation priced first (exactBinary).
+//
+// The fast path returns what the general path would (TestFastPathsAgreeWithGeneral).
 func (e *evaluator) binary(n *node, a, b value) (value, error) {
+	if v, ok := smallBinary(n.op, a, b, e.lim.MaxBits); ok {
+		return v, nil
+	}
+	return e.general(n, a, b)
+}
+
+// general is the general path of a binary operator: steps 2 and 3 of binary.
+func (e *evaluator) general(n *node, a, b value) (value, error) {
+	switch n.op {
+	case nPow:
+		return e.pow(n.tok, a, b)
+	case nShl, nShr, nAnd, nOr:
+		return e.integerOp(n, a, b)
+	case nDiv, nFloorDiv, nMod:
+		if b.sign() == 0 {
+			return value{}, errAt(n.tok, "division by zero")
+		}
+	}
+	if !a.isExact() || !b.isExact() {
+		return floatBinary(n, a, b)
+	}
+	return e.exactBinary(n, a, b)
+}
+
+// smallBinary is the fast path of every binary operator: operands held in int64s
+// (integers, or fractions n/d in lowest terms) and a result that fits in them. ok is false
+// otherwise — overflow, a zero divisor, an operand in math/big or binary64, a fraction
+// where only integers are handled here — and the general path decides, errors included.
+// ** and << take it only when every int64 is within maxBits, as their estimates (§7)
+// would then admit every result that fits.
+func smallBinary(op opKind, a, b value, maxBits int) (value, bool) {
+	an, ad, ok1 := smallParts(a)
+	bn, bd, ok2 := smallParts(b)
+	if !ok1 || !ok2 {
+		return value{}, false
+	}
+	if ad == 1 && bd == 1 {
+		return smallInts(op, an, bn, maxBits >= 64)
+	}
+	switch op {
+	case nSub:
+		if bn == math.MinInt64 {
+			return value{}, false
+		}
+		bn = -bn
+		fallthrough
+	case nAdd: // an/ad + bn/bd = (an·bd + bn·ad) / (ad·bd)
+		x, ok1 := mul64(an, bd)
+		y, ok2 := mul64(bn, ad)
+		d, ok3 := mul64(ad, bd)
+		n, ok4 := add64(x, y)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return value{}, false
+		}
+		return fracValue(n, d)
+	case nDiv:
+		if bn == 0 {
+			return value{}, false
+		}
+		bn, bd = bd, bn
+		fallthrough
+	case nMul:
+		n, ok1 := mul64(an, bn)
+		d, ok2 := mul64(ad, bd)
+		if !ok1 || !ok2 {
+			return value{}, false
+		}
+		return fracValue(n, d)
+	}
+	return value{}, false
+}
+
+// smallInts is smallBinary for two integers; bitsOK says that ** and << may take it.
+func smallInts(op opKind, x, y int64, bitsOK bool) (value, bool) {
+	switch op {
+	case nAdd:
+		r, ok := add64(x, y)
+		return small(r), ok
+	case nSub:
+		if y == math.MinInt64 {
+			return value{}, false
+		}
+		r, ok := add64(x, -y)
+		return small(r), ok
+	case nMul:
+		r, ok := mul64(x, y)
+		return small(r), ok
+	case nDiv:
+		if y == 0 || x == math.MinInt64 && y == -1 {
+			return value{}, false
+		}
+		if x%y == 0 {
+			return small(x / y), true
+		}
+		return fracValue(x, y)
+	case nFloorDiv, nMod:
+		if y == 0 || x == math.MinInt64 && y == -1 {
+			return value{}, false
+		}
+		q, r := x/y, x%y
+		if r != 0 && (r < 0) != (y < 0) { // Go truncates; the language floors
+			q, r = q-1, r+y
+		}
+		if op == nFloorDiv {
+			return small(q), true
+		}
+		return small(r), true
+	case nPow:
+		if !bitsOK || y < 0 || y > 64 {
+			return value{}, false
+		}
+		r := int64(1)
+		for range y {
+			var ok bool
+			if r, ok = mul64(r, x); !ok {
+				return value{}, false
+			}
+		}
+		return small(r), true
+	case nShl:
+		if !bitsOK || y < 0 || y > 62 || x<<y>>y != x {
+			return value{}, false
+		}
+		return small(x << y), true
+	case nShr:
+		if y < 0 {
+			return value{}, false
+		}
+		return small(x >> min(y, 63)), true
+	case nAnd:
+		return small(x & y), true
+	case nOr:
+		return small(x | y), true
+	}
+	return value{}, false
+}
+
+// floatBinary is + - * / // % with an approximate operand (the divisor is not an exact 0):
+// the exact operand is rounded to binary64 first, and the result is approximate, except
+// floor division's.
+func floatBinary(n *node, a, b value) (value, error) {
+	if n.op == nFloorDiv || n.op == nMod {
+		return floorDivModFloat(n, a, b)
+	}
+	x, y, err := floats2(n.tok, a, b)
+	if err != nil {
+		return value{}, err
+	}
+	var r float64
+	switch n.op {
+	case nAdd, nSub:
+		r = x + y
+		if n.op == nSub {
+			r = x - y
+		}
+		if math.Abs(r) <= 1e-15*math.Max(math.Abs(x), math.Abs(y)) {
+			r = 0 // snap: the difference is rounding noise
+		}
+	case nMul:
+		r = x * y
+	case nDiv:
+		if y == 0 { // an exact divisor too small for binary64
+			return value{}, errAt(n.tok, "division by zero")
+		}
+		r = x / y
+	}
+	return checkFloat(r, n.tok)
+}
+
+// exactBinary is + - * / // % on exact operands (the divisor is not 0), in math/big: each
+// operation is priced from the operands' sizes and admitted by the meter before it runs,
+// and its result judged (checkInt, checkRat).
+func (e *evaluator) exactBinary(n *node, a, b value) (value, error) {
 	switch n.op {
 	case nAdd, nSub:
 		return e.addSub(n, a, b)
@@ -307,47 +488,11 @@ func (e *evaluator) binary(n *node, a, b value) (value, error) {
 		return e.mul(n.tok, a, b)
 	case nDiv:
 		return e.div(n.tok, a, b)
-	case nFloorDiv, nMod:
-		return e.floorDivMod(n, a, b)
-	case nPow:
-		return e.pow(n.tok, a, b)
 	}
-	return e.integerOp(n, a, b)
+	return e.floorDivMod(n, a, b)
 }
 
 func (e *evaluator) addSub(n *node, a, b value) (value, error) {
-	sub := n.op == nSub
-	if a.kind == vSmall && b.kind == vSmall {
-		var r int64
-		var overflow bool
-		if sub {
-			r = a.i - b.i
-			overflow = (a.i >= 0) != (b.i >= 0) && (r >= 0) != (a.i >= 0)
-		} else {
-			r = a.i + b.i
-			overflow = (a.i >= 0) == (b.i >= 0) && (r >= 0) != (a.i >= 0)
-		}
-		if !overflow {
-			return small(r), nil
-		}
-	}
-	if v, ok := smallAddSub(a, b, sub); ok {
-		return v, nil
-	}
-	if !a.isExact() || !b.isExact() {
-		f0, f1, err := floats2(n.tok, a, b)
-		if err != nil {
-			return value{}, err
-		}
-		r := f0 + f1
-		if sub {
-			r = f0 - f1
-		}
-		if math.Abs(r) <= 1e-15*math.Max(math.Abs(f0), math.Abs(f1)) {
-			r = 0 // snap: the difference is rounding noise
-		}
-		return checkFloat(r, n.tok)
-	}
 	numEst := math.Max(a.numBits()+b.denBits(), b.numBits()+a.denBits()) + 1
 	denEst := a.denBits() + b.denBits()
 	cost := linearCost(numEst)
@@ -358,7 +503,7 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 		return value{}, err
 	}
 	r := new(big.Rat)
-	if sub {
+	if n.op == nSub {
 		r.Sub(a.rat(), b.rat())
 	} else {
 		r.Add(a.rat(), b.rat())
@@ -366,72 +511,7 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 	return e.checkRat(n.tok, r)
 }
 
-// smallAddSub adds or subtracts exact values held in int64s without big arithmetic;
-// ok is false when they are not, or when the result does not fit.
-func smallAddSub(a, b value, sub bool) (value, bool) {
-	an, ad, ok1 := smallParts(a)
-	bn, bd, ok2 := smallParts(b)
-	if !ok1 || !ok2 {
-		return value{}, false
-	}
-	if sub {
-		if bn == math.MinInt64 {
-			return value{}, false
-		}
-		bn = -bn
-	}
-	x, ok1 := mul64(an, bd)
-	y, ok2 := mul64(bn, ad)
-	d, ok3 := mul64(ad, bd)
-	if !ok1 || !ok2 || !ok3 {
-		return value{}, false
-	}
-	n, ok := add64(x, y)
-	if !ok {
-		return value{}, false
-	}
-	return fracValue(n, d)
-}
-
-// smallMulDiv multiplies or divides (b ≠ 0) exact values held in int64s.
-func smallMulDiv(a, b value, div bool) (value, bool) {
-	an, ad, ok1 := smallParts(a)
-	bn, bd, ok2 := smallParts(b)
-	if !ok1 || !ok2 {
-		return value{}, false
-	}
-	if div {
-		bn, bd = bd, bn
-	}
-	n, ok1 := mul64(an, bn)
-	d, ok2 := mul64(ad, bd)
-	if !ok1 || !ok2 {
-		return value{}, false
-	}
-	return fracValue(n, d)
-}
-
 func (e *evaluator) mul(t token, a, b value) (value, error) {
-	if a.kind == vSmall && b.kind == vSmall {
-		hi, lo := bits.Mul64(absU(a.i), absU(b.i))
-		if hi == 0 && lo <= math.MaxInt64 {
-			r := int64(lo)
-			if (a.i < 0) != (b.i < 0) {
-				r = -r
-			}
-			return small(r), nil
-		}
-	}
-	if v, ok := smallMulDiv(a, b, false); ok {
-		return v, nil
-	}
-	if !a.isExact() || !b.isExact() {
-		f0, f1, err := floats2(t, a, b)
-		if err != nil {
-			return value{}, err
-		}
-		return checkFloat(f0*f1, t)
-	}
 	if a.sign() == 0 || b.sign() == 0 {
 		return small(0), nil
 	}
@@ -451,29 +531,8 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 	return e.checkRat(t, new(big.Rat).Mul(a.rat(), b.rat()))
 }
 
+// div computes the result exactly, then judges it (checkInt, checkRat).
 func (e *evaluator) div(t token, a, b value) (value, error) {
-	if b.sign() == 0 {
-		return value{}, errAt(t, "division by zero")
-	}
-	if a.kind == vSmall && b.kind == vSmall && !(a.i == math.MinInt64 && b.i == -1) {
-		if a.i%b.i == 0 {
-			return small(a.i / b.i), nil
-		}
-	}
-	if v, ok := smallMulDiv(a, b, true); ok {
-		return v, nil
-	}
-	if !a.isExact() || !b.isExact() {
-		f0, f1, err := floats2(t, a, b)
-		if err != nil {
-			return value{}, err
-		}
-		if f1 == 0 { // an exact divisor too small for binary64
-			return value{}, errAt(t, "division by zero")
-		}
-		return checkFloat(f0/f1, t)
-	}
-	// The result is computed exactly, then judged (checkRat).
 	numEst, denEst := a.numBits()+b.denBits(), a.denBits()+b.numBits()
 	if a.isInt() && b.isInt() {
 		if err := e.spend(a, b, divCost(a.numBits(), b.numBits()), a.numBits()); err != nil {
@@ -498,26 +557,9 @@ func exactOf(v value) *big.Rat {
 	return v.rat()
 }
 
-// floorDivMod implements // and %: floor division is an exact integer even for approximate
-// operands (computed from their exact binary64 values); the remainder takes the sign of
-// the divisor and is approximate when an operand is.
+// floorDivMod implements // and % on exact operands (b ≠ 0): the floor, and the remainder,
+// which takes the sign of the divisor.
 func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
-	if b.sign() == 0 {
-		return value{}, errAt(n.tok, "division by zero")
-	}
-	if a.kind == vSmall && b.kind == vSmall && !(a.i == math.MinInt64 && b.i == -1) {
-		q, r := a.i/b.i, a.i%b.i
-		if r != 0 && (r < 0) != (b.i < 0) {
-			q, r = q-1, r+b.i
-		}
-		if n.op == nFloorDiv {
-			return small(q), nil
-		}
-		return small(r), nil
-	}
-	if !a.isExact() || !b.isExact() {
-		return floorDivModFloat(n, a, b)
-	}
 	// The results are computed exactly, then judged (checkInt, checkRat).
 	if err := e.spend(a, b, floorDivModCost(a, b, n.op == nMod), a.numBits()+b.denBits()); err != nil {
 		return value{}, err
@@ -584,12 +626,6 @@ func (e *evaluator) integerOp(n *node, a, b value) (value, error) {
 	switch n.op {
 	case nShl, nShr:
 		return e.shift(n, a, b)
-	}
-	if a.kind == vSmall && b.kind == vSmall {
-		if n.op == nAnd {
-			return small(a.i & b.i), nil
-		}
-		return small(a.i | b.i), nil
 	}
 	size := math.Max(a.numBits(), b.numBits())
 	if err := e.spend(a, b, linearCost(size), size); err != nil {
@@ -773,13 +809,6 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 			return value{}, errApproxOverflow(t)
 		}
 		return approx(f), nil
-	}
-	if base.kind == vSmall && numBits < 63 {
-		r := int64(1)
-		for i := int64(0); i < n; i++ {
-			r *= base.i
-		}
-		return small(r), nil
 	}
 	if base.kind == vLazy { // (b**k)**n is b**(k·n): no intermediate
 		base, n = ratValue(base.lz.base), base.lz.exp*n

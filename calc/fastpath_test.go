@@ -1,0 +1,66 @@
+package calc
+
+import (
+	"math"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// smallOperand draws a value held in int64s: an integer, often near a boundary of int64
+// or of the small range, or a fraction in lowest terms.
+func smallOperand(t *rapid.T, label string) value {
+	n := rapid.OneOf(
+		rapid.Int64Range(-20, 20),
+		rapid.Int64Range(-1<<32, 1<<32),
+		rapid.Int64(),
+		rapid.SampledFrom([]int64{math.MinInt64, math.MinInt64 + 1, math.MaxInt64, -1 << 62, 1 << 62, 1<<31 - 1, -1 << 31, 3037000499, 3037000500}),
+	).Draw(t, label+"_num")
+	if !rapid.Bool().Draw(t, label+"_frac") {
+		return small(n)
+	}
+	d := rapid.OneOf(rapid.Int64Range(2, 100), rapid.Int64Range(2, math.MaxInt64)).Draw(t, label+"_den")
+	v, ok := fracValue(n, d)
+	if !ok {
+		return small(n)
+	}
+	return v
+}
+
+// The fast path of each binary operator (smallBinary) gives exactly the value, in the
+// same representation, that its general path (math/big or the operator's own rules)
+// gives; where it declines, the general path decides alone.
+func TestFastPathsAgreeWithGeneral(t *testing.T) {
+	ops := []opKind{nAdd, nSub, nMul, nDiv, nFloorDiv, nMod, nPow, nShl, nShr, nAnd, nOr}
+	rapid.Check(t, func(t *rapid.T) {
+		op := rapid.SampledFrom(ops).Draw(t, "op")
+		a, b := smallOperand(t, "a"), smallOperand(t, "b")
+		if op == nPow || op == nShl { // keep the general path's results small enough to compute
+			b = small(rapid.Int64Range(-3, 70).Draw(t, "exp"))
+		}
+		lim := DefaultLimits()
+		fast, ok := smallBinary(op, a, b, lim.MaxBits)
+		if !ok {
+			return
+		}
+		e := &evaluator{lim: lim}
+		n := &node{op: op, tok: token{text: opText[tPlus]}}
+		want, err := e.general(n, a, b)
+		if err != nil {
+			t.Fatalf("%v %d %v: fast path %v, general path error %v", a, op, b, fast, err)
+		}
+		if fast != want {
+			t.Fatalf("%v %d %v: fast path %+v, general path %+v", a, op, b, fast, want)
+		}
+	})
+}
+
+// With a bit limit below 64, ** and << are left to the general path, whose estimates
+// refuse what the limit refuses.
+func TestFastPathsLeavePowersToTheLimit(t *testing.T) {
+	for _, op := range []opKind{nPow, nShl} {
+		if v, ok := smallBinary(op, small(3), small(10), 8); ok {
+			t.Errorf("op %d with 8 bits: fast path took it (%v)", op, v)
+		}
+	}
+}
