@@ -64,3 +64,31 @@ func TestFastPathsLeavePowersToTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// The fast paths of the roundings (floor, ceil, trunc, round, round(x, k)) give what
+// their general paths in math/big give.
+func TestRoundingFastPathsAgreeWithGeneral(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		x := smallOperand(t, "x")
+		if rapid.Bool().Draw(t, "float") {
+			x = approx(rapid.Float64Range(-1e19, 1e19).Draw(t, "f"))
+		}
+		mode := rounding(rapid.IntRange(int(rFloor), int(rHalfAway)).Draw(t, "mode"))
+		if fast, ok := roundFast(x, mode); ok {
+			if want := intValue(roundBig(exactOf(x), mode)); fast != want {
+				t.Fatalf("%+v mode %d: fast path %+v, general path %+v", x, mode, fast, want)
+			}
+		}
+		if x.kind == vFloat {
+			return
+		}
+		k := rapid.Int64Range(-20, 20).Draw(t, "k")
+		if fast, ok := roundDigitsSmall(x, k); ok {
+			e := &evaluator{lim: DefaultLimits()}
+			want, err := e.roundDigits(token{text: "round"}, x, k)
+			if err != nil || fast != want {
+				t.Fatalf("round(%+v, %d): fast path %+v, general path %+v (%v)", x, k, fast, want, err)
+			}
+		}
+	})
+}

@@ -48,6 +48,8 @@ type lexer struct {
 	litBytes int64
 
 	err error // the lexical error, once met: every later token is tErr
+
+	vars map[string]variable // the session's variables, whose names the tokens reuse
 }
 
 func isBlank(r rune) bool     { return r == ' ' || r == '\t' }
@@ -166,7 +168,7 @@ func (lx *lexer) tok(k tokKind, start int) token {
 	t := token{kind: k, pos: int32(start + 1), end: int32(lx.i)}
 	switch k {
 	case tName:
-		t.text = string(lx.src[start:lx.i])
+		t.text = lx.name(lx.src[start:lx.i])
 	case tNum:
 	case tPow:
 		t.text = "^"
@@ -178,6 +180,39 @@ func (lx *lexer) tok(k tokKind, start int) token {
 	}
 	return t
 }
+
+// name returns the text of a name. The names of the language and the session's variables
+// are looked up without allocating and their strings reused, so that a line of function
+// calls and variables allocates nothing for its names; only a new name is converted.
+func (lx *lexer) name(src []rune) string {
+	var buf [maxNameLen]byte
+	if len(src) > len(buf) {
+		return string(src)
+	}
+	for i, r := range src {
+		buf[i] = byte(r) // isNameRune: ASCII only
+	}
+	b := buf[:len(src)]
+	if s, ok := knownNames[string(b)]; ok {
+		return s
+	}
+	if v, ok := lx.vars[string(b)]; ok {
+		return v.name
+	}
+	return string(b)
+}
+
+// knownNames are the names of the language: functions, constants, ans, _ and mod.
+var knownNames = func() map[string]string {
+	m := map[string]string{"ans": "ans", "_": "_", "mod": "mod"}
+	for name := range functions {
+		m[name] = name
+	}
+	for name := range constants {
+		m[name] = name
+	}
+	return m
+}()
 
 var opText = [...]string{
 	tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tDSlash: "//", tPercent: "%",

@@ -47,6 +47,7 @@ type Session struct {
 type variable struct {
 	v    value
 	text string
+	name string // the key, for the lexer to reuse (lexer.name)
 }
 
 // scratch holds per-line buffers that a session reuses, so that a typical line allocates
@@ -280,7 +281,7 @@ func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 	t.reset()
 	p := parser{
 		lx: lexer{src: src, eol: len(src) + 1, t: t, maxBits: lim.MaxBits, m: m,
-			maxBytes: lim.MaxSessionMemory},
+			maxBytes: lim.MaxSessionMemory, vars: s.vars},
 		maxDepth: lim.MaxDepth,
 		t:        t,
 		vars:     s.vars,
@@ -342,6 +343,6 @@ func (s *Session) store(name token, v value, f formatted, lim Limits) error {
 	if !exists {
 		s.order = append(s.order, name.text)
 	}
-	s.vars[name.text] = variable{v: v, text: varText(v, f)}
+	s.vars[name.text] = variable{v: v, text: varText(v, f), name: name.text}
 	return nil
 }
