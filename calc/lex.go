@@ -72,25 +72,37 @@ func (lx *lexer) next() token {
 	}
 	start := lx.i
 	r := lx.src[start]
+	// The token is built here, in place: the helpers only move lx.i.
+	t := token{pos: int32(start + 1)}
 	switch {
 	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(lx.src[start+1]):
-		return lx.literal()
+		lx.number()
+		t.kind, t.end = tNum, int32(lx.i)
+		if err := lx.literal(&t); err != nil {
+			return lx.fail(err)
+		}
+		return t
 	case isNameStart(r):
 		for lx.i < len(lx.src) && isNameRune(lx.src[lx.i]) {
 			lx.i++
 		}
-		t := lx.tok(tName, start)
+		t.kind, t.end, t.text = tName, int32(lx.i), lx.name(lx.src[start:lx.i])
 		if lx.i-start > maxNameLen {
 			return lx.fail(errAt(t, "name too long (limit %d characters)", maxNameLen))
 		}
 		return t
 	case r == piRune:
 		lx.i++
-		return token{kind: tName, pos: int32(start + 1), end: int32(start + 1), text: "pi"}
+		t.kind, t.end, t.text = tName, t.pos, "pi"
+		return t
 	}
 	if k, n := operator(lx.src[start:]); n > 0 {
 		lx.i += n
-		return lx.tok(k, start)
+		t.kind, t.end, t.text = k, int32(lx.i), opText[k]
+		if k == tPow && n == 1 {
+			t.text = "^"
+		}
+		return t
 	}
 	col := start + 1
 	return lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
@@ -161,26 +173,6 @@ func quoteRune(r rune) string {
 	return strconv.QuoteRune(r)
 }
 
-// tok makes the token that spans src[start:lx.i]. Operators take their text from a
-// table and numbers get theirs only when a message or the slow path of parseNumber needs
-// it (lexer.text), so a typical line's tokens allocate nothing.
-func (lx *lexer) tok(k tokKind, start int) token {
-	t := token{kind: k, pos: int32(start + 1), end: int32(lx.i)}
-	switch k {
-	case tName:
-		t.text = lx.name(lx.src[start:lx.i])
-	case tNum:
-	case tPow:
-		t.text = "^"
-		if lx.i-start == 2 {
-			t.text = "**"
-		}
-	default:
-		t.text = opText[k]
-	}
-	return t
-}
-
 // name returns the text of a name. The names of the language and the session's variables
 // are looked up without allocating and their strings reused, so that a line of function
 // calls and variables allocates nothing for its names; only a new name is converted.
@@ -214,8 +206,9 @@ var knownNames = func() map[string]string {
 	return m
 }()
 
+// opText is the text of each operator token; a tPow written ^ is "^".
 var opText = [...]string{
-	tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tDSlash: "//", tPercent: "%",
+	tPow: "**", tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tDSlash: "//", tPercent: "%",
 	tBang: "!", tTilde: "~", tShl: "<<", tShr: ">>", tAmp: "&", tPipe: "|",
 	tLParen: "(", tRParen: ")", tComma: ",", tAssign: "=",
 }
@@ -228,39 +221,43 @@ func (lx *lexer) text(t token) string {
 	return string(lx.src[t.pos-1 : t.end])
 }
 
-// literal scans a number and converts it: a bad number is reported here, where it is
-// scanned, and a big one is priced and counted against the memory cap of the line.
-func (lx *lexer) literal() token {
-	t := lx.number()
-	v, err := parseNumber(t, lx.src[t.pos-1:t.end], lx.maxBits, lx.m)
-	if err != nil {
-		return lx.fail(err)
+// literal converts the number t just scanned and stores its value in the tree: a bad
+// number is reported here, where it is scanned, and a big one is priced and counted
+// against the memory cap of the line. A plain integer of up to 18 digits, nearly every
+// literal, is converted in place (smallDecimal).
+func (lx *lexer) literal(t *token) error {
+	src := lx.src[t.pos-1 : t.end]
+	v, ok := smallDecimal(src)
+	if !ok {
+		var err error
+		if v, err = parseNumber(*t, src, lx.maxBits, lx.m); err != nil {
+			return err
+		}
 	}
 	if lx.t == nil {
-		return t
+		return nil
 	}
 	if v.isBig() { // held until the line ends: capped like the values it computes
 		lx.t.bigLits = true
 		if lx.litBytes += storedBytes(v); lx.litBytes > lx.maxBytes {
-			return lx.fail(errMemory(t, lx.maxBytes))
+			return errMemory(*t, lx.maxBytes)
 		}
 	}
 	lx.t.lits = append(lx.t.lits, v)
 	t.lit = int32(len(lx.t.lits) - 1)
-	return t
+	return nil
 }
 
-// number scans digits, underscores and letters greedily as the reference says, then
-// validates; the text is parsed into a value by parseNumber.
-func (lx *lexer) number() token {
-	start := lx.i
+// number scans digits, underscores and letters greedily as the reference says; the text
+// is validated and converted by literal.
+func (lx *lexer) number() {
 	src := lx.src
-	if src[start] == '0' && start+1 < len(src) && isRadixLetter(src[start+1]) {
+	if src[lx.i] == '0' && lx.i+1 < len(src) && isRadixLetter(src[lx.i+1]) {
 		lx.i += 2
 		for lx.i < len(src) && isNameRune(src[lx.i]) {
 			lx.i++
 		}
-		return lx.tok(tNum, start)
+		return
 	}
 	lx.digits()
 	if lx.i < len(src) && src[lx.i] == '.' {
@@ -277,7 +274,6 @@ func (lx *lexer) number() token {
 			lx.digits()
 		}
 	}
-	return lx.tok(tNum, start)
 }
 
 func (lx *lexer) digits() {
