@@ -57,44 +57,53 @@ func isDigit(r rune) bool     { return r >= '0' && r <= '9' }
 func isNameStart(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 func isNameRune(r rune) bool  { return isNameStart(r) || isDigit(r) }
 
-// next returns the next token. A lexical error gives a tErr token, and lx.err says which:
-// the parser reports it when it meets that token, so that its own errors on the tokens
-// before it come first, and reading a token never fails.
+// next returns the next token (tests); the parser scans into its own (scan).
 func (lx *lexer) next() token {
+	var t token
+	lx.scan(&t)
+	return t
+}
+
+// scan reads the next token into t. A lexical error gives a tErr token, and lx.err says
+// which: the parser reports it when it meets that token, so that its own errors on the
+// tokens before it come first, and reading a token never fails.
+func (lx *lexer) scan(t *token) {
 	if lx.err != nil {
-		return token{kind: tErr}
+		*t = token{kind: tErr}
+		return
 	}
 	for lx.i < len(lx.src) && isBlank(lx.src[lx.i]) {
 		lx.i++
 	}
 	if lx.i >= len(lx.src) {
-		return token{kind: tEOF, pos: int32(lx.eol), end: int32(lx.eol)}
+		*t = token{kind: tEOF, pos: int32(lx.eol), end: int32(lx.eol)}
+		return
 	}
 	start := lx.i
 	r := lx.src[start]
 	// The token is built here, in place: the helpers only move lx.i.
-	t := token{pos: int32(start + 1)}
+	*t = token{pos: int32(start + 1)}
 	switch {
 	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(lx.src[start+1]):
 		lx.number()
 		t.kind, t.end = tNum, int32(lx.i)
-		if err := lx.literal(&t); err != nil {
-			return lx.fail(err)
+		if err := lx.literal(t); err != nil {
+			*t = lx.fail(err)
 		}
-		return t
+		return
 	case isNameStart(r):
 		for lx.i < len(lx.src) && isNameRune(lx.src[lx.i]) {
 			lx.i++
 		}
 		t.kind, t.end, t.text = tName, int32(lx.i), lx.name(lx.src[start:lx.i])
 		if lx.i-start > maxNameLen {
-			return lx.fail(errAt(t, "name too long (limit %d characters)", maxNameLen))
+			*t = lx.fail(errAt(*t, "name too long (limit %d characters)", maxNameLen))
 		}
-		return t
+		return
 	case r == piRune:
 		lx.i++
 		t.kind, t.end, t.text = tName, t.pos, "pi"
-		return t
+		return
 	}
 	if k, n := operator(lx.src[start:]); n > 0 {
 		lx.i += n
@@ -102,10 +111,10 @@ func (lx *lexer) next() token {
 		if k == tPow && n == 1 {
 			t.text = "^"
 		}
-		return t
+		return
 	}
 	col := start + 1
-	return lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
+	*t = lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
 }
 
 // fail records a lexical error and returns the token that stands for it.

@@ -25,12 +25,13 @@ func (p *parser) advance() {
 		p.tok, p.hasPeek = p.peeked, false
 		return
 	}
-	p.tok = p.lx.next()
+	p.lx.scan(&p.tok)
 }
 
 func (p *parser) peek() token {
 	if !p.hasPeek {
-		p.peeked, p.hasPeek = p.lx.next(), true
+		p.lx.scan(&p.peeked)
+		p.hasPeek = true
 	}
 	return p.peeked
 }
