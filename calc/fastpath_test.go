@@ -39,7 +39,7 @@ func TestFastPathsAgreeWithGeneral(t *testing.T) {
 			b = small(rapid.Int64Range(-3, 70).Draw(t, "exp"))
 		}
 		lim := DefaultLimits()
-		fast, ok := smallBinary(op, a, b, lim.MaxBits)
+		fast, ok := smallBinary(op, &a, &b, lim.MaxBits)
 		if !ok {
 			return
 		}
@@ -59,7 +59,7 @@ func TestFastPathsAgreeWithGeneral(t *testing.T) {
 // refuse what the limit refuses.
 func TestFastPathsLeavePowersToTheLimit(t *testing.T) {
 	for _, op := range []opKind{nPow, nShl} {
-		if v, ok := smallBinary(op, small(3), small(10), 8); ok {
+		if v, ok := smallBinary(op, &value{i: 3}, &value{i: 10}, 8); ok {
 			t.Errorf("op %d with 8 bits: fast path took it (%v)", op, v)
 		}
 	}
