@@ -25,6 +25,7 @@ type evaluator struct {
 	steps   int
 	dynCost int     // budget units for large exact results
 	vals    []value // results by node index; the storage is reused from line to line
+	args    []value // the arguments of a call (call); reused too
 	held    int64   // bytes of the big results in vals (see hold)
 	sawBig  bool    // a big value was in vals: they hold memory, to be let go
 }
@@ -905,13 +906,19 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 
 // call applies a function to its evaluated arguments. The parser has checked that the
 // function exists and how many arguments it takes.
+// The arguments are gathered in e.args, reused from call to call: an array on the stack
+// would escape to the heap through the function value, 384 bytes a call.
 func (e *evaluator) call(n *node, vals []value) (value, error) {
-	var buf [maxArgs]value
-	args := buf[:n.r]
-	for k := range args {
-		args[k] = vals[e.t.args[int(n.l)+k]]
+	args := e.args[:0]
+	for _, a := range e.t.args[n.l : n.l+n.r] {
+		args = append(args, vals[a])
 	}
-	return functions[n.tok.text].fn(e, n.tok, args)
+	e.args = args
+	v, err := functions[n.tok.text].fn(e, n.tok, args)
+	if e.sawBig {
+		clear(args) // hold no big value past its call
+	}
+	return v, err
 }
 
 // arityError formats the argument-count message of the reference.
