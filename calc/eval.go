@@ -43,7 +43,7 @@ func (e *evaluator) run() (value, error) {
 		var err error
 		switch n.op {
 		case nLit:
-			v = e.t.lits[n.l]
+			v = e.t.lits[n.tok.lit]
 		case nName:
 			v, err = e.lookup(n.tok)
 		case nAns:
@@ -54,11 +54,11 @@ func (e *evaluator) run() (value, error) {
 		case nCall:
 			v, err = e.call(n, vals)
 		case nNeg, nPos, nNot:
-			v, err = e.unary(n, vals[n.l])
+			v, err = e.unary(n, vals[n.x])
 		case nFact:
-			v, err = e.factorial(n.tok, vals[n.l])
+			v, err = e.factorial(n.tok, vals[n.x])
 		default:
-			v, err = e.binary(n, &vals[n.l], &vals[n.r])
+			v, err = e.binary(n, &vals[n.x], &vals[n.y])
 		}
 		if err == nil && v.isBig() {
 			err = e.bigValue(n, v)
@@ -89,14 +89,14 @@ func (e *evaluator) run() (value, error) {
 func (e *evaluator) dropOperands(n *node, vals []value) {
 	switch {
 	case n.op == nCall:
-		for _, a := range e.t.args[n.l : n.l+n.r] {
+		for _, a := range e.t.argsOf(n) {
 			e.drop(vals, a)
 		}
 	case n.op >= nAdd:
-		e.drop(vals, n.l)
-		e.drop(vals, n.r)
+		e.drop(vals, n.x)
+		e.drop(vals, n.y)
 	case n.op >= nNeg:
-		e.drop(vals, n.l)
+		e.drop(vals, n.x)
 	}
 }
 
@@ -910,7 +910,7 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 // would escape to the heap through the function value, 384 bytes a call.
 func (e *evaluator) call(n *node, vals []value) (value, error) {
 	args := e.args[:0]
-	for _, a := range e.t.args[n.l : n.l+n.r] {
+	for _, a := range e.t.argsOf(n) {
 		args = append(args, vals[a])
 	}
 	e.args = args

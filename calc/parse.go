@@ -152,7 +152,7 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		if err != nil {
 			return 0, err
 		}
-		left = p.t.add(node{op: op, tok: opTok, l: left, r: right})
+		left = p.t.add(node{op: op, tok: opTok, x: left, y: right})
 	}
 }
 
@@ -188,7 +188,7 @@ func (p *parser) parseUnary() (int32, error) {
 		return 0, err
 	}
 	p.depth--
-	return p.t.add(node{op: op, tok: opTok, l: x}), nil
+	return p.t.add(node{op: op, tok: opTok, x: x}), nil
 }
 
 // parsePower parses postfix ('**' unary)?: right-associative, and its right operand may
@@ -207,7 +207,7 @@ func (p *parser) parsePower() (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	return p.t.add(node{op: nPow, tok: opTok, l: base, r: exp}), nil
+	return p.t.add(node{op: nPow, tok: opTok, x: base, y: exp}), nil
 }
 
 func (p *parser) parsePostfix() (int32, error) {
@@ -216,7 +216,7 @@ func (p *parser) parsePostfix() (int32, error) {
 		return 0, err
 	}
 	for p.tok.kind == tBang {
-		x = p.t.add(node{op: nFact, tok: p.tok, l: x})
+		x = p.t.add(node{op: nFact, tok: p.tok, x: x})
 		p.advance()
 	}
 	if startsPrimary(p.tok) {
@@ -268,7 +268,7 @@ func (p *parser) isCallee(name string) bool {
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
 	p.advance()
-	return p.t.add(node{op: nLit, tok: t, l: t.lit}), nil
+	return p.t.add(node{op: nLit, tok: t}), nil
 }
 
 func (p *parser) parseParens() (int32, error) {
@@ -348,7 +348,7 @@ func (p *parser) parseCall() (int32, error) {
 	p.depth--
 	first := int32(len(p.t.args))
 	p.t.args = append(p.t.args, args[:n]...)
-	return p.t.add(node{op: nCall, tok: name, l: first, r: int32(n)}), nil
+	return p.t.add(node{op: nCall, tok: name, args: span{from: first, n: int32(n)}}), nil
 }
 
 // String prints the tree fully parenthesised, for tests and debugging.
@@ -364,24 +364,24 @@ func (t *tree) format(i int32) string {
 	n := t.nodes[i]
 	switch n.op {
 	case nLit:
-		return format(t.lits[n.l]).display
+		return format(t.lits[n.tok.lit]).display
 	case nName:
 		return n.tok.text
 	case nAns:
 		return "ans"
 	case nCall:
 		s := n.tok.text + "("
-		for k := int32(0); k < n.r; k++ {
+		for k, a := range t.argsOf(&n) {
 			if k > 0 {
 				s += ", "
 			}
-			s += t.format(t.args[n.l+k])
+			s += t.format(a)
 		}
 		return s + ")"
 	case nNeg, nPos, nNot:
-		return fmt.Sprintf("(%s%s)", n.tok.text, t.format(n.l))
+		return fmt.Sprintf("(%s%s)", n.tok.text, t.format(n.x))
 	case nFact:
-		return fmt.Sprintf("(%s!)", t.format(n.l))
+		return fmt.Sprintf("(%s!)", t.format(n.x))
 	}
-	return fmt.Sprintf("(%s %s %s)", t.format(n.l), n.tok.text, t.format(n.r))
+	return fmt.Sprintf("(%s %s %s)", t.format(n.x), n.tok.text, t.format(n.y))
 }
