@@ -86,7 +86,8 @@ func TestLexerErrors(t *testing.T) {
 
 func parseString(line string) (*tree, error) {
 	var s Session
-	return s.parse(s.mapLine(line), DefaultLimits(), nil)
+	src, _ := s.mapLine(line)
+	return s.parse(src, DefaultLimits(), nil)
 }
 
 func TestParser(t *testing.T) {

@@ -112,10 +112,10 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	if len(line) > lim.MaxLineBytes {
 		return Result{}, &Error{Msg: "expression too long (limit " + strconv.Itoa(lim.MaxLineBytes) + " bytes)"}
 	}
-	if !utf8.ValidString(line) {
+	src, ok := s.mapLine(line)
+	if !ok {
 		return Result{}, &Error{Msg: "input is not valid UTF-8"}
 	}
-	src := s.mapLine(line)
 	s.lastDuration = 0
 	if isBlankRunes(src) {
 		return Result{}, nil
@@ -178,19 +178,36 @@ func (s *Session) since(start time.Time) time.Duration {
 	return time.Since(start) // monotonic only: cheaper than a second time.Now
 }
 
-// mapLine maps the line's characters and cuts its comment.
-func (s *Session) mapLine(line string) []rune {
-	src := s.scratch.runes[:0]
-	for _, r := range line {
-		src = append(src, mapRune(r))
+// mapLine maps the line's characters and cuts its comment, in one pass that also checks
+// the UTF-8 (ok is false if it is not valid).
+func (s *Session) mapLine(line string) (src []rune, ok bool) {
+	src = s.scratch.runes[:0]
+	cut := -1
+	for i := 0; i < len(line); {
+		if b := line[i]; b < utf8.RuneSelf { // ASCII: mapRune leaves it alone
+			if b == '#' && cut < 0 {
+				cut = len(src)
+			}
+			src = append(src, rune(b))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if r == utf8.RuneError && size == 1 {
+			return nil, false
+		}
+		r = mapRune(r)
+		if r == '#' && cut < 0 { // a full-width ＃
+			cut = len(src)
+		}
+		src = append(src, r)
+		i += size
 	}
 	s.scratch.runes = src
-	for i, r := range src {
-		if r == '#' {
-			return src[:i]
-		}
+	if cut >= 0 {
+		src = src[:cut]
 	}
-	return src
+	return src, true
 }
 
 func isBlankRunes(src []rune) bool {
