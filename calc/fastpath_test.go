@@ -2,6 +2,7 @@ package calc
 
 import (
 	"math"
+	"math/big"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -89,6 +90,25 @@ func TestRoundingFastPathsAgreeWithGeneral(t *testing.T) {
 			if err != nil || fast != want {
 				t.Fatalf("round(%+v, %d): fast path %+v, general path %+v (%v)", x, k, fast, want, err)
 			}
+		}
+	})
+}
+
+// The fast path of number literals (smallDecimal) gives the value of the general path,
+// math/big's reading of the same text, in the same representation.
+func TestLiteralFastPathAgreesWithGeneral(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		lit := rapid.StringMatching(`[0-9]{0,12}(\.[0-9]{0,10})?`).Draw(t, "lit")
+		v, ok := smallDecimal([]rune(lit))
+		if !ok {
+			return
+		}
+		r, okBig := new(big.Rat).SetString(lit)
+		if !okBig {
+			t.Fatalf("%q: fast path %+v, not a number for math/big", lit, v)
+		}
+		if want := ratValue(r); v != want {
+			t.Fatalf("%q: fast path %+v, general path %+v", lit, v, want)
 		}
 	})
 }
