@@ -299,13 +299,13 @@ func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
 	return ratValue(r), nil
 }
 
-// binary evaluates a binary operator in three steps, each in one place:
+// binary evaluates a binary operator from its row of binaryTable, in two steps:
 //
-//  1. the fast path, smallBinary: both operands held in int64s and a result that fits —
+//  1. the fast path (smallBinary): both operands held in int64s and a result that fits —
 //     no math/big, no allocation, no pricing: what nearly every line people type needs;
-//  2. the operators with rules of their own: ** (exponents), the integer operators;
-//  3. one promotion: an approximate operand makes + - * / // % approximate (floatBinary);
-//     otherwise they are exact, in math/big, each operation priced first (exactBinary).
+//  2. the general path of the row: for + - * / // %, one promotion — an approximate
+//     operand makes the operation approximate (floatBinary), otherwise it is exact, in
+//     math/big, priced first (exactBinary); ** and the integer operators have their own.
 //
 // The fast path returns what the general path would (TestFastPathsAgreeWithGeneral).
 //
@@ -315,16 +315,174 @@ func (e *evaluator) binary(n *node, a, b *value) (value, error) {
 	if v, ok := smallBinary(n.op, a, b, e.lim.MaxBits); ok {
 		return v, nil
 	}
-	return e.general(n, *a, *b)
+	return binaryTable[n.op].general(e, n, *a, *b)
 }
 
-// general is the general path of a binary operator: steps 2 and 3 of binary.
-func (e *evaluator) general(n *node, a, b value) (value, error) {
+// binaryOp is how one binary operator computes, by the representation of its operands, as
+// ivy's binary-op table has it: each operation's fast paths and its general path in one
+// row.
+type binaryOp struct {
+	ints  func(x, y int64) (value, bool)           // integers held in int64s
+	fracs func(an, ad, bn, bd int64) (value, bool) // fractions held in int64s (d = 1 for an integer); nil: none
+	// bounded: the operator's result is refused by its estimate against MaxBits (§7), so
+	// the fast path may take it only when the limit admits every int64 (MaxBits ≥ 64).
+	bounded bool
+	general func(e *evaluator, n *node, a, b value) (value, error)
+}
+
+var binaryTable = [...]binaryOp{
+	nAdd:      {ints: addInts, fracs: addFracs, general: (*evaluator).arith},
+	nSub:      {ints: subInts, fracs: subFracs, general: (*evaluator).arith},
+	nMul:      {ints: mulInts, fracs: mulFracs, general: (*evaluator).arith},
+	nDiv:      {ints: divInts, fracs: divFracs, general: (*evaluator).arith},
+	nFloorDiv: {ints: floorDivInts, general: (*evaluator).arith},
+	nMod:      {ints: modInts, general: (*evaluator).arith},
+	nPow:      {ints: powInts, bounded: true, general: (*evaluator).powOp},
+	nShl:      {ints: shlInts, bounded: true, general: (*evaluator).integerOp},
+	nShr:      {ints: shrInts, general: (*evaluator).integerOp},
+	nAnd:      {ints: func(x, y int64) (value, bool) { return small(x & y), true }, general: (*evaluator).integerOp},
+	nOr:       {ints: func(x, y int64) (value, bool) { return small(x | y), true }, general: (*evaluator).integerOp},
+}
+
+// smallBinary is the fast path of a binary operator: operands held in int64s (integers,
+// or fractions n/d in lowest terms) and a result that fits in them. ok is false otherwise
+// — overflow, a zero divisor, an operand in math/big or binary64, a fraction where the
+// operator has no fraction path — and the general path decides, errors included.
+func smallBinary(op opKind, a, b *value, maxBits int) (value, bool) {
+	row := &binaryTable[op]
+	if a.kind > vFrac || b.kind > vFrac || row.bounded && maxBits < 64 {
+		return value{}, false
+	}
+	if a.kind == vSmall && b.kind == vSmall {
+		return row.ints(a.i, b.i)
+	}
+	if row.fracs == nil {
+		return value{}, false
+	}
+	return row.fracs(a.i, a.den(), b.i, b.den())
+}
+
+// The fast paths on integers. Each reports whether the result fits in an int64.
+
+func addInts(x, y int64) (value, bool) {
+	r, ok := add64(x, y)
+	return small(r), ok
+}
+
+func subInts(x, y int64) (value, bool) {
+	if y == math.MinInt64 {
+		return value{}, false
+	}
+	return addInts(x, -y)
+}
+
+func mulInts(x, y int64) (value, bool) {
+	r, ok := mul64(x, y)
+	return small(r), ok
+}
+
+func divInts(x, y int64) (value, bool) {
+	if y == 0 || x == math.MinInt64 && y == -1 {
+		return value{}, false
+	}
+	if x%y == 0 {
+		return small(x / y), true
+	}
+	return fracValue(x, y)
+}
+
+// floorDivMod64 is floor division and the remainder with the sign of the divisor; ok is
+// false for a zero divisor or an overflow.
+func floorDivMod64(x, y int64) (q, r int64, ok bool) {
+	if y == 0 || x == math.MinInt64 && y == -1 {
+		return 0, 0, false
+	}
+	q, r = x/y, x%y
+	if r != 0 && (r < 0) != (y < 0) { // Go truncates; the language floors
+		q, r = q-1, r+y
+	}
+	return q, r, true
+}
+
+func floorDivInts(x, y int64) (value, bool) {
+	q, _, ok := floorDivMod64(x, y)
+	return small(q), ok
+}
+
+func modInts(x, y int64) (value, bool) {
+	_, r, ok := floorDivMod64(x, y)
+	return small(r), ok
+}
+
+func powInts(x, y int64) (value, bool) {
+	if y < 0 || y > 64 {
+		return value{}, false
+	}
+	r := int64(1)
+	for range y {
+		var ok bool
+		if r, ok = mul64(r, x); !ok {
+			return value{}, false
+		}
+	}
+	return small(r), true
+}
+
+func shlInts(x, y int64) (value, bool) {
+	if y < 0 || y > 62 || x<<y>>y != x {
+		return value{}, false
+	}
+	return small(x << y), true
+}
+
+func shrInts(x, y int64) (value, bool) {
+	if y < 0 {
+		return value{}, false
+	}
+	return small(x >> min(y, 63)), true
+}
+
+// The fast paths on fractions: the products of numerators and denominators, reduced by
+// fracValue.
+
+func addFracs(an, ad, bn, bd int64) (value, bool) { // (an·bd + bn·ad) / (ad·bd)
+	x, ok1 := mul64(an, bd)
+	y, ok2 := mul64(bn, ad)
+	d, ok3 := mul64(ad, bd)
+	n, ok4 := add64(x, y)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return value{}, false
+	}
+	return fracValue(n, d)
+}
+
+func subFracs(an, ad, bn, bd int64) (value, bool) {
+	if bn == math.MinInt64 {
+		return value{}, false
+	}
+	return addFracs(an, ad, -bn, bd)
+}
+
+func mulFracs(an, ad, bn, bd int64) (value, bool) {
+	n, ok1 := mul64(an, bn)
+	d, ok2 := mul64(ad, bd)
+	if !ok1 || !ok2 {
+		return value{}, false
+	}
+	return fracValue(n, d)
+}
+
+func divFracs(an, ad, bn, bd int64) (value, bool) {
+	if bn == 0 {
+		return value{}, false
+	}
+	return mulFracs(an, ad, bd, bn)
+}
+
+// arith is the general path of + - * / // %: after the check of the divisor, one
+// promotion.
+func (e *evaluator) arith(n *node, a, b value) (value, error) {
 	switch n.op {
-	case nPow:
-		return e.pow(n.tok, a, b)
-	case nShl, nShr, nAnd, nOr:
-		return e.integerOp(n, a, b)
 	case nDiv, nFloorDiv, nMod:
 		if b.sign() == 0 {
 			return value{}, errAt(n.tok, "division by zero")
@@ -336,124 +494,8 @@ func (e *evaluator) general(n *node, a, b value) (value, error) {
 	return e.exactBinary(n, a, b)
 }
 
-// smallBinary is the fast path of every binary operator: operands held in int64s
-// (integers, or fractions n/d in lowest terms) and a result that fits in them. ok is false
-// otherwise — overflow, a zero divisor, an operand in math/big or binary64, a fraction
-// where only integers are handled here — and the general path decides, errors included.
-// ** and << take it only when every int64 is within maxBits, as their estimates (§7)
-// would then admit every result that fits.
-func smallBinary(op opKind, a, b *value, maxBits int) (value, bool) {
-	if a.kind > vFrac || b.kind > vFrac {
-		return value{}, false
-	}
-	an, ad := a.i, a.d
-	if a.kind == vSmall {
-		ad = 1
-	}
-	bn, bd := b.i, b.d
-	if b.kind == vSmall {
-		bd = 1
-	}
-	if ad == 1 && bd == 1 {
-		return smallInts(op, an, bn, maxBits >= 64)
-	}
-	switch op {
-	case nSub:
-		if bn == math.MinInt64 {
-			return value{}, false
-		}
-		bn = -bn
-		fallthrough
-	case nAdd: // an/ad + bn/bd = (an·bd + bn·ad) / (ad·bd)
-		x, ok1 := mul64(an, bd)
-		y, ok2 := mul64(bn, ad)
-		d, ok3 := mul64(ad, bd)
-		n, ok4 := add64(x, y)
-		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return value{}, false
-		}
-		return fracValue(n, d)
-	case nDiv:
-		if bn == 0 {
-			return value{}, false
-		}
-		bn, bd = bd, bn
-		fallthrough
-	case nMul:
-		n, ok1 := mul64(an, bn)
-		d, ok2 := mul64(ad, bd)
-		if !ok1 || !ok2 {
-			return value{}, false
-		}
-		return fracValue(n, d)
-	}
-	return value{}, false
-}
-
-// smallInts is smallBinary for two integers; bitsOK says that ** and << may take it.
-func smallInts(op opKind, x, y int64, bitsOK bool) (value, bool) {
-	switch op {
-	case nAdd:
-		r, ok := add64(x, y)
-		return small(r), ok
-	case nSub:
-		if y == math.MinInt64 {
-			return value{}, false
-		}
-		r, ok := add64(x, -y)
-		return small(r), ok
-	case nMul:
-		r, ok := mul64(x, y)
-		return small(r), ok
-	case nDiv:
-		if y == 0 || x == math.MinInt64 && y == -1 {
-			return value{}, false
-		}
-		if x%y == 0 {
-			return small(x / y), true
-		}
-		return fracValue(x, y)
-	case nFloorDiv, nMod:
-		if y == 0 || x == math.MinInt64 && y == -1 {
-			return value{}, false
-		}
-		q, r := x/y, x%y
-		if r != 0 && (r < 0) != (y < 0) { // Go truncates; the language floors
-			q, r = q-1, r+y
-		}
-		if op == nFloorDiv {
-			return small(q), true
-		}
-		return small(r), true
-	case nPow:
-		if !bitsOK || y < 0 || y > 64 {
-			return value{}, false
-		}
-		r := int64(1)
-		for range y {
-			var ok bool
-			if r, ok = mul64(r, x); !ok {
-				return value{}, false
-			}
-		}
-		return small(r), true
-	case nShl:
-		if !bitsOK || y < 0 || y > 62 || x<<y>>y != x {
-			return value{}, false
-		}
-		return small(x << y), true
-	case nShr:
-		if y < 0 {
-			return value{}, false
-		}
-		return small(x >> min(y, 63)), true
-	case nAnd:
-		return small(x & y), true
-	case nOr:
-		return small(x | y), true
-	}
-	return value{}, false
-}
+// powOp is the general path of **.
+func (e *evaluator) powOp(n *node, a, b value) (value, error) { return e.pow(n.tok, a, b) }
 
 // floatBinary is + - * / // % with an approximate operand (the divisor is not an exact 0):
 // the exact operand is rounded to binary64 first, and the result is approximate, except

@@ -46,7 +46,7 @@ func TestFastPathsAgreeWithGeneral(t *testing.T) {
 		}
 		e := &evaluator{lim: lim}
 		n := &node{op: op, tok: token{text: opText[tPlus]}}
-		want, err := e.general(n, a, b)
+		want, err := binaryTable[op].general(e, n, a, b)
 		if err != nil {
 			t.Fatalf("%v %d %v: fast path %v, general path error %v", a, op, b, fast, err)
 		}

@@ -76,6 +76,14 @@ func gcd64(a, b uint64) uint64 {
 	return a
 }
 
+// den is the denominator of a value held in int64s: 1 for an integer.
+func (v *value) den() int64 {
+	if v.kind == vSmall {
+		return 1
+	}
+	return v.d
+}
+
 // smallParts returns an exact value held in int64s as numerator and denominator.
 func smallParts(v value) (n, d int64, ok bool) {
 	switch v.kind {
