@@ -20,7 +20,7 @@ const lazyBits = 1 << 16
 type evaluator struct {
 	t       *tree
 	s       *Session
-	lim     Limits
+	lim     *Limits
 	m       *meter
 	steps   int
 	dynCost int     // budget units for large exact results

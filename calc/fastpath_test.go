@@ -44,7 +44,7 @@ func TestFastPathsAgreeWithGeneral(t *testing.T) {
 		if !ok {
 			return
 		}
-		e := &evaluator{lim: lim}
+		e := &evaluator{lim: &lim}
 		n := &node{op: op, tok: token{text: opText[tPlus]}}
 		want, err := binaryTable[op].general(e, n, a, b)
 		if err != nil {
@@ -85,7 +85,8 @@ func TestRoundingFastPathsAgreeWithGeneral(t *testing.T) {
 		}
 		k := rapid.Int64Range(-20, 20).Draw(t, "k")
 		if fast, ok := roundDigitsSmall(x, k); ok {
-			e := &evaluator{lim: DefaultLimits()}
+			lim := DefaultLimits()
+			e := &evaluator{lim: &lim}
 			want, err := e.roundDigits(token{text: "round"}, x, k)
 			if err != nil || fast != want {
 				t.Fatalf("round(%+v, %d): fast path %+v, general path %+v (%v)", x, k, fast, want, err)

@@ -57,7 +57,7 @@ type meter struct {
 
 // begin starts metering a line. The slowdown measured during the session's last lines
 // carries over, halved at each line: a busy machine stays busy for a while.
-func (m *meter) begin(ctx context.Context, s *Session, lim Limits, start time.Time) {
+func (m *meter) begin(ctx context.Context, s *Session, lim *Limits, start time.Time) {
 	scale := 1.0
 	if s.Clock == nil { // a test's own clock means what it says
 		scale = raceTimeScale

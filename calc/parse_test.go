@@ -87,7 +87,7 @@ func TestLexerErrors(t *testing.T) {
 func parseString(line string) (*tree, error) {
 	var s Session
 	src, _ := s.mapLine(line)
-	return s.parse(src, DefaultLimits(), nil)
+	return s.parse(src, s.limits(), nil)
 }
 
 func TestParser(t *testing.T) {

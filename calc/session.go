@@ -141,12 +141,13 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	return res, err
 }
 
-// limits returns the session's limits with their defaults filled in.
-func (s *Session) limits() Limits {
+// limits returns the session's limits with their defaults filled in, by pointer: the
+// line's functions share them rather than copy nine words each.
+func (s *Session) limits() *Limits {
 	if !s.limOK || s.Limits != s.limFrom {
 		s.lim, s.limFrom, s.limOK = s.Limits.WithDefaults(), s.Limits, true
 	}
-	return s.lim
+	return &s.lim
 }
 
 func startsWithLetter(src []rune) bool {
@@ -158,7 +159,7 @@ func startsWithLetter(src []rune) bool {
 	return false
 }
 
-func (s *Session) evalLine(src []rune, lim Limits, m *meter) (Result, error) {
+func (s *Session) evalLine(src []rune, lim *Limits, m *meter) (Result, error) {
 	t, err := s.parse(src, lim, m)
 	if err != nil {
 		return Result{}, err
@@ -293,7 +294,7 @@ func isReserved(name string) bool {
 	return name == "ans" || name == "_" || name == "mod" || commands[strings.ToLower(name)]
 }
 
-func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
+func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := parser{
@@ -313,7 +314,7 @@ func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 }
 
 // run charges the line's static cost, evaluates it and records the result.
-func (s *Session) run(t *tree, lim Limits, m *meter) (Result, error) {
+func (s *Session) run(t *tree, lim *Limits, m *meter) (Result, error) {
 	if err := s.budget().charge(m.start, float64(t.cost)); err != nil {
 		return Result{}, err
 	}
@@ -346,7 +347,7 @@ func (s *Session) run(t *tree, lim Limits, m *meter) (Result, error) {
 	return res, nil
 }
 
-func (s *Session) store(name token, v value, f formatted, lim Limits) error {
+func (s *Session) store(name token, v value, f formatted, lim *Limits) error {
 	_, exists := s.vars[name.text]
 	if !exists && len(s.order) >= lim.MaxVars {
 		return errAt(name, "too many variables (limit %d)", lim.MaxVars)
