@@ -319,7 +319,7 @@ func (s *Session) run(t *tree, lim *Limits, m *meter) (Result, error) {
 		return Result{}, err
 	}
 	e := &s.scratch.eval
-	*e = evaluator{t: t, s: s, lim: lim, m: m, vals: e.vals, args: e.args}
+	e.begin(t, s, lim, m)
 	v, err := e.run()
 	if err != nil {
 		return Result{}, err
