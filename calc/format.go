@@ -196,12 +196,7 @@ func formatSmallFrac(n, d int64) (f formatted, terminating, ok bool) {
 	return formatted{display: all[:k], kind: KindRational, value: all[k:], decimal: all[:k]}, true, true
 }
 
-// fracText writes n/d.
-func fracText(n, d int64) string {
-	var buf [48]byte
-	return string(appendFrac(buf[:0], n, d))
-}
-
+// appendFrac appends n/d.
 func appendFrac(b []byte, n, d int64) []byte {
 	b = strconv.AppendInt(b, n, 10)
 	b = append(b, '/')
