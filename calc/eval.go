@@ -294,8 +294,11 @@ func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {
 // a non-integer over maxRationalBits (numerator and denominator together) becomes the
 // binary64 nearest it, which may overflow (error) or underflow (≈ 0).
 func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
-	if r.IsInt() {
-		return e.checkInt(t, r.Num())
+	if r.IsInt() { // checkInt, keeping r rather than copying its digits into a new one
+		if r.Num().BitLen() > e.lim.MaxBits {
+			return value{}, errTooLarge(t, e.lim.MaxBits)
+		}
+		return ratValue(r), nil
 	}
 	if size := float64(r.Num().BitLen() + r.Denom().BitLen()); size > maxRationalBits {
 		if err := e.m.spend(linearCost(size), 0); err != nil {
@@ -563,9 +566,16 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 		return value{}, err
 	}
 	r := new(big.Rat)
-	if n.op == nSub {
+	switch {
+	case a.isInt() && b.isInt(): // in big.Int: big.Rat would look for a common divisor
+		if n.op == nSub {
+			r.Num().Sub(a.rat().Num(), b.rat().Num())
+		} else {
+			r.Num().Add(a.rat().Num(), b.rat().Num())
+		}
+	case n.op == nSub:
 		r.Sub(a.rat(), b.rat())
-	} else {
+	default:
 		r.Add(a.rat(), b.rat())
 	}
 	return e.checkRat(n.tok, r)
@@ -588,7 +598,13 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
 		return value{}, err
 	}
-	return e.checkRat(t, new(big.Rat).Mul(a.rat(), b.rat()))
+	r := new(big.Rat)
+	if a.isInt() && b.isInt() { // in big.Int: big.Rat would look for a common divisor
+		r.Num().Mul(a.rat().Num(), b.rat().Num())
+	} else {
+		r.Mul(a.rat(), b.rat())
+	}
+	return e.checkRat(t, r)
 }
 
 // div computes the result exactly, then judges it (checkInt, checkRat).
