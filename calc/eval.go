@@ -980,7 +980,7 @@ func (e *evaluator) call(n *node, vals []value) (value, error) {
 		args = append(args, vals[a])
 	}
 	e.args = args
-	v, err := functions[n.tok.text].fn(e, n.tok, args)
+	v, err := n.fn.fn(e, n.tok, args)
 	if e.sawBig {
 		clear(args) // hold no big value past its call
 	}

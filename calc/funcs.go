@@ -13,7 +13,7 @@ type function struct {
 	fn       func(e *evaluator, t token, args []value) (value, error)
 }
 
-func (f function) checkArity(t token, n int) error {
+func (f *function) checkArity(t token, n int) error {
 	if n >= f.min && n <= f.max {
 		return nil
 	}
@@ -31,20 +31,20 @@ var constants = map[string]float64{
 	"deg": math.Pi / 180,
 }
 
-func one(fn func(e *evaluator, t token, x value) (value, error)) function {
-	return function{min: 1, max: 1, arity: "1", fn: func(e *evaluator, t token, a []value) (value, error) {
+func one(fn func(e *evaluator, t token, x value) (value, error)) *function {
+	return &function{min: 1, max: 1, arity: "1", fn: func(e *evaluator, t token, a []value) (value, error) {
 		return fn(e, t, a[0])
 	}}
 }
 
-func two(fn func(e *evaluator, t token, x, y value) (value, error)) function {
-	return function{min: 2, max: 2, arity: "2", fn: func(e *evaluator, t token, a []value) (value, error) {
+func two(fn func(e *evaluator, t token, x, y value) (value, error)) *function {
+	return &function{min: 2, max: 2, arity: "2", fn: func(e *evaluator, t token, a []value) (value, error) {
 		return fn(e, t, a[0], a[1])
 	}}
 }
 
 // approxFn wraps a binary64 function; domain reports whether x is in its real domain.
-func approxFn(f func(float64) float64, domain func(float64) bool) function {
+func approxFn(f func(float64) float64, domain func(float64) bool) *function {
 	return one(func(e *evaluator, t token, x value) (value, error) {
 		f0, err := float1(t, x)
 		if err != nil {
@@ -59,7 +59,7 @@ func approxFn(f func(float64) float64, domain func(float64) bool) function {
 
 func unitInterval(x float64) bool { return x >= -1 && x <= 1 }
 
-var functions = map[string]function{
+var functions = map[string]*function{
 	"abs":   one(fnAbs),
 	"sign":  one(func(e *evaluator, t token, x value) (value, error) { return small(int64(x.sign())), nil }),
 	"floor": one(func(e *evaluator, t token, x value) (value, error) { return e.roundWith(x, rFloor) }),

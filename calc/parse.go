@@ -241,8 +241,10 @@ func (p *parser) parsePrimary() (int32, error) {
 	case t.kind == tLParen:
 		return p.parseParens()
 	case t.kind == tName && t.text != "mod":
-		if p.peek().kind == tLParen && p.isCallee(t.text) {
-			return p.parseCall()
+		if p.peek().kind == tLParen {
+			if f, ok := p.callee(t.text); ok {
+				return p.parseCall(f)
+			}
 		}
 		p.advance()
 		return p.t.add(node{op: nName, tok: t}), nil
@@ -250,18 +252,18 @@ func (p *parser) parsePrimary() (int32, error) {
 	return 0, p.unexpected()
 }
 
-// isCallee reports whether name followed by '(' is a call: a function, or a name that is
-// nothing else (reported as unknown when evaluated). A constant or variable followed by
-// '(' is a missing operator instead: pi(2), x(2).
-func (p *parser) isCallee(name string) bool {
-	if _, ok := functions[name]; ok {
-		return true
+// callee reports whether name followed by '(' is a call, and of which function: a
+// function, or a name that is nothing else (f nil: reported as unknown by parseCall). A
+// constant or variable followed by '(' is a missing operator instead: pi(2), x(2).
+func (p *parser) callee(name string) (f *function, ok bool) {
+	if f, ok := functions[name]; ok {
+		return f, true
 	}
 	if _, ok := constants[name]; ok || name == "ans" || name == "_" {
-		return false
+		return nil, false
 	}
 	_, isVar := p.vars[name]
-	return !isVar
+	return nil, !isVar
 }
 
 // parseNumber makes the node of a number, whose value the lexer stored when it scanned it.
@@ -301,12 +303,12 @@ func (p *parser) closeParen(open token) error {
 
 const maxArgs = 8
 
-func (p *parser) parseCall() (int32, error) {
+// parseCall parses a call of f (nil: the name is not a function, an error reported here).
+func (p *parser) parseCall(f *function) (int32, error) {
 	name := p.tok
 	// The function name is checked as soon as its '(' is read (peeked by parsePrimary),
 	// before anything inside the call.
-	f, ok := functions[name.text]
-	if !ok {
+	if f == nil {
 		return 0, errAt(name, "unknown name '%s'", name.text)
 	}
 	if err := p.enter(name); err != nil {
@@ -348,7 +350,7 @@ func (p *parser) parseCall() (int32, error) {
 	p.depth--
 	first := int32(len(p.t.args))
 	p.t.args = append(p.t.args, args[:n]...)
-	return p.t.add(node{op: nCall, tok: name, args: span{from: first, n: int32(n)}}), nil
+	return p.t.add(node{op: nCall, tok: name, args: span{from: first, n: int32(n)}, fn: f}), nil
 }
 
 // String prints the tree fully parenthesised, for tests and debugging.
