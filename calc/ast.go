@@ -30,8 +30,8 @@ const (
 // session reuses the same storage for every line.
 type node struct {
 	op   opKind
-	tok  token // the literal, name, function name or operator: errors point at it
-	x, y int32 // the operands: x alone for unary and postfix operators, x and y for binary ones
+	tok  token     // the literal, name, function name or operator: errors point at it
+	x, y int32     // the operands: x alone for unary and postfix operators, x and y for binary ones
 	args span      // nCall: where its arguments are in tree.args
 	fn   *function // nCall: the function called, found once by the parser
 }
