@@ -274,13 +274,17 @@ func neg(x value) value {
 	switch x.kind {
 	case vFloat:
 		return approx(-x.f)
-	case vSmall:
+	case vSmall, vFrac: // the fast path: the numerator's sign
 		if x.i != math.MinInt64 {
-			return small(-x.i)
+			x.i = -x.i
+			return x
 		}
 	}
-	return ratValue(new(big.Rat).Neg(x.rat()))
+	return negBig(x)
 }
+
+// negBig is the general path of neg, in math/big.
+func negBig(x value) value { return ratValue(new(big.Rat).Neg(x.rat())) }
 
 // checkInt returns an integer result unless it is over the bit limit.
 func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {

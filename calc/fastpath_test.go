@@ -113,3 +113,30 @@ func TestLiteralFastPathAgreesWithGeneral(t *testing.T) {
 		}
 	})
 }
+
+// The fast paths of - and ~ give what their general paths in math/big give.
+func TestUnaryFastPathsAgreeWithGeneral(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		x := smallOperand(t, "x")
+		if got, want := neg(x), negBig(x); !sameValue(got, want) {
+			t.Fatalf("-%+v: fast path %+v, general path %+v", x, got, want)
+		}
+		if x.kind != vSmall || x.i == math.MinInt64 {
+			return
+		}
+		e := &evaluator{lim: &Limits{MaxBits: 1_000_000}}
+		got, err1 := e.unary(&node{op: nNot}, x)
+		want, err2 := e.checkInt(token{}, new(big.Int).Not(big.NewInt(x.i)))
+		if err1 != nil || err2 != nil || got != want {
+			t.Fatalf("~%+v: fast path %+v, general path %+v (%v, %v)", x, got, want, err1, err2)
+		}
+	})
+}
+
+// sameValue reports whether a and b are the same value in the same representation.
+func sameValue(a, b value) bool {
+	if a.kind == vRat && b.kind == vRat {
+		return a.r.Cmp(b.r) == 0
+	}
+	return a == b
+}
