@@ -4,10 +4,10 @@ package calc
 type opKind uint8
 
 const (
-	nLit  opKind = iota // number literal: val
+	nLit  opKind = iota // number literal: its value is tree.lits[tok.lit]
 	nName               // variable, constant, ans or _
 	nAns                // the implicit left operand of a continuation line ("* 2")
-	nCall               // function call: args[l : l+r]
+	nCall               // function call: its arguments are tree.argsOf(n)
 	nNeg                // unary -
 	nPos                // unary +
 	nNot                // unary ~
@@ -30,9 +30,17 @@ const (
 // session reuses the same storage for every line.
 type node struct {
 	op   opKind
-	tok  token // the literal, name, function name or operator: errors point at it
-	l, r int32 // children (unary: l); nCall: first index into tree.args and count; nLit: index into tree.lits
+	tok  token     // the literal, name, function name or operator: errors point at it
+	x, y int32     // the operands: x alone for unary and postfix operators, x and y for binary ones
+	args span      // nCall: where its arguments are in tree.args
+	fn   *function // nCall: the function called, found once by the parser
 }
+
+// span is a part of tree.args: the arguments of one call.
+type span struct{ from, n int32 }
+
+// argsOf returns the argument nodes of the call n.
+func (t *tree) argsOf(n *node) []int32 { return t.args[n.args.from : n.args.from+n.args.n] }
 
 // tree is a parsed line.
 type tree struct {

@@ -3,7 +3,6 @@ package calc
 import (
 	"math"
 	"math/big"
-	"math/bits"
 )
 
 // maxRationalBits bounds an exact non-integer: past it (numerator and denominator
@@ -21,13 +20,22 @@ const lazyBits = 1 << 16
 type evaluator struct {
 	t       *tree
 	s       *Session
-	lim     Limits
+	lim     *Limits
 	m       *meter
 	steps   int
 	dynCost int     // budget units for large exact results
 	vals    []value // results by node index; the storage is reused from line to line
+	args    []value // the arguments of a call (call); reused too
 	held    int64   // bytes of the big results in vals (see hold)
 	sawBig  bool    // a big value was in vals: they hold memory, to be let go
+}
+
+// begin readies the evaluator for a line, keeping its storage. Field by field: assigning
+// a whole evaluator copies it through the runtime with write barriers, 7% of a line "1".
+// Every field but the storage is set here.
+func (e *evaluator) begin(t *tree, s *Session, lim *Limits, m *meter) {
+	e.t, e.s, e.lim, e.m = t, s, lim, m
+	e.steps, e.dynCost, e.held, e.sawBig = 0, 0, 0, false
 }
 
 // run evaluates the tree. The parser appends every node after its operands, so the
@@ -43,7 +51,7 @@ func (e *evaluator) run() (value, error) {
 		var err error
 		switch n.op {
 		case nLit:
-			v = e.t.lits[n.l]
+			v = e.t.lits[n.tok.lit]
 		case nName:
 			v, err = e.lookup(n.tok)
 		case nAns:
@@ -54,11 +62,11 @@ func (e *evaluator) run() (value, error) {
 		case nCall:
 			v, err = e.call(n, vals)
 		case nNeg, nPos, nNot:
-			v, err = e.unary(n, vals[n.l])
+			v, err = e.unary(n, vals[n.x])
 		case nFact:
-			v, err = e.factorial(n.tok, vals[n.l])
+			v, err = e.factorial(n.tok, vals[n.x])
 		default:
-			v, err = e.binary(n, vals[n.l], vals[n.r])
+			v, err = e.binary(n, &vals[n.x], &vals[n.y])
 		}
 		if err == nil && v.isBig() {
 			err = e.bigValue(n, v)
@@ -89,14 +97,14 @@ func (e *evaluator) run() (value, error) {
 func (e *evaluator) dropOperands(n *node, vals []value) {
 	switch {
 	case n.op == nCall:
-		for _, a := range e.t.args[n.l : n.l+n.r] {
+		for _, a := range e.t.argsOf(n) {
 			e.drop(vals, a)
 		}
 	case n.op >= nAdd:
-		e.drop(vals, n.l)
-		e.drop(vals, n.r)
+		e.drop(vals, n.x)
+		e.drop(vals, n.y)
 	case n.op >= nNeg:
-		e.drop(vals, n.l)
+		e.drop(vals, n.x)
 	}
 }
 
@@ -266,13 +274,17 @@ func neg(x value) value {
 	switch x.kind {
 	case vFloat:
 		return approx(-x.f)
-	case vSmall:
+	case vSmall, vFrac: // the fast path: the numerator's sign
 		if x.i != math.MinInt64 {
-			return small(-x.i)
+			x.i = -x.i
+			return x
 		}
 	}
-	return ratValue(new(big.Rat).Neg(x.rat()))
+	return negBig(x)
 }
+
+// negBig is the general path of neg, in math/big.
+func negBig(x value) value { return ratValue(new(big.Rat).Neg(x.rat())) }
 
 // checkInt returns an integer result unless it is over the bit limit.
 func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {
@@ -286,8 +298,11 @@ func (e *evaluator) checkInt(t token, n *big.Int) (value, error) {
 // a non-integer over maxRationalBits (numerator and denominator together) becomes the
 // binary64 nearest it, which may overflow (error) or underflow (≈ 0).
 func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
-	if r.IsInt() {
-		return e.checkInt(t, r.Num())
+	if r.IsInt() { // checkInt, keeping r rather than copying its digits into a new one
+		if r.Num().BitLen() > e.lim.MaxBits {
+			return value{}, errTooLarge(t, e.lim.MaxBits)
+		}
+		return ratValue(r), nil
 	}
 	if size := float64(r.Num().BitLen() + r.Denom().BitLen()); size > maxRationalBits {
 		if err := e.m.spend(linearCost(size), 0); err != nil {
@@ -299,7 +314,240 @@ func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
 	return ratValue(r), nil
 }
 
-func (e *evaluator) binary(n *node, a, b value) (value, error) {
+// binary evaluates a binary operator from its row of binaryTable, in two steps:
+//
+//  1. the fast path (smallBinary): both operands held in int64s and a result that fits —
+//     no math/big, no allocation, no pricing: what nearly every line people type needs;
+//  2. the general path of the row: for + - * / // %, one promotion — an approximate
+//     operand makes the operation approximate (floatBinary), otherwise it is exact, in
+//     math/big, priced first (exactBinary); ** and the integer operators have their own.
+//
+// The fast path returns what the general path would (TestFastPathsAgreeWithGeneral).
+//
+// The operands are passed by pointer into the evaluator's values: two values by copy
+// take more registers than there are, and the copies were a tenth of a typical line.
+func (e *evaluator) binary(n *node, a, b *value) (value, error) {
+	if v, ok := smallBinary(n.op, a, b, e.lim.MaxBits); ok {
+		return v, nil
+	}
+	return binaryTable[n.op].general(e, n, *a, *b)
+}
+
+// binaryOp is how one binary operator computes, by the representation of its operands, as
+// ivy's binary-op table has it: each operation's fast paths and its general path in one
+// row.
+type binaryOp struct {
+	ints  func(x, y int64) (value, bool)           // integers held in int64s
+	fracs func(an, ad, bn, bd int64) (value, bool) // fractions held in int64s (d = 1 for an integer); nil: none
+	// bounded: the operator's result is refused by its estimate against MaxBits (§7), so
+	// the fast path may take it only when the limit admits every int64 (MaxBits ≥ 64).
+	bounded bool
+	general func(e *evaluator, n *node, a, b value) (value, error)
+}
+
+var binaryTable = [...]binaryOp{
+	nAdd:      {ints: addInts, fracs: addFracs, general: (*evaluator).arith},
+	nSub:      {ints: subInts, fracs: subFracs, general: (*evaluator).arith},
+	nMul:      {ints: mulInts, fracs: mulFracs, general: (*evaluator).arith},
+	nDiv:      {ints: divInts, fracs: divFracs, general: (*evaluator).arith},
+	nFloorDiv: {ints: floorDivInts, general: (*evaluator).arith},
+	nMod:      {ints: modInts, general: (*evaluator).arith},
+	nPow:      {ints: powInts, bounded: true, general: (*evaluator).powOp},
+	nShl:      {ints: shlInts, bounded: true, general: (*evaluator).integerOp},
+	nShr:      {ints: shrInts, general: (*evaluator).integerOp},
+	nAnd:      {ints: func(x, y int64) (value, bool) { return small(x & y), true }, general: (*evaluator).integerOp},
+	nOr:       {ints: func(x, y int64) (value, bool) { return small(x | y), true }, general: (*evaluator).integerOp},
+}
+
+// smallBinary is the fast path of a binary operator: operands held in int64s (integers,
+// or fractions n/d in lowest terms) and a result that fits in them. ok is false otherwise
+// — overflow, a zero divisor, an operand in math/big or binary64, a fraction where the
+// operator has no fraction path — and the general path decides, errors included.
+func smallBinary(op opKind, a, b *value, maxBits int) (value, bool) {
+	row := &binaryTable[op]
+	if a.kind > vFrac || b.kind > vFrac || row.bounded && maxBits < 64 {
+		return value{}, false
+	}
+	if a.kind == vSmall && b.kind == vSmall {
+		return row.ints(a.i, b.i)
+	}
+	if row.fracs == nil {
+		return value{}, false
+	}
+	return row.fracs(a.i, a.den(), b.i, b.den())
+}
+
+// The fast paths on integers. Each reports whether the result fits in an int64.
+
+func addInts(x, y int64) (value, bool) {
+	r, ok := add64(x, y)
+	return small(r), ok
+}
+
+func subInts(x, y int64) (value, bool) {
+	if y == math.MinInt64 {
+		return value{}, false
+	}
+	return addInts(x, -y)
+}
+
+func mulInts(x, y int64) (value, bool) {
+	r, ok := mul64(x, y)
+	return small(r), ok
+}
+
+func divInts(x, y int64) (value, bool) {
+	if y == 0 || x == math.MinInt64 && y == -1 {
+		return value{}, false
+	}
+	if x%y == 0 {
+		return small(x / y), true
+	}
+	return fracValue(x, y)
+}
+
+// floorDivMod64 is floor division and the remainder with the sign of the divisor; ok is
+// false for a zero divisor or an overflow.
+func floorDivMod64(x, y int64) (q, r int64, ok bool) {
+	if y == 0 || x == math.MinInt64 && y == -1 {
+		return 0, 0, false
+	}
+	q, r = x/y, x%y
+	if r != 0 && (r < 0) != (y < 0) { // Go truncates; the language floors
+		q, r = q-1, r+y
+	}
+	return q, r, true
+}
+
+func floorDivInts(x, y int64) (value, bool) {
+	q, _, ok := floorDivMod64(x, y)
+	return small(q), ok
+}
+
+func modInts(x, y int64) (value, bool) {
+	_, r, ok := floorDivMod64(x, y)
+	return small(r), ok
+}
+
+func powInts(x, y int64) (value, bool) {
+	if y < 0 || y > 64 {
+		return value{}, false
+	}
+	r := int64(1)
+	for range y {
+		var ok bool
+		if r, ok = mul64(r, x); !ok {
+			return value{}, false
+		}
+	}
+	return small(r), true
+}
+
+func shlInts(x, y int64) (value, bool) {
+	if y < 0 || y > 62 || x<<y>>y != x {
+		return value{}, false
+	}
+	return small(x << y), true
+}
+
+func shrInts(x, y int64) (value, bool) {
+	if y < 0 {
+		return value{}, false
+	}
+	return small(x >> min(y, 63)), true
+}
+
+// The fast paths on fractions: the products of numerators and denominators, reduced by
+// fracValue.
+
+func addFracs(an, ad, bn, bd int64) (value, bool) { // (an·bd + bn·ad) / (ad·bd)
+	x, ok1 := mul64(an, bd)
+	y, ok2 := mul64(bn, ad)
+	d, ok3 := mul64(ad, bd)
+	n, ok4 := add64(x, y)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return value{}, false
+	}
+	return fracValue(n, d)
+}
+
+func subFracs(an, ad, bn, bd int64) (value, bool) {
+	if bn == math.MinInt64 {
+		return value{}, false
+	}
+	return addFracs(an, ad, -bn, bd)
+}
+
+func mulFracs(an, ad, bn, bd int64) (value, bool) {
+	n, ok1 := mul64(an, bn)
+	d, ok2 := mul64(ad, bd)
+	if !ok1 || !ok2 {
+		return value{}, false
+	}
+	return fracValue(n, d)
+}
+
+func divFracs(an, ad, bn, bd int64) (value, bool) {
+	if bn == 0 {
+		return value{}, false
+	}
+	return mulFracs(an, ad, bd, bn)
+}
+
+// arith is the general path of + - * / // %: after the check of the divisor, one
+// promotion.
+func (e *evaluator) arith(n *node, a, b value) (value, error) {
+	switch n.op {
+	case nDiv, nFloorDiv, nMod:
+		if b.sign() == 0 {
+			return value{}, errAt(n.tok, "division by zero")
+		}
+	}
+	if !a.isExact() || !b.isExact() {
+		return floatBinary(n, a, b)
+	}
+	return e.exactBinary(n, a, b)
+}
+
+// powOp is the general path of **.
+func (e *evaluator) powOp(n *node, a, b value) (value, error) { return e.pow(n.tok, a, b) }
+
+// floatBinary is + - * / // % with an approximate operand (the divisor is not an exact 0):
+// the exact operand is rounded to binary64 first, and the result is approximate, except
+// floor division's.
+func floatBinary(n *node, a, b value) (value, error) {
+	if n.op == nFloorDiv || n.op == nMod {
+		return floorDivModFloat(n, a, b)
+	}
+	x, y, err := floats2(n.tok, a, b)
+	if err != nil {
+		return value{}, err
+	}
+	var r float64
+	switch n.op {
+	case nAdd, nSub:
+		r = x + y
+		if n.op == nSub {
+			r = x - y
+		}
+		if math.Abs(r) <= 1e-15*math.Max(math.Abs(x), math.Abs(y)) {
+			r = 0 // snap: the difference is rounding noise
+		}
+	case nMul:
+		r = x * y
+	case nDiv:
+		if y == 0 { // an exact divisor too small for binary64
+			return value{}, errAt(n.tok, "division by zero")
+		}
+		r = x / y
+	}
+	return checkFloat(r, n.tok)
+}
+
+// exactBinary is + - * / // % on exact operands (the divisor is not 0), in math/big: each
+// operation is priced from the operands' sizes and admitted by the meter before it runs,
+// and its result judged (checkInt, checkRat).
+func (e *evaluator) exactBinary(n *node, a, b value) (value, error) {
 	switch n.op {
 	case nAdd, nSub:
 		return e.addSub(n, a, b)
@@ -307,47 +555,11 @@ func (e *evaluator) binary(n *node, a, b value) (value, error) {
 		return e.mul(n.tok, a, b)
 	case nDiv:
 		return e.div(n.tok, a, b)
-	case nFloorDiv, nMod:
-		return e.floorDivMod(n, a, b)
-	case nPow:
-		return e.pow(n.tok, a, b)
 	}
-	return e.integerOp(n, a, b)
+	return e.floorDivMod(n, a, b)
 }
 
 func (e *evaluator) addSub(n *node, a, b value) (value, error) {
-	sub := n.op == nSub
-	if a.kind == vSmall && b.kind == vSmall {
-		var r int64
-		var overflow bool
-		if sub {
-			r = a.i - b.i
-			overflow = (a.i >= 0) != (b.i >= 0) && (r >= 0) != (a.i >= 0)
-		} else {
-			r = a.i + b.i
-			overflow = (a.i >= 0) == (b.i >= 0) && (r >= 0) != (a.i >= 0)
-		}
-		if !overflow {
-			return small(r), nil
-		}
-	}
-	if v, ok := smallAddSub(a, b, sub); ok {
-		return v, nil
-	}
-	if !a.isExact() || !b.isExact() {
-		f0, f1, err := floats2(n.tok, a, b)
-		if err != nil {
-			return value{}, err
-		}
-		r := f0 + f1
-		if sub {
-			r = f0 - f1
-		}
-		if math.Abs(r) <= 1e-15*math.Max(math.Abs(f0), math.Abs(f1)) {
-			r = 0 // snap: the difference is rounding noise
-		}
-		return checkFloat(r, n.tok)
-	}
 	numEst := math.Max(a.numBits()+b.denBits(), b.numBits()+a.denBits()) + 1
 	denEst := a.denBits() + b.denBits()
 	cost := linearCost(numEst)
@@ -358,80 +570,22 @@ func (e *evaluator) addSub(n *node, a, b value) (value, error) {
 		return value{}, err
 	}
 	r := new(big.Rat)
-	if sub {
+	switch {
+	case a.isInt() && b.isInt(): // in big.Int: big.Rat would look for a common divisor
+		if n.op == nSub {
+			r.Num().Sub(a.rat().Num(), b.rat().Num())
+		} else {
+			r.Num().Add(a.rat().Num(), b.rat().Num())
+		}
+	case n.op == nSub:
 		r.Sub(a.rat(), b.rat())
-	} else {
+	default:
 		r.Add(a.rat(), b.rat())
 	}
 	return e.checkRat(n.tok, r)
 }
 
-// smallAddSub adds or subtracts exact values held in int64s without big arithmetic;
-// ok is false when they are not, or when the result does not fit.
-func smallAddSub(a, b value, sub bool) (value, bool) {
-	an, ad, ok1 := smallParts(a)
-	bn, bd, ok2 := smallParts(b)
-	if !ok1 || !ok2 {
-		return value{}, false
-	}
-	if sub {
-		if bn == math.MinInt64 {
-			return value{}, false
-		}
-		bn = -bn
-	}
-	x, ok1 := mul64(an, bd)
-	y, ok2 := mul64(bn, ad)
-	d, ok3 := mul64(ad, bd)
-	if !ok1 || !ok2 || !ok3 {
-		return value{}, false
-	}
-	n, ok := add64(x, y)
-	if !ok {
-		return value{}, false
-	}
-	return fracValue(n, d)
-}
-
-// smallMulDiv multiplies or divides (b ≠ 0) exact values held in int64s.
-func smallMulDiv(a, b value, div bool) (value, bool) {
-	an, ad, ok1 := smallParts(a)
-	bn, bd, ok2 := smallParts(b)
-	if !ok1 || !ok2 {
-		return value{}, false
-	}
-	if div {
-		bn, bd = bd, bn
-	}
-	n, ok1 := mul64(an, bn)
-	d, ok2 := mul64(ad, bd)
-	if !ok1 || !ok2 {
-		return value{}, false
-	}
-	return fracValue(n, d)
-}
-
 func (e *evaluator) mul(t token, a, b value) (value, error) {
-	if a.kind == vSmall && b.kind == vSmall {
-		hi, lo := bits.Mul64(absU(a.i), absU(b.i))
-		if hi == 0 && lo <= math.MaxInt64 {
-			r := int64(lo)
-			if (a.i < 0) != (b.i < 0) {
-				r = -r
-			}
-			return small(r), nil
-		}
-	}
-	if v, ok := smallMulDiv(a, b, false); ok {
-		return v, nil
-	}
-	if !a.isExact() || !b.isExact() {
-		f0, f1, err := floats2(t, a, b)
-		if err != nil {
-			return value{}, err
-		}
-		return checkFloat(f0*f1, t)
-	}
 	if a.sign() == 0 || b.sign() == 0 {
 		return small(0), nil
 	}
@@ -448,32 +602,17 @@ func (e *evaluator) mul(t token, a, b value) (value, error) {
 	if err := e.spend(a, b, cost, numEst+denEst); err != nil {
 		return value{}, err
 	}
-	return e.checkRat(t, new(big.Rat).Mul(a.rat(), b.rat()))
+	r := new(big.Rat)
+	if a.isInt() && b.isInt() { // in big.Int: big.Rat would look for a common divisor
+		r.Num().Mul(a.rat().Num(), b.rat().Num())
+	} else {
+		r.Mul(a.rat(), b.rat())
+	}
+	return e.checkRat(t, r)
 }
 
+// div computes the result exactly, then judges it (checkInt, checkRat).
 func (e *evaluator) div(t token, a, b value) (value, error) {
-	if b.sign() == 0 {
-		return value{}, errAt(t, "division by zero")
-	}
-	if a.kind == vSmall && b.kind == vSmall && !(a.i == math.MinInt64 && b.i == -1) {
-		if a.i%b.i == 0 {
-			return small(a.i / b.i), nil
-		}
-	}
-	if v, ok := smallMulDiv(a, b, true); ok {
-		return v, nil
-	}
-	if !a.isExact() || !b.isExact() {
-		f0, f1, err := floats2(t, a, b)
-		if err != nil {
-			return value{}, err
-		}
-		if f1 == 0 { // an exact divisor too small for binary64
-			return value{}, errAt(t, "division by zero")
-		}
-		return checkFloat(f0/f1, t)
-	}
-	// The result is computed exactly, then judged (checkRat).
 	numEst, denEst := a.numBits()+b.denBits(), a.denBits()+b.numBits()
 	if a.isInt() && b.isInt() {
 		if err := e.spend(a, b, divCost(a.numBits(), b.numBits()), a.numBits()); err != nil {
@@ -498,26 +637,9 @@ func exactOf(v value) *big.Rat {
 	return v.rat()
 }
 
-// floorDivMod implements // and %: floor division is an exact integer even for approximate
-// operands (computed from their exact binary64 values); the remainder takes the sign of
-// the divisor and is approximate when an operand is.
+// floorDivMod implements // and % on exact operands (b ≠ 0): the floor, and the remainder,
+// which takes the sign of the divisor.
 func (e *evaluator) floorDivMod(n *node, a, b value) (value, error) {
-	if b.sign() == 0 {
-		return value{}, errAt(n.tok, "division by zero")
-	}
-	if a.kind == vSmall && b.kind == vSmall && !(a.i == math.MinInt64 && b.i == -1) {
-		q, r := a.i/b.i, a.i%b.i
-		if r != 0 && (r < 0) != (b.i < 0) {
-			q, r = q-1, r+b.i
-		}
-		if n.op == nFloorDiv {
-			return small(q), nil
-		}
-		return small(r), nil
-	}
-	if !a.isExact() || !b.isExact() {
-		return floorDivModFloat(n, a, b)
-	}
 	// The results are computed exactly, then judged (checkInt, checkRat).
 	if err := e.spend(a, b, floorDivModCost(a, b, n.op == nMod), a.numBits()+b.denBits()); err != nil {
 		return value{}, err
@@ -584,12 +706,6 @@ func (e *evaluator) integerOp(n *node, a, b value) (value, error) {
 	switch n.op {
 	case nShl, nShr:
 		return e.shift(n, a, b)
-	}
-	if a.kind == vSmall && b.kind == vSmall {
-		if n.op == nAnd {
-			return small(a.i & b.i), nil
-		}
-		return small(a.i | b.i), nil
 	}
 	size := math.Max(a.numBits(), b.numBits())
 	if err := e.spend(a, b, linearCost(size), size); err != nil {
@@ -774,13 +890,6 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 		}
 		return approx(f), nil
 	}
-	if base.kind == vSmall && numBits < 63 {
-		r := int64(1)
-		for i := int64(0); i < n; i++ {
-			r *= base.i
-		}
-		return small(r), nil
-	}
 	if base.kind == vLazy { // (b**k)**n is b**(k·n): no intermediate
 		base, n = ratValue(base.lz.base), base.lz.exp*n
 	}
@@ -867,13 +976,19 @@ func (e *evaluator) powExactFrac(t token, a, b value) (value, error) {
 
 // call applies a function to its evaluated arguments. The parser has checked that the
 // function exists and how many arguments it takes.
+// The arguments are gathered in e.args, reused from call to call: an array on the stack
+// would escape to the heap through the function value, 384 bytes a call.
 func (e *evaluator) call(n *node, vals []value) (value, error) {
-	var buf [maxArgs]value
-	args := buf[:n.r]
-	for k := range args {
-		args[k] = vals[e.t.args[int(n.l)+k]]
+	args := e.args[:0]
+	for _, a := range e.t.argsOf(n) {
+		args = append(args, vals[a])
 	}
-	return functions[n.tok.text].fn(e, n.tok, args)
+	e.args = args
+	v, err := n.fn.fn(e, n.tok, args)
+	if e.sawBig {
+		clear(args) // hold no big value past its call
+	}
+	return v, err
 }
 
 // arityError formats the argument-count message of the reference.

@@ -56,8 +56,15 @@ func formatFloat(f float64) formatted {
 	if f == 0 {
 		f = 0 // -0 shows as 0
 	}
-	s := strconv.FormatFloat(f, 'g', floatDigits, 64)
-	return formatted{display: "≈ " + s, kind: KindApprox, value: strconv.FormatFloat(f, 'g', -1, 64), decimal: s}
+	// One string holds "≈ decimal" and then the shortest round-trip text: one allocation
+	// for the three fields.
+	var buf [64]byte
+	b := append(buf[:0], "≈ "...)
+	b = strconv.AppendFloat(b, f, 'g', floatDigits, 64)
+	n := len(b)
+	b = strconv.AppendFloat(b, f, 'g', -1, 64)
+	all := string(b)
+	return formatted{display: all[:n], kind: KindApprox, value: all[n:], decimal: all[len("≈ "):n]}
 }
 
 // formatInt shows all digits up to maxIntDigits, else an approximation and the digit
@@ -144,35 +151,8 @@ func roundDigits(s string, n, exp int) (string, int) {
 
 // sciText writes digits d1d2d3… with the leading digit at exponent exp as d1.d2d3e±XX.
 func sciText(digits string, exp int) string {
-	var b strings.Builder
-	b.WriteByte(digits[0])
-	if len(digits) > 1 {
-		b.WriteByte('.')
-		b.WriteString(digits[1:])
-	}
-	b.WriteByte('e')
-	if exp < 0 {
-		b.WriteByte('-')
-		exp = -exp
-	} else {
-		b.WriteByte('+')
-	}
-	if exp < 10 {
-		b.WriteByte('0')
-	}
-	b.WriteString(strconv.Itoa(exp))
-	return b.String()
-}
-
-// plainText writes digits with the leading digit at exponent exp as a plain decimal.
-func plainText(digits string, exp int) string {
-	if exp < 0 {
-		return "0." + strings.Repeat("0", -exp-1) + digits
-	}
-	if exp+1 >= len(digits) {
-		return digits + strings.Repeat("0", exp+1-len(digits))
-	}
-	return digits[:exp+1] + "." + digits[exp+1:]
+	var buf [40]byte
+	return string(appendDecimal(buf[:0], false, []byte(digits), exp, math.MinInt))
 }
 
 // formatSmallFrac formats n/d (d > 1, lowest terms) held in int64s when it has a terminating
@@ -205,19 +185,22 @@ func formatSmallFrac(n, d int64) (f formatted, terminating, ok bool) {
 		}
 		digits = lo
 	}
-	var buf [24]byte
-	s := strconv.AppendUint(buf[:0], digits, 10)
-	dec := decimalText(n < 0, string(s), len(s)-1-places, exactPlainBelow)
-	return formatted{display: dec, kind: KindRational, value: fracText(n, d), decimal: dec}, true, true
+	var digitBuf [24]byte
+	ds := strconv.AppendUint(digitBuf[:0], digits, 10)
+	// One string holds the decimal and then n/d: one allocation for the three fields.
+	var buf [96]byte
+	b := appendDecimal(buf[:0], n < 0, ds, len(ds)-1-places, exactPlainBelow)
+	k := len(b)
+	b = appendFrac(b, n, d)
+	all := string(b)
+	return formatted{display: all[:k], kind: KindRational, value: all[k:], decimal: all[:k]}, true, true
 }
 
-// fracText writes n/d.
-func fracText(n, d int64) string {
-	var buf [48]byte
-	v := strconv.AppendInt(buf[:0], n, 10)
-	v = append(v, '/')
-	v = strconv.AppendInt(v, d, 10)
-	return string(v)
+// appendFrac appends n/d.
+func appendFrac(b []byte, n, d int64) []byte {
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, '/')
+	return strconv.AppendInt(b, d, 10)
 }
 
 // Decimals are plain while the leading digit's exponent E satisfies -7 < E < limit: 21 for
@@ -229,27 +212,68 @@ const (
 
 // decimalText writes digits (leading digit at exponent exp) plain or scientific.
 func decimalText(negative bool, digits string, exp, plainBelow int) string {
-	var s string
-	if exp > -7 && exp < plainBelow {
-		s = plainText(digits, exp)
-	} else {
-		s = sciText(digits, exp)
-	}
+	var buf [80]byte
+	return string(appendDecimal(buf[:0], negative, []byte(digits), exp, plainBelow))
+}
+
+// appendDecimal appends digits (leading digit at exponent exp) plain or scientific: the
+// text of decimalText, into a buffer.
+func appendDecimal(b []byte, negative bool, digits []byte, exp, plainBelow int) []byte {
 	if negative {
-		s = "-" + s
+		b = append(b, '-')
 	}
-	return s
+	if exp <= -7 || exp >= plainBelow {
+		b = append(b, digits[0])
+		if len(digits) > 1 {
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b = append(b, '-')
+			exp = -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
+	}
+	switch {
+	case exp < 0:
+		b = append(b, "0."...)
+		for range -exp - 1 {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	case exp+1 >= len(digits):
+		b = append(b, digits...)
+		for range exp + 1 - len(digits) {
+			b = append(b, '0')
+		}
+		return b
+	}
+	b = append(b, digits[:exp+1]...)
+	b = append(b, '.')
+	return append(b, digits[exp+1:]...)
 }
 
 // formatSmallRepeating formats n/d held in int64s (d > 1, lowest terms) in the
 // "n/d ≈ 20 digits" form by long division in 64-bit words: the same digits as
-// roundedDigits, without big arithmetic.
+// roundedDigits, without big arithmetic. The display is one string, of which the value
+// and the decimal are parts: one allocation.
 func formatSmallRepeating(n, d int64) formatted {
-	var buf [64]byte
-	digits, exp := divideDigits(buf[:0], absU(n), uint64(d), ratDigits)
-	dec := decimalText(n < 0, string(digits), exp, approxPlainBelow)
-	value := fracText(n, d)
-	return formatted{display: value + " ≈ " + dec, kind: KindRational, value: value, decimal: dec}
+	var digitBuf [64]byte
+	digits, exp := divideDigits(digitBuf[:0], absU(n), uint64(d), ratDigits)
+	var buf [128]byte
+	b := appendFrac(buf[:0], n, d)
+	k := len(b)
+	b = append(b, " ≈ "...)
+	j := len(b)
+	b = appendDecimal(b, n < 0, digits, exp, approxPlainBelow)
+	all := string(b)
+	return formatted{display: all, kind: KindRational, value: all[:k], decimal: all[j:]}
 }
 
 // divideDigits appends the first `want` significant digits of n/d (n > 0), rounded half

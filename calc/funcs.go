@@ -13,7 +13,7 @@ type function struct {
 	fn       func(e *evaluator, t token, args []value) (value, error)
 }
 
-func (f function) checkArity(t token, n int) error {
+func (f *function) checkArity(t token, n int) error {
 	if n >= f.min && n <= f.max {
 		return nil
 	}
@@ -31,20 +31,20 @@ var constants = map[string]float64{
 	"deg": math.Pi / 180,
 }
 
-func one(fn func(e *evaluator, t token, x value) (value, error)) function {
-	return function{min: 1, max: 1, arity: "1", fn: func(e *evaluator, t token, a []value) (value, error) {
+func one(fn func(e *evaluator, t token, x value) (value, error)) *function {
+	return &function{min: 1, max: 1, arity: "1", fn: func(e *evaluator, t token, a []value) (value, error) {
 		return fn(e, t, a[0])
 	}}
 }
 
-func two(fn func(e *evaluator, t token, x, y value) (value, error)) function {
-	return function{min: 2, max: 2, arity: "2", fn: func(e *evaluator, t token, a []value) (value, error) {
+func two(fn func(e *evaluator, t token, x, y value) (value, error)) *function {
+	return &function{min: 2, max: 2, arity: "2", fn: func(e *evaluator, t token, a []value) (value, error) {
 		return fn(e, t, a[0], a[1])
 	}}
 }
 
 // approxFn wraps a binary64 function; domain reports whether x is in its real domain.
-func approxFn(f func(float64) float64, domain func(float64) bool) function {
+func approxFn(f func(float64) float64, domain func(float64) bool) *function {
 	return one(func(e *evaluator, t token, x value) (value, error) {
 		f0, err := float1(t, x)
 		if err != nil {
@@ -59,16 +59,12 @@ func approxFn(f func(float64) float64, domain func(float64) bool) function {
 
 func unitInterval(x float64) bool { return x >= -1 && x <= 1 }
 
-var functions = map[string]function{
+var functions = map[string]*function{
 	"abs":   one(fnAbs),
 	"sign":  one(func(e *evaluator, t token, x value) (value, error) { return small(int64(x.sign())), nil }),
-	"floor": one(func(e *evaluator, t token, x value) (value, error) { return e.roundWith(x, floorRat) }),
-	"ceil": one(func(e *evaluator, t token, x value) (value, error) {
-		return e.roundWith(x, func(r *big.Rat) *big.Int { n := floorRat(new(big.Rat).Neg(r)); return n.Neg(n) })
-	}),
-	"trunc": one(func(e *evaluator, t token, x value) (value, error) {
-		return e.roundWith(x, func(r *big.Rat) *big.Int { return new(big.Int).Quo(r.Num(), r.Denom()) })
-	}),
+	"floor": one(func(e *evaluator, t token, x value) (value, error) { return e.roundWith(x, rFloor) }),
+	"ceil":  one(func(e *evaluator, t token, x value) (value, error) { return e.roundWith(x, rCeil) }),
+	"trunc": one(func(e *evaluator, t token, x value) (value, error) { return e.roundWith(x, rTrunc) }),
 	"round": {min: 1, max: 2, arity: "1 or 2", fn: fnRound},
 	"sqrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 2, math.Sqrt) }),
 	"cbrt":  one(func(e *evaluator, t token, x value) (value, error) { return root(e, t, x, 3, math.Cbrt) }),
@@ -126,18 +122,95 @@ func floorRat(r *big.Rat) *big.Int {
 	return new(big.Int).Div(r.Num(), r.Denom())
 }
 
+// rounding is an integer-valued rounding.
+type rounding uint8
+
+const (
+	rFloor    rounding = iota
+	rCeil              // -floor(-x)
+	rTrunc             // towards zero
+	rHalfAway          // to the nearest, halves away from zero: round(x)
+)
+
 // roundWith applies an integer-valued rounding to x: always an exact integer, computed
-// from the exact value of a binary64 operand.
-func (e *evaluator) roundWith(x value, f func(*big.Rat) *big.Int) (value, error) {
+// from the exact value of a binary64 operand. Its fast path (roundSmall, roundFloat) works
+// in int64s and binary64, both exact; math/big is for the rest.
+func (e *evaluator) roundWith(x value, mode rounding) (value, error) {
 	if x.isInt() {
 		return x, nil
+	}
+	if v, ok := roundFast(x, mode); ok {
+		return v, nil
 	}
 	if x.isBig() {
 		if err := e.spend(x, value{}, divCost(x.numBits(), x.denBits()), x.numBits()); err != nil {
 			return value{}, err
 		}
 	}
-	return intValue(f(exactOf(x))), nil
+	return intValue(roundBig(exactOf(x), mode)), nil
+}
+
+// roundFast is the fast path of roundWith, for a fraction held in int64s or a binary64
+// within int64's range.
+func roundFast(x value, mode rounding) (value, bool) {
+	switch x.kind {
+	case vFrac:
+		return small(roundSmall(x.i, x.d, mode)), true
+	case vFloat:
+		var f float64
+		switch mode {
+		case rFloor:
+			f = math.Floor(x.f)
+		case rCeil:
+			f = math.Ceil(x.f)
+		case rTrunc:
+			f = math.Trunc(x.f)
+		default:
+			f = math.Round(x.f) // halves away from zero, as roundBig
+		}
+		if f >= -(1<<63) && f < 1<<63 { // every integral binary64 here is an int64
+			return small(int64(f)), true
+		}
+	}
+	return value{}, false
+}
+
+// roundSmall rounds n/d (d ≥ 2) in int64s; |n/d| < 2^62, so no step overflows.
+func roundSmall(n, d int64, mode rounding) int64 {
+	q, r := n/d, n%d // truncated: r has n's sign
+	switch mode {
+	case rFloor:
+		if r < 0 {
+			q--
+		}
+	case rCeil:
+		if r > 0 {
+			q++
+		}
+	case rHalfAway:
+		if r != 0 && absU(r) >= uint64(d)-absU(r) { // |r|/d ≥ 1/2
+			if n < 0 {
+				q--
+			} else {
+				q++
+			}
+		}
+	}
+	return q
+}
+
+// roundBig is the general path of roundWith.
+func roundBig(r *big.Rat, mode rounding) *big.Int {
+	switch mode {
+	case rFloor:
+		return floorRat(r)
+	case rCeil:
+		n := floorRat(new(big.Rat).Neg(r))
+		return n.Neg(n)
+	case rTrunc:
+		return new(big.Int).Quo(r.Num(), r.Denom())
+	}
+	return roundHalfAway(r)
 }
 
 // roundHalfAway rounds to the nearest integer, halves away from zero.
@@ -156,21 +229,60 @@ const maxRoundDigits = 100
 func fnRound(e *evaluator, t token, a []value) (value, error) {
 	x := a[0]
 	if len(a) == 1 {
-		return e.roundWith(x, roundHalfAway)
+		return e.roundWith(x, rHalfAway)
 	}
 	d := a[1]
 	if d.kind != vSmall || d.i < -maxRoundDigits || d.i > maxRoundDigits {
 		return value{}, errAt(t, "round() digits must be an integer from -%d to %d", maxRoundDigits, maxRoundDigits)
 	}
+	if v, ok := roundDigitsSmall(x, d.i); ok {
+		return v, nil
+	}
+	return e.roundDigits(t, x, d.i)
+}
+
+// roundDigitsSmall is the fast path of round(x, k): x held in int64s, and 10^|k| and the
+// scaled value too.
+func roundDigitsSmall(x value, k int64) (value, bool) {
+	n, d, ok := smallParts(x)
+	if !ok || absI64(k) >= int64(len(pow10s)) {
+		return value{}, false
+	}
+	p := pow10s[absI64(k)]
+	if k >= 0 { // round(n/d · p) / p
+		np, ok := mul64(n, p)
+		if !ok {
+			return value{}, false
+		}
+		return fracValue(roundHalfSmall(np, d), p)
+	}
+	dp, ok := mul64(d, p) // round(n / (d·p)) · p
+	if !ok {
+		return value{}, false
+	}
+	q, ok := mul64(roundHalfSmall(n, dp), p)
+	return small(q), ok
+}
+
+// roundHalfSmall is n/d (d ≥ 1) rounded to the nearest, halves away from zero.
+func roundHalfSmall(n, d int64) int64 {
+	if d == 1 {
+		return n
+	}
+	return roundSmall(n, d, rHalfAway)
+}
+
+// roundDigits is the general path of round(x, k), in math/big.
+func (e *evaluator) roundDigits(t token, x value, k int64) (value, error) {
 	if x.isBig() {
-		p := float64(absI64(d.i)) * log2of10
+		p := float64(absI64(k)) * log2of10
 		cost := ratCost(bitsOf(x), p, x.numBits()+p, x.denBits()+p) + divCost(x.numBits()+p, x.denBits())
 		if err := e.spend(x, value{}, cost, x.numBits()+p); err != nil {
 			return value{}, err
 		}
 	}
-	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(absI64(d.i)), nil))
-	if d.i < 0 {
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(absI64(k)), nil))
+	if k < 0 {
 		scale.Inv(scale)
 	}
 	r := new(big.Rat).Mul(exactOf(x), scale)

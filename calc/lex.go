@@ -46,6 +46,10 @@ type lexer struct {
 	m        *meter // prices the large literals
 	maxBytes int64  // of the line's big literals together (Limits.MaxSessionMemory)
 	litBytes int64
+
+	err error // the lexical error, once met: every later token is tErr
+
+	vars map[string]variable // the session's variables, whose names the tokens reuse
 }
 
 func isBlank(r rune) bool     { return r == ' ' || r == '\t' }
@@ -53,38 +57,70 @@ func isDigit(r rune) bool     { return r >= '0' && r <= '9' }
 func isNameStart(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 func isNameRune(r rune) bool  { return isNameStart(r) || isDigit(r) }
 
-// next returns the next token or a positioned error.
-func (lx *lexer) next() (token, error) {
+// next returns the next token (tests); the parser scans into its own (scan).
+func (lx *lexer) next() token {
+	var t token
+	lx.scan(&t)
+	return t
+}
+
+// scan reads the next token into t. A lexical error gives a tErr token, and lx.err says
+// which: the parser reports it when it meets that token, so that its own errors on the
+// tokens before it come first, and reading a token never fails.
+func (lx *lexer) scan(t *token) {
+	if lx.err != nil {
+		*t = token{kind: tErr}
+		return
+	}
 	for lx.i < len(lx.src) && isBlank(lx.src[lx.i]) {
 		lx.i++
 	}
 	if lx.i >= len(lx.src) {
-		return token{kind: tEOF, pos: lx.eol, end: lx.eol}, nil
+		*t = token{kind: tEOF, pos: int32(lx.eol), end: int32(lx.eol)}
+		return
 	}
 	start := lx.i
 	r := lx.src[start]
+	// The token is built here, in place: the helpers only move lx.i.
+	*t = token{pos: int32(start + 1)}
 	switch {
 	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(lx.src[start+1]):
-		return lx.literal()
+		lx.number()
+		t.kind, t.end = tNum, int32(lx.i)
+		if err := lx.literal(t); err != nil {
+			*t = lx.fail(err)
+		}
+		return
 	case isNameStart(r):
 		for lx.i < len(lx.src) && isNameRune(lx.src[lx.i]) {
 			lx.i++
 		}
-		t := lx.tok(tName, start)
+		t.kind, t.end, t.text = tName, int32(lx.i), lx.name(lx.src[start:lx.i])
 		if lx.i-start > maxNameLen {
-			return t, errAt(t, "name too long (limit %d characters)", maxNameLen)
+			*t = lx.fail(errAt(*t, "name too long (limit %d characters)", maxNameLen))
 		}
-		return t, nil
+		return
 	case r == piRune:
 		lx.i++
-		return token{kind: tName, pos: start + 1, end: start + 1, text: "pi"}, nil
+		t.kind, t.end, t.text = tName, t.pos, "pi"
+		return
 	}
 	if k, n := operator(lx.src[start:]); n > 0 {
 		lx.i += n
-		return lx.tok(k, start), nil
+		t.kind, t.end, t.text = k, int32(lx.i), opText[k]
+		if k == tPow && n == 1 {
+			t.text = "^"
+		}
+		return
 	}
 	col := start + 1
-	return token{}, &Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col}
+	*t = lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
+}
+
+// fail records a lexical error and returns the token that stands for it.
+func (lx *lexer) fail(err error) token {
+	lx.err = err
+	return token{kind: tErr}
 }
 
 // operator recognises the operator at the start of s and returns its kind and length.
@@ -146,28 +182,42 @@ func quoteRune(r rune) string {
 	return strconv.QuoteRune(r)
 }
 
-// tok makes the token that spans src[start:lx.i]. Operators take their text from a
-// table and numbers get theirs only when a message or the slow path of parseNumber needs
-// it (lexer.text), so a typical line's tokens allocate nothing.
-func (lx *lexer) tok(k tokKind, start int) token {
-	t := token{kind: k, pos: start + 1, end: lx.i}
-	switch k {
-	case tName:
-		t.text = string(lx.src[start:lx.i])
-	case tNum:
-	case tPow:
-		t.text = "^"
-		if lx.i-start == 2 {
-			t.text = "**"
-		}
-	default:
-		t.text = opText[k]
+// name returns the text of a name. The names of the language and the session's variables
+// are looked up without allocating and their strings reused, so that a line of function
+// calls and variables allocates nothing for its names; only a new name is converted.
+func (lx *lexer) name(src []rune) string {
+	var buf [maxNameLen]byte
+	if len(src) > len(buf) {
+		return string(src)
 	}
-	return t
+	for i, r := range src {
+		buf[i] = byte(r) // isNameRune: ASCII only
+	}
+	b := buf[:len(src)]
+	if s, ok := knownNames[string(b)]; ok {
+		return s
+	}
+	if v, ok := lx.vars[string(b)]; ok {
+		return v.name
+	}
+	return string(b)
 }
 
+// knownNames are the names of the language: functions, constants, ans, _ and mod.
+var knownNames = func() map[string]string {
+	m := map[string]string{"ans": "ans", "_": "_", "mod": "mod"}
+	for name := range functions {
+		m[name] = name
+	}
+	for name := range constants {
+		m[name] = name
+	}
+	return m
+}()
+
+// opText is the text of each operator token; a tPow written ^ is "^".
 var opText = [...]string{
-	tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tDSlash: "//", tPercent: "%",
+	tPow: "**", tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tDSlash: "//", tPercent: "%",
 	tBang: "!", tTilde: "~", tShl: "<<", tShr: ">>", tAmp: "&", tPipe: "|",
 	tLParen: "(", tRParen: ")", tComma: ",", tAssign: "=",
 }
@@ -180,39 +230,43 @@ func (lx *lexer) text(t token) string {
 	return string(lx.src[t.pos-1 : t.end])
 }
 
-// literal scans a number and converts it: a bad number is reported here, where it is
-// scanned, and a big one is priced and counted against the memory cap of the line.
-func (lx *lexer) literal() (token, error) {
-	t := lx.number()
-	v, err := parseNumber(t, lx.src[t.pos-1:t.end], lx.maxBits, lx.m)
-	if err != nil {
-		return token{}, err
+// literal converts the number t just scanned and stores its value in the tree: a bad
+// number is reported here, where it is scanned, and a big one is priced and counted
+// against the memory cap of the line. A plain integer of up to 18 digits, nearly every
+// literal, is converted in place (smallDecimal).
+func (lx *lexer) literal(t *token) error {
+	src := lx.src[t.pos-1 : t.end]
+	v, ok := smallDecimal(src)
+	if !ok {
+		var err error
+		if v, err = parseNumber(*t, src, lx.maxBits, lx.m); err != nil {
+			return err
+		}
 	}
 	if lx.t == nil {
-		return t, nil
+		return nil
 	}
 	if v.isBig() { // held until the line ends: capped like the values it computes
 		lx.t.bigLits = true
 		if lx.litBytes += storedBytes(v); lx.litBytes > lx.maxBytes {
-			return token{}, errMemory(t, lx.maxBytes)
+			return errMemory(*t, lx.maxBytes)
 		}
 	}
 	lx.t.lits = append(lx.t.lits, v)
 	t.lit = int32(len(lx.t.lits) - 1)
-	return t, nil
+	return nil
 }
 
-// number scans digits, underscores and letters greedily as the reference says, then
-// validates; the text is parsed into a value by parseNumber.
-func (lx *lexer) number() token {
-	start := lx.i
+// number scans digits, underscores and letters greedily as the reference says; the text
+// is validated and converted by literal.
+func (lx *lexer) number() {
 	src := lx.src
-	if src[start] == '0' && start+1 < len(src) && isRadixLetter(src[start+1]) {
+	if src[lx.i] == '0' && lx.i+1 < len(src) && isRadixLetter(src[lx.i+1]) {
 		lx.i += 2
 		for lx.i < len(src) && isNameRune(src[lx.i]) {
 			lx.i++
 		}
-		return lx.tok(tNum, start)
+		return
 	}
 	lx.digits()
 	if lx.i < len(src) && src[lx.i] == '.' {
@@ -229,7 +283,6 @@ func (lx *lexer) number() token {
 			lx.digits()
 		}
 	}
-	return lx.tok(tNum, start)
 }
 
 func (lx *lexer) digits() {
@@ -252,5 +305,5 @@ func errAt(t token, format string, args ...any) *Error {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
 	}
-	return &Error{Msg: msg, Column: t.pos, End: t.end}
+	return &Error{Msg: msg, Column: int(t.pos), End: int(t.end)}
 }

@@ -52,7 +52,7 @@ func (s *Session) memoryWith(name string, v value) int64 {
 // the variable name, unless "") would bring the stored values over the cap. The previous
 // ans is let go then, so only a session whose variables fill the cap has its large plain
 // results refused; a small result never is.
-func (s *Session) checkMemory(at token, name string, v value, lim Limits) error {
+func (s *Session) checkMemory(at token, name string, v value, lim *Limits) error {
 	if !v.isBig() || s.memoryWith(name, v) <= lim.MaxSessionMemory {
 		return nil
 	}

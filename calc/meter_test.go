@@ -24,7 +24,7 @@ func (c *countingClock) read() time.Time {
 func newMeter(c *countingClock) *meter {
 	s := &Session{Clock: c.read}
 	m := &meter{}
-	m.begin(context.Background(), s, DefaultLimits(), s.now())
+	m.begin(context.Background(), s, s.limits(), s.now())
 	return m
 }
 

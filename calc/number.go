@@ -42,18 +42,35 @@ func parseNumber(t token, src []rune, maxBits int, m *meter) (value, error) {
 	return scaleByPow10(mant, scale, t, maxBits, m)
 }
 
-// smallDecimal parses the common literal, a plain decimal integer of up to 18 digits
-// without leading zeros or underscores, straight from the runes.
+// smallDecimal parses the common literals straight from the runes, without a string: a
+// plain decimal integer of up to 18 digits without leading zeros, or digits with a point
+// (2.5, 0.1, .5) of up to 18 digits in all. Anything else (underscores, exponents, radix
+// prefixes, errors) is left to parseNumber, which gives the same values (smallScaled).
 func smallDecimal(src []rune) (value, bool) {
-	if len(src) > 18 || len(src) > 1 && src[0] == '0' {
-		return value{}, false
-	}
 	var n int64
-	for _, r := range src {
-		if r < '0' || r > '9' {
+	digits, point := 0, -1
+	for i, r := range src {
+		switch {
+		case r >= '0' && r <= '9':
+			n = n*10 + int64(r-'0')
+			digits++
+		case r == '.' && point < 0:
+			point = i
+		default:
 			return value{}, false
 		}
-		n = n*10 + int64(r-'0')
+	}
+	if digits == 0 || digits > 18 {
+		return value{}, false
+	}
+	if point < 0 {
+		if len(src) > 1 && src[0] == '0' { // leading zeros: parseNumber's message
+			return value{}, false
+		}
+		return small(n), true
+	}
+	if places := len(src) - 1 - point; places > 0 {
+		return fracValue(n, pow10s[places])
 	}
 	return small(n), true
 }

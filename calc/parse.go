@@ -17,44 +17,30 @@ type parser struct {
 	contAns  bool                // the line is a continuation: the first primary is ans
 }
 
-func (p *parser) advance() error {
+// advance moves to the next token. It cannot fail: a lexical error is a tErr token,
+// reported by unexpected when a rule meets it.
+func (p *parser) advance() {
 	p.prev = p.tok
 	if p.hasPeek {
 		p.tok, p.hasPeek = p.peeked, false
-		return nil
+		return
 	}
-	t, err := p.lx.next()
-	if err != nil {
-		return err
-	}
-	p.tok = t
-	return nil
+	p.lx.scan(&p.tok)
 }
 
-func (p *parser) peek() (token, error) {
+func (p *parser) peek() token {
 	if !p.hasPeek {
-		t, err := p.lx.next()
-		if err != nil {
-			return token{}, err
-		}
-		p.peeked, p.hasPeek = t, true
+		p.lx.scan(&p.peeked)
+		p.hasPeek = true
 	}
-	return p.peeked, nil
+	return p.peeked
 }
 
 // parseLine parses a whole line: an assignment, a continuation or an expression.
 func (p *parser) parseLine() error {
-	if err := p.advance(); err != nil {
-		return err
-	}
-	if p.tok.kind == tName {
-		next, err := p.peek()
-		if err != nil {
-			return err
-		}
-		if next.kind == tAssign {
-			return p.parseAssignment()
-		}
+	p.advance()
+	if p.tok.kind == tName && p.peek().kind == tAssign {
+		return p.parseAssignment()
 	}
 	p.contAns = startsContinuation(p.tok)
 	root, err := p.parseExpr()
@@ -80,12 +66,8 @@ func (p *parser) parseAssignment() error {
 		return errAt(name, "cannot assign to '%s'", name.text)
 	}
 	p.t.assign = &name
-	if err := p.advance(); err != nil { // the name
-		return err
-	}
-	if err := p.advance(); err != nil { // =
-		return err
-	}
+	p.advance() // the name
+	p.advance() // =
 	root, err := p.parseExpr()
 	if err != nil {
 		return err
@@ -101,9 +83,13 @@ func (p *parser) expectEOF() error {
 	return nil
 }
 
-// unexpected reports the current token as misplaced.
+// unexpected reports the current token as misplaced; a tErr token is the lexical error
+// it stands for.
 func (p *parser) unexpected() error {
-	if p.tok.kind == tEOF {
+	switch p.tok.kind {
+	case tErr:
+		return p.lx.err
+	case tEOF:
 		return errAt(p.tok, "unexpected end of input")
 	}
 	return errAt(p.tok, "unexpected '%s'", p.lx.text(p.tok))
@@ -158,17 +144,15 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		if opTok.kind != tName { // the keyword mod is %
 			op = binaryOps[opTok.kind]
 		}
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
+		p.advance()
 		if opTok.kind == tPercent && p.tok.kind == tEOF { // the line ends with '%'
-			return 0, &Error{Msg: percentMsg, Column: opTok.pos, End: opTok.end}
+			return 0, &Error{Msg: percentMsg, Column: int(opTok.pos), End: int(opTok.end)}
 		}
 		right, err := p.parseBinary(level + 1)
 		if err != nil {
 			return 0, err
 		}
-		left = p.t.add(node{op: op, tok: opTok, l: left, r: right})
+		left = p.t.add(node{op: op, tok: opTok, x: left, y: right})
 	}
 }
 
@@ -198,15 +182,13 @@ func (p *parser) parseUnary() (int32, error) {
 	if err := p.enter(opTok); err != nil {
 		return 0, err
 	}
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	x, err := p.parseUnary()
 	if err != nil {
 		return 0, err
 	}
 	p.depth--
-	return p.t.add(node{op: op, tok: opTok, l: x}), nil
+	return p.t.add(node{op: op, tok: opTok, x: x}), nil
 }
 
 // parsePower parses postfix ('**' unary)?: right-associative, and its right operand may
@@ -220,14 +202,12 @@ func (p *parser) parsePower() (int32, error) {
 		return base, nil
 	}
 	opTok := p.tok
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	exp, err := p.parseUnary()
 	if err != nil {
 		return 0, err
 	}
-	return p.t.add(node{op: nPow, tok: opTok, l: base, r: exp}), nil
+	return p.t.add(node{op: nPow, tok: opTok, x: base, y: exp}), nil
 }
 
 func (p *parser) parsePostfix() (int32, error) {
@@ -236,10 +216,8 @@ func (p *parser) parsePostfix() (int32, error) {
 		return 0, err
 	}
 	for p.tok.kind == tBang {
-		x = p.t.add(node{op: nFact, tok: p.tok, l: x})
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
+		x = p.t.add(node{op: nFact, tok: p.tok, x: x})
+		p.advance()
 	}
 	if startsPrimary(p.tok) {
 		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.lx.text(p.prev), p.lx.text(p.tok))
@@ -263,42 +241,36 @@ func (p *parser) parsePrimary() (int32, error) {
 	case t.kind == tLParen:
 		return p.parseParens()
 	case t.kind == tName && t.text != "mod":
-		next, err := p.peek()
-		if err != nil {
-			return 0, err
+		if p.peek().kind == tLParen {
+			if f, ok := p.callee(t.text); ok {
+				return p.parseCall(f)
+			}
 		}
-		if next.kind == tLParen && p.isCallee(t.text) {
-			return p.parseCall()
-		}
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
+		p.advance()
 		return p.t.add(node{op: nName, tok: t}), nil
 	}
 	return 0, p.unexpected()
 }
 
-// isCallee reports whether name followed by '(' is a call: a function, or a name that is
-// nothing else (reported as unknown when evaluated). A constant or variable followed by
-// '(' is a missing operator instead: pi(2), x(2).
-func (p *parser) isCallee(name string) bool {
-	if _, ok := functions[name]; ok {
-		return true
+// callee reports whether name followed by '(' is a call, and of which function: a
+// function, or a name that is nothing else (f nil: reported as unknown by parseCall). A
+// constant or variable followed by '(' is a missing operator instead: pi(2), x(2).
+func (p *parser) callee(name string) (f *function, ok bool) {
+	if f, ok := functions[name]; ok {
+		return f, true
 	}
 	if _, ok := constants[name]; ok || name == "ans" || name == "_" {
-		return false
+		return nil, false
 	}
 	_, isVar := p.vars[name]
-	return !isVar
+	return nil, !isVar
 }
 
 // parseNumber makes the node of a number, whose value the lexer stored when it scanned it.
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
-	return p.t.add(node{op: nLit, tok: t, l: t.lit}), nil
+	p.advance()
+	return p.t.add(node{op: nLit, tok: t}), nil
 }
 
 func (p *parser) parseParens() (int32, error) {
@@ -306,9 +278,7 @@ func (p *parser) parseParens() (int32, error) {
 	if err := p.enter(open); err != nil {
 		return 0, err
 	}
-	if err := p.advance(); err != nil {
-		return 0, err
-	}
+	p.advance()
 	x, err := p.parseExpr()
 	if err != nil {
 		return 0, err
@@ -323,7 +293,8 @@ func (p *parser) parseParens() (int32, error) {
 func (p *parser) closeParen(open token) error {
 	switch p.tok.kind {
 	case tRParen:
-		return p.advance()
+		p.advance()
+		return nil
 	case tEOF:
 		return errAt(p.tok, "missing ')' to match '(' at column %d", open.pos)
 	}
@@ -332,24 +303,20 @@ func (p *parser) closeParen(open token) error {
 
 const maxArgs = 8
 
-func (p *parser) parseCall() (int32, error) {
+// parseCall parses a call of f (nil: the name is not a function, an error reported here).
+func (p *parser) parseCall(f *function) (int32, error) {
 	name := p.tok
 	// The function name is checked as soon as its '(' is read (peeked by parsePrimary),
 	// before anything inside the call.
-	f, ok := functions[name.text]
-	if !ok {
+	if f == nil {
 		return 0, errAt(name, "unknown name '%s'", name.text)
 	}
 	if err := p.enter(name); err != nil {
 		return 0, err
 	}
-	if err := p.advance(); err != nil { // name
-		return 0, err
-	}
+	p.advance() // name
 	open := p.tok
-	if err := p.advance(); err != nil { // (
-		return 0, err
-	}
+	p.advance() // (
 	var args [maxArgs]int32
 	n := 0
 	for p.tok.kind != tRParen {
@@ -365,10 +332,8 @@ func (p *parser) parseCall() (int32, error) {
 		if p.tok.kind != tComma {
 			break
 		}
-		if err := p.advance(); err != nil {
-			return 0, err
-		}
-		if p.tok.kind == tRParen { // f(1,)
+		p.advance()
+		if p.tok.kind == tRParen || p.tok.kind == tErr { // f(1,) or a lexical error
 			return 0, p.unexpected()
 		}
 	}
@@ -385,7 +350,7 @@ func (p *parser) parseCall() (int32, error) {
 	p.depth--
 	first := int32(len(p.t.args))
 	p.t.args = append(p.t.args, args[:n]...)
-	return p.t.add(node{op: nCall, tok: name, l: first, r: int32(n)}), nil
+	return p.t.add(node{op: nCall, tok: name, args: span{from: first, n: int32(n)}, fn: f}), nil
 }
 
 // String prints the tree fully parenthesised, for tests and debugging.
@@ -401,24 +366,24 @@ func (t *tree) format(i int32) string {
 	n := t.nodes[i]
 	switch n.op {
 	case nLit:
-		return format(t.lits[n.l]).display
+		return format(t.lits[n.tok.lit]).display
 	case nName:
 		return n.tok.text
 	case nAns:
 		return "ans"
 	case nCall:
 		s := n.tok.text + "("
-		for k := int32(0); k < n.r; k++ {
+		for k, a := range t.argsOf(&n) {
 			if k > 0 {
 				s += ", "
 			}
-			s += t.format(t.args[n.l+k])
+			s += t.format(a)
 		}
 		return s + ")"
 	case nNeg, nPos, nNot:
-		return fmt.Sprintf("(%s%s)", n.tok.text, t.format(n.l))
+		return fmt.Sprintf("(%s%s)", n.tok.text, t.format(n.x))
 	case nFact:
-		return fmt.Sprintf("(%s!)", t.format(n.l))
+		return fmt.Sprintf("(%s!)", t.format(n.x))
 	}
-	return fmt.Sprintf("(%s %s %s)", t.format(n.l), n.tok.text, t.format(n.r))
+	return fmt.Sprintf("(%s %s %s)", t.format(n.x), n.tok.text, t.format(n.y))
 }

@@ -16,8 +16,8 @@ func lexAll(t *testing.T, line string) ([]token, *lexer) {
 	lx := lexer{src: src, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
 	var toks []token
 	for {
-		tok, err := lx.next()
-		require.NoError(t, err, line)
+		tok := lx.next()
+		require.NoError(t, lx.err, line)
 		toks = append(toks, tok)
 		if tok.kind == tEOF {
 			return toks, &lx
@@ -52,7 +52,7 @@ func TestLexer(t *testing.T) {
 		var cols []int
 		for _, tok := range toks {
 			texts = append(texts, lx.text(tok))
-			cols = append(cols, tok.pos)
+			cols = append(cols, int(tok.pos))
 		}
 		assert.Equal(t, tt.texts, texts, tt.line)
 		assert.Equal(t, tt.cols, cols, tt.line)
@@ -74,13 +74,9 @@ func TestLexerErrors(t *testing.T) {
 	for _, tt := range tests {
 		src := []rune(tt.line)
 		lx := lexer{src: src, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
-		var err error
-		for err == nil {
-			var tok token
-			if tok, err = lx.next(); tok.kind == tEOF && err == nil {
-				break
-			}
+		for tok := lx.next(); tok.kind != tEOF && tok.kind != tErr; tok = lx.next() {
 		}
+		err := lx.err
 		var e *Error
 		require.ErrorAs(t, err, &e, tt.line)
 		assert.Equal(t, tt.msg, e.Msg, tt.line)
@@ -90,7 +86,8 @@ func TestLexerErrors(t *testing.T) {
 
 func parseString(line string) (*tree, error) {
 	var s Session
-	return s.parse(s.mapLine(line), DefaultLimits(), nil)
+	src, _ := s.mapLine(line)
+	return s.parse(src, s.limits(), nil)
 }
 
 func TestParser(t *testing.T) {

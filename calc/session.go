@@ -34,6 +34,10 @@ type Session struct {
 	own     *Budget // the budget when Budget is nil
 	scratch scratch // buffers reused from line to line
 
+	// lim is Limits with its defaults, computed again only when Limits changes (limFrom).
+	lim, limFrom Limits
+	limOK        bool
+
 	lastDuration time.Duration
 	epoch        time.Time // see now
 	slow         float64   // the slowdown the meter measured, carried to the next line
@@ -43,6 +47,7 @@ type Session struct {
 type variable struct {
 	v    value
 	text string
+	name string // the key, for the lexer to reuse (lexer.name)
 }
 
 // scratch holds per-line buffers that a session reuses, so that a typical line allocates
@@ -102,15 +107,15 @@ func (s *Session) Eval(line string) (Result, error) {
 // unchanged; the work done until then is charged to the budget all the same. An error of
 // the Gate is returned as it is.
 func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) {
-	lim := s.Limits.WithDefaults()
+	lim := s.limits()
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if len(line) > lim.MaxLineBytes {
 		return Result{}, TooLongError(lim.MaxLineBytes)
 	}
-	if !utf8.ValidString(line) {
+	src, ok := s.mapLine(line)
+	if !ok {
 		return Result{}, NotUTF8Error()
 	}
-	src := s.mapLine(line)
 	s.lastDuration = 0
 	if isBlankRunes(src) {
 		return Result{}, nil
@@ -118,8 +123,10 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	if ctx.Done() != nil && ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}
-	if res, err, ok := s.command(src); ok {
-		return res, err
+	if startsWithLetter(src) { // every command, and a function's name alone, is a word
+		if res, err, ok := s.command(src); ok {
+			return res, err
+		}
 	}
 	start := s.now()
 	m := &s.scratch.meter
@@ -134,7 +141,25 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	return res, err
 }
 
-func (s *Session) evalLine(src []rune, lim Limits, m *meter) (Result, error) {
+// limits returns the session's limits with their defaults filled in, by pointer: the
+// line's functions share them rather than copy nine words each.
+func (s *Session) limits() *Limits {
+	if !s.limOK || s.Limits != s.limFrom {
+		s.lim, s.limFrom, s.limOK = s.Limits.WithDefaults(), s.Limits, true
+	}
+	return &s.lim
+}
+
+func startsWithLetter(src []rune) bool {
+	for _, r := range src {
+		if !isBlank(r) {
+			return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7F
+		}
+	}
+	return false
+}
+
+func (s *Session) evalLine(src []rune, lim *Limits, m *meter) (Result, error) {
 	t, err := s.parse(src, lim, m)
 	if err != nil {
 		return Result{}, err
@@ -154,19 +179,36 @@ func (s *Session) since(start time.Time) time.Duration {
 	return time.Since(start) // monotonic only: cheaper than a second time.Now
 }
 
-// mapLine maps the line's characters and cuts its comment.
-func (s *Session) mapLine(line string) []rune {
-	src := s.scratch.runes[:0]
-	for _, r := range line {
-		src = append(src, mapRune(r))
+// mapLine maps the line's characters and cuts its comment, in one pass that also checks
+// the UTF-8 (ok is false if it is not valid).
+func (s *Session) mapLine(line string) (src []rune, ok bool) {
+	src = s.scratch.runes[:0]
+	cut := -1
+	for i := 0; i < len(line); {
+		if b := line[i]; b < utf8.RuneSelf { // ASCII: mapRune leaves it alone
+			if b == '#' && cut < 0 {
+				cut = len(src)
+			}
+			src = append(src, rune(b))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		if r == utf8.RuneError && size == 1 {
+			return nil, false
+		}
+		r = mapRune(r)
+		if r == '#' && cut < 0 { // a full-width ＃
+			cut = len(src)
+		}
+		src = append(src, r)
+		i += size
 	}
 	s.scratch.runes = src
-	for i, r := range src {
-		if r == '#' {
-			return src[:i]
-		}
+	if cut >= 0 {
+		src = src[:cut]
 	}
-	return src
+	return src, true
 }
 
 func isBlankRunes(src []rune) bool {
@@ -252,12 +294,12 @@ func isReserved(name string) bool {
 	return name == "ans" || name == "_" || name == "mod" || commands[strings.ToLower(name)]
 }
 
-func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
+func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := parser{
 		lx: lexer{src: src, eol: len(src) + 1, t: t, maxBits: lim.MaxBits, m: m,
-			maxBytes: lim.MaxSessionMemory},
+			maxBytes: lim.MaxSessionMemory, vars: s.vars},
 		maxDepth: lim.MaxDepth,
 		t:        t,
 		vars:     s.vars,
@@ -272,12 +314,12 @@ func (s *Session) parse(src []rune, lim Limits, m *meter) (*tree, error) {
 }
 
 // run charges the line's static cost, evaluates it and records the result.
-func (s *Session) run(t *tree, lim Limits, m *meter) (Result, error) {
+func (s *Session) run(t *tree, lim *Limits, m *meter) (Result, error) {
 	if err := s.budget().charge(m.start, float64(t.cost)); err != nil {
 		return Result{}, err
 	}
 	e := &s.scratch.eval
-	*e = evaluator{t: t, s: s, lim: lim, m: m, vals: e.vals}
+	e.begin(t, s, lim, m)
 	v, err := e.run()
 	if err != nil {
 		return Result{}, err
@@ -305,7 +347,7 @@ func (s *Session) run(t *tree, lim Limits, m *meter) (Result, error) {
 	return res, nil
 }
 
-func (s *Session) store(name token, v value, f formatted, lim Limits) error {
+func (s *Session) store(name token, v value, f formatted, lim *Limits) error {
 	_, exists := s.vars[name.text]
 	if !exists && len(s.order) >= lim.MaxVars {
 		return errAt(name, "too many variables (limit %d)", lim.MaxVars)
@@ -319,6 +361,6 @@ func (s *Session) store(name token, v value, f formatted, lim Limits) error {
 	if !exists {
 		s.order = append(s.order, name.text)
 	}
-	s.vars[name.text] = variable{v: v, text: varText(v, f)}
+	s.vars[name.text] = variable{v: v, text: varText(v, f), name: name.text}
 	return nil
 }

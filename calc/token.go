@@ -24,6 +24,7 @@ const (
 	tRParen  // )
 	tComma   // ,
 	tAssign  // =
+	tErr     // a lexical error: lexer.err says which; the parser reports it where it meets it
 )
 
 // token is one lexical token. Columns are 1-based code-point columns of the mapped line;
@@ -31,7 +32,7 @@ const (
 type token struct {
 	kind     tokKind
 	lit      int32 // tNum: index of its value in tree.lits
-	pos, end int
+	pos, end int32
 	text     string // the token's text after character mapping
 }
 

@@ -76,6 +76,14 @@ func gcd64(a, b uint64) uint64 {
 	return a
 }
 
+// den is the denominator of a value held in int64s: 1 for an integer.
+func (v *value) den() int64 {
+	if v.kind == vSmall {
+		return 1
+	}
+	return v.d
+}
+
 // smallParts returns an exact value held in int64s as numerator and denominator.
 func smallParts(v value) (n, d int64, ok bool) {
 	switch v.kind {
@@ -287,10 +295,12 @@ func bigFloatPow(x *big.Float, n int64) *big.Float {
 // powRat returns x**n for n ≥ 0 exactly.
 func powRat(x *big.Rat, n int64) *big.Rat {
 	e := big.NewInt(n)
-	num := new(big.Int).Exp(x.Num(), e, nil)
-	if x.IsInt() {
-		return new(big.Rat).SetInt(num)
+	if x.IsInt() { // the power straight into the result's numerator: no copy
+		r := new(big.Rat)
+		r.Num().Exp(x.Num(), e, nil)
+		return r
 	}
+	num := new(big.Int).Exp(x.Num(), e, nil)
 	// num and den stay coprime: no GCD is needed to keep the result in lowest terms.
 	return coprimeRat(num, new(big.Int).Exp(x.Denom(), e, nil))
 }
