@@ -16,6 +16,7 @@ import (
 
 	"wscalc/hub"
 	"wscalc/internal/logtest"
+	"wscalc/internal/metricstest"
 	"wscalc/metrics"
 	"wscalc/tcp"
 )
@@ -185,24 +186,8 @@ func endOf(t *testing.T, b *logtest.Buffer, c *client) map[string]any {
 
 // rejected is the number of TCP connections refused for reason, from the metrics.
 func (ts *testServer) rejected(t *testing.T, reason string) int {
-	t.Helper()
-	families, err := ts.metrics.Registry.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != "wscalc_rejected_sessions_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["transport"] == "tcp" && labels["reason"] == reason {
-				return int(m.GetCounter().GetValue())
-			}
-		}
-	}
-	return 0
+	return int(metricstest.Counter(t, ts.metrics.Registry, "wscalc_rejected_sessions_total",
+		map[string]string{"transport": "tcp", "reason": reason}))
 }
 
 // dialFrom connects to addr from the loopback address local, as another client machine

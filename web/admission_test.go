@@ -14,6 +14,7 @@ import (
 
 	"wscalc/admission"
 	"wscalc/hub"
+	"wscalc/internal/metricstest"
 	"wscalc/metrics"
 	"wscalc/web"
 	"wscalc/wire"
@@ -29,24 +30,8 @@ func clientFrom(t *testing.T, local string) *http.Client {
 
 // rejected is the number of refusals of transport for reason, from the metrics.
 func rejected(t *testing.T, m *metrics.Metrics, transport, reason string) int {
-	t.Helper()
-	families, err := m.Registry.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != "wscalc_rejected_sessions_total" {
-			continue
-		}
-		for _, mm := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range mm.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["transport"] == transport && labels["reason"] == reason {
-				return int(mm.GetCounter().GetValue())
-			}
-		}
-	}
-	return 0
+	return int(metricstest.Counter(t, m.Registry, "wscalc_rejected_sessions_total",
+		map[string]string{"transport": transport, "reason": reason}))
 }
 
 func TestTooManyConnectionsFromOneAddressIs429(t *testing.T) {
@@ -107,22 +92,6 @@ func TestTooManyConnectionsFromOneAddressIs429(t *testing.T) {
 
 // httpRequests is the count of wscalc_http_requests_total for GET route with status code.
 func httpRequests(t *testing.T, m *metrics.Metrics, route, code string) float64 {
-	t.Helper()
-	families, err := m.Registry.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != "wscalc_http_requests_total" {
-			continue
-		}
-		for _, mm := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range mm.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["route"] == route && labels["code"] == code && labels["method"] == "get" {
-				return mm.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return metricstest.Counter(t, m.Registry, "wscalc_http_requests_total",
+		map[string]string{"route": route, "code": code, "method": "get"})
 }

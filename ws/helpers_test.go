@@ -19,6 +19,7 @@ import (
 	"wscalc/calc"
 	"wscalc/hub"
 	"wscalc/internal/logtest"
+	"wscalc/internal/metricstest"
 	"wscalc/metrics"
 	"wscalc/wire"
 	"wscalc/ws"
@@ -155,24 +156,8 @@ func (e *env) dialErr(t *testing.T, o *websocket.DialOptions) int {
 
 // rejected is the number of WebSocket connections refused for reason, from the metrics.
 func (e *env) rejected(t *testing.T, reason string) int {
-	t.Helper()
-	families, err := e.metrics.Registry.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != "wscalc_rejected_sessions_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["transport"] == "ws" && labels["reason"] == reason {
-				return int(m.GetCounter().GetValue())
-			}
-		}
-	}
-	return 0
+	return int(metricstest.Counter(t, e.metrics.Registry, "wscalc_rejected_sessions_total",
+		map[string]string{"transport": "ws", "reason": reason}))
 }
 
 // wsCount is the number of live WebSocket sessions the hub sees.
