@@ -21,9 +21,10 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/loadgen"
 	"wscalc/metrics"
+	"wscalc/presence"
+	"wscalc/sched"
 	"wscalc/session"
 	"wscalc/static"
 	"wscalc/tcp"
@@ -72,7 +73,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := newServers(cfg, log, httpLn, tcpLn)
+	s, err := newServers(cfg, log, httpLn, tcpLn)
+	if err != nil {
+		for _, ln := range []net.Listener{httpLn, tcpLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		return err
+	}
 	announce(stdout, cfg.logFormat, log, httpLn, tcpLn, s.limitsAttrs(cfg)...)
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
 }
@@ -178,29 +187,32 @@ func listen(cfg config) (httpLn, tcpLn net.Listener, err error) {
 	return httpLn, tcpLn, nil
 }
 
-// servers is everything that runs: the shared hub, the two transports and the HTTP server.
+// servers is everything that runs: presence and the scheduler that every session shares,
+// the two transports and the HTTP server.
 type servers struct {
 	log        *slog.Logger
 	ready      atomic.Bool
 	drainDelay time.Duration
-	hub        *hub.Hub
+	presence   *presence.Presence
+	sched      *sched.Scheduler
 	conns      *admission.Counter // connections per client address, across both listeners
 	http       *http.Server
 	ws         *ws.Handler
 	tcp        *tcp.Server
 }
 
-func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *servers {
+func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*servers, error) {
 	m := metrics.New()
 	build := readBuildInfo()
 	m.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
-	// The hub sets the Go runtime's soft memory limit from MaxMemory (0: its default, a
-	// quarter of the machine's memory).
-	h := hub.New(hub.Options{Metrics: m, MaxMemory: cfg.maxMemory})
+	// The scheduler sets the Go runtime's soft memory limit from MaxMemory (0: its default,
+	// a quarter of the machine's memory).
+	sc := sched.New(sched.Options{Metrics: m, MaxMemory: cfg.maxMemory})
+	p := presence.New(m)
 	limits := calc.DefaultLimits()
 	limits.Budget = cfg.sessionBudget
 	limits.MaxSessionMemory = cfg.sessionMemory
-	s := &servers{log: log, drainDelay: cfg.drainDelay, hub: h, conns: admission.New(cfg.maxConnsPerIP)}
+	s := &servers{log: log, drainDelay: cfg.drainDelay, presence: p, sched: sc, conns: admission.New(cfg.maxConnsPerIP)}
 	s.ready.Store(true)
 
 	var httpAddr string // for the line protocol's hint to browsers that connect to it
@@ -213,38 +225,39 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *serve
 	if tcpLn != nil {
 		tcpAddr = displayAddr(tcpLn.Addr())
 	}
-	s.tcp = &tcp.Server{
-		Hub:         h,
-		MaxClients:  cfg.maxClients,
-		IdleTimeout: cfg.idleTimeout,
-		HTTPAddr:    httpAddr,
-		Limits:      limits,
-		Logger:      log,
+	sessions := session.Config{Presence: p, Sched: sc, MaxClients: cfg.maxClients,
+		IdleTimeout: cfg.idleTimeout, Limits: limits, Logger: log}
+	var err error
+	if s.tcp, err = tcp.New(tcp.Config{Session: sessions, HTTPAddr: httpAddr}); err != nil {
+		return nil, err
 	}
-	s.ws = ws.New(ws.Options{
-		Hub:            h,
-		MaxClients:     cfg.maxClients,
-		IdleTimeout:    cfg.idleTimeout,
-		PingInterval:   session.DefaultPingInterval,
+	s.ws, err = ws.New(ws.Config{
+		Session:        sessions,
 		OriginPatterns: cfg.allowOrigins.patterns,
-		Limits:         limits,
 		Version:        build.Version,
 		TCPAddr:        tcpAddr,
-		Logger:         log,
 	})
+	if err != nil {
+		return nil, err
+	}
+	router, err := web.New(web.Config{
+		Assets:      static.FS,
+		WS:          s.ws,
+		Presence:    p,
+		Sched:       sc,
+		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+		HTTPMetrics: m,
+		Ready:       s.ready.Load,
+		Limits:      limits,
+		ListenAddr:  listenAddr,
+		AllowHosts:  cfg.allowHosts.hosts,
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.http = &http.Server{
-		Handler: web.New(web.Config{
-			Assets:      static.FS,
-			WS:          s.ws,
-			Hub:         h,
-			Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
-			HTTPMetrics: m,
-			Ready:       s.ready.Load,
-			Limits:      limits,
-			ListenAddr:  listenAddr,
-			AllowHosts:  cfg.allowHosts.hosts,
-			Logger:      log,
-		}),
+		Handler: router,
 		// Each request learns whether its connection is over the per-address limit.
 		ConnContext:       admission.ConnContext,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -254,7 +267,7 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) *serve
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return s
+	return s, nil
 }
 
 // announce prints the bound addresses for people and scripts (stdout), and logs the same,
@@ -292,7 +305,7 @@ func announce(stdout io.Writer, format string, log *slog.Logger, httpLn, tcpLn n
 // is where the default stands for a figure, and -max-clients may have been lowered.
 func (s *servers) limitsAttrs(cfg config) []any {
 	maxMemory := "none"
-	if n := s.hub.MaxMemory(); n > 0 {
+	if n := s.sched.MaxMemory(); n > 0 {
 		maxMemory = calc.FormatBytes(n)
 	}
 	return []any{"max_memory", maxMemory, "session_memory", calc.FormatBytes(cfg.sessionMemory),
@@ -317,7 +330,7 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 	failed := make(chan error, 2)
 	var wg sync.WaitGroup
 	if httpLn != nil {
-		ln := s.conns.Listener(httpLn, func() { s.hub.Reject(hub.HTTP, "per_ip") })
+		ln := s.conns.Listener(httpLn, func() { s.presence.Reject(presence.HTTP, "per_ip") })
 		wg.Go(func() {
 			if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				failed <- fmt.Errorf("HTTP server: %w", err)
@@ -325,7 +338,7 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 		})
 	}
 	if tcpLn != nil {
-		ln := s.conns.Listener(tcpLn, func() { s.hub.Reject(hub.TCP, "per_ip") })
+		ln := s.conns.Listener(tcpLn, func() { s.presence.Reject(presence.TCP, "per_ip") })
 		wg.Go(func() {
 			if err := s.tcp.Serve(ln); !errors.Is(err, tcp.ErrServerClosed) {
 				failed <- fmt.Errorf("line protocol server: %w", err)

@@ -388,7 +388,8 @@ func TestWriteTimeoutDoesNotCutWebSockets(t *testing.T) {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := newServers(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil)
+	s, err := newServers(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil)
+	require.NoError(t, err)
 	s.http.WriteTimeout = 200 * time.Millisecond
 	s.http.ReadTimeout = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
@@ -697,10 +698,10 @@ func TestDefaultSessionMemoryIsCalcs(t *testing.T) {
 	assert.EqualValues(t, calc.DefaultLimits().MaxSessionMemory, defaultSessionMemory)
 }
 
-// -session-memory reaches the sessions and -max-memory the hub (logged as a figure).
+// -session-memory reaches the sessions and -max-memory the scheduler (logged as a figure).
 func TestRunMemoryFlags(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	oldLimit := debug.SetMemoryLimit(-1) // the hub sets the process's soft limit
+	oldLimit := debug.SetMemoryLimit(-1) // the scheduler sets the process's soft limit
 	t.Cleanup(func() { debug.SetMemoryLimit(oldLimit) })
 	logs := captureStderr(t)
 	r := startRun(t, 2, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-session-memory", "1KiB", "-max-memory", "64MiB")

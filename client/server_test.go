@@ -12,7 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"wscalc/hub"
+	"wscalc/presence"
+	"wscalc/sched"
+	wssession "wscalc/session"
 	"wscalc/tcp"
 	"wscalc/ws"
 )
@@ -42,16 +44,18 @@ func startServer(t *testing.T) *testServer {
 // start serves on the given addresses (port 0 picks one) and records the addresses.
 func (s *testServer) start(t *testing.T, tcpAddr, httpAddr string) {
 	t.Helper()
-	h := hub.New(hub.Options{})
-	quiet := slog.New(slog.DiscardHandler)
+	sessions := wssession.Config{Presence: presence.New(nil), Sched: sched.New(sched.Options{}),
+		Logger: slog.New(slog.DiscardHandler)}
 	tl, err := listenRetry(tcpAddr)
 	require.NoError(t, err)
 	hl, err := listenRetry(httpAddr)
 	require.NoError(t, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tcp = &tcp.Server{Hub: h, Logger: quiet}
-	s.ws = ws.New(ws.Options{Hub: h, Logger: quiet})
+	s.tcp, err = tcp.New(tcp.Config{Session: sessions})
+	require.NoError(t, err)
+	s.ws, err = ws.New(ws.Config{Session: sessions})
+	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", s.ws)
 	s.hs = &http.Server{Handler: mux}

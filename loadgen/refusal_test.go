@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/loadgen"
 	"wscalc/tcp"
 	"wscalc/ws"
@@ -49,7 +48,8 @@ func TestRealServersWithASmallBudgetRefuse(t *testing.T) {
 func startTCP(t *testing.T, limits calc.Limits) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &tcp.Server{Hub: hub.New(hub.Options{}), Limits: limits, Logger: quiet()}
+	srv, err := tcp.New(tcp.Config{Session: sessions(limits)})
+	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -64,7 +64,8 @@ func startTCP(t *testing.T, limits calc.Limits) string {
 func startWS(t *testing.T, limits calc.Limits) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	h := ws.New(ws.Options{Hub: hub.New(hub.Options{}), Limits: limits, Logger: quiet()})
+	h, err := ws.New(ws.Config{Session: sessions(limits)})
+	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
 	hs := &http.Server{Handler: mux}

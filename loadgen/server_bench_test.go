@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/loadgen"
+	"wscalc/presence"
+	"wscalc/sched"
+	"wscalc/session"
 	"wscalc/tcp"
 	"wscalc/tools/echo"
 	"wscalc/ws"
@@ -21,7 +23,7 @@ import (
 // (64 connections × pipeline 16, the built-in mix, every reply checked), so that
 //
 //	go test -run '^$' -bench Server -cpuprofile cpu.out ./loadgen
-//	go tool pprof -top -focus 'wscalc/(tcp|ws|hub|calc)' loadgen.test cpu.out
+//	go tool pprof -top -focus 'wscalc/(tcp|ws|session|sched|calc)' loadgen.test cpu.out
 //
 // profiles the server side. The session budget is lifted: it exists to stop one user
 // hogging a shared server and would otherwise refuse most of this load.
@@ -30,12 +32,20 @@ var unlimited = calc.Limits{Budget: 1 << 50}
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// sessions is the session configuration of a test server with limits.
+func sessions(limits calc.Limits) session.Config {
+	return session.Config{Presence: presence.New(nil), Sched: sched.New(sched.Options{}), Limits: limits, Logger: quiet()}
+}
+
 func BenchmarkServerTCP(b *testing.B) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &tcp.Server{Hub: hub.New(hub.Options{}), Limits: unlimited, Logger: quiet()}
+	srv, err := tcp.New(tcp.Config{Session: sessions(unlimited)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	defer func() {
@@ -52,7 +62,10 @@ func BenchmarkServerWS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := ws.New(ws.Options{Hub: hub.New(hub.Options{}), Limits: unlimited, Logger: quiet()})
+	h, err := ws.New(ws.Config{Session: sessions(unlimited)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
 	hs := &http.Server{Handler: mux}

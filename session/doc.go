@@ -6,8 +6,8 @@
 //   - its id (NewID), its start and end log lines, and the reason it ended (End: the first
 //     cause wins, whoever records it);
 //   - its place among the server's sessions (Join, against the transport's MaxClients, and
-//     the hub's presence counts);
-//   - evaluation through the hub's gate, under the session's context (which ends when the
+//     the presence counts);
+//   - evaluation through the scheduler's gate, under the session's context (which ends when the
 //     connection is dropped or the client is found gone), with the outcome sorted into the
 //     few kinds a transport has to tell apart (Outcome);
 //   - panic recovery (Recovered): a bug costs one session, never the process;

@@ -6,7 +6,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"wscalc/hub"
+	"wscalc/presence"
+	"wscalc/sched"
 	"wscalc/session"
 )
 
@@ -14,16 +15,20 @@ import (
 // through the outbox. Here the "connection" is a list of lines and the writer prints.
 func Example() {
 	cfg := &session.Config{
-		Hub:       hub.New(hub.Options{MaxMemory: -1}),
-		Transport: hub.TCP,
-		Logger:    slog.New(slog.DiscardHandler),
+		Presence: presence.New(nil),
+		Sched:    sched.New(sched.Options{MaxMemory: -1}),
+		Logger:   slog.New(slog.DiscardHandler),
+	}
+	if err := cfg.Prepare(presence.TCP); err != nil {
+		fmt.Println(err)
+		return
 	}
 	var s session.Session
 	s.Init(context.Background(), cfg, "192.0.2.1:4321")
 	var out session.Outbox[string]
 	out.Init(func(line string) error { fmt.Println(line); return nil }, session.Pushes[string]{})
 
-	if err := s.Join(session.DefaultMaxClients); err != nil {
+	if err := s.Join(); err != nil {
 		fmt.Println("server busy")
 		return
 	}

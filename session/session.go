@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
+	"wscalc/sched"
 )
 
 // Defaults for the zero values of the transports' limits (and of the server's flags).
@@ -38,24 +39,61 @@ const (
 )
 
 // Config is what every session of one server on one transport shares. Build it once per
-// server; sessions keep a pointer to it.
+// server (the transport's constructor calls Prepare); sessions keep a pointer to it.
 type Config struct {
-	// Hub counts the sessions and evaluates their lines. Required.
-	Hub *hub.Hub
-	// Transport names the way in, in logs and metrics.
-	Transport hub.Transport
+	// Presence counts the sessions. Required.
+	Presence *presence.Presence
+	// Sched evaluates their lines. Required.
+	Sched *sched.Scheduler
+	// Transport names the way in, in logs and metrics; Prepare sets it.
+	Transport presence.Transport
+	// MaxClients is the most live sessions on the transport; <= 0 means DefaultMaxClients.
+	MaxClients int
+	// IdleTimeout closes a session that sends nothing for this long; <= 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to the client; a session whose write times out is
+	// closed. <= 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// Limits are given to each session's calculator (zero fields mean calc's defaults).
 	Limits calc.Limits
 	// Logger receives the session logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Log returns the logger sessions log to.
-func (c *Config) Log() *slog.Logger {
-	if c.Logger == nil {
-		return slog.Default()
+// Prepare checks that c names its dependencies, fills in the defaults of its zero fields
+// and sets its transport to t. Every transport's constructor calls it, so a missing
+// dependency is the same error everywhere.
+func (c *Config) Prepare(t presence.Transport) error {
+	if err := Require(c.Presence, c.Sched); err != nil {
+		return err
 	}
-	return c.Logger
+	c.Transport = t
+	if c.MaxClients <= 0 {
+		c.MaxClients = DefaultMaxClients
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Require is the check of the dependencies every server part has (the transports through
+// Prepare, the HTTP API directly): an error naming the first one missing.
+func Require(p *presence.Presence, s *sched.Scheduler) error {
+	switch {
+	case p == nil:
+		return errors.New("Config.Presence is nil")
+	case s == nil:
+		return errors.New("Config.Sched is nil")
+	}
+	return nil
 }
 
 // Session is one client's session. Init it before use; it must not be copied after. The
@@ -80,7 +118,7 @@ type Session struct {
 }
 
 // Init prepares s for a connection from remote: a fresh id, a calculator with cfg's limits
-// attached to the hub's gate, and a context derived from parent.
+// attached to the scheduler's gate, and a context derived from parent.
 func (s *Session) Init(parent context.Context, cfg *Config, remote string) {
 	s.cfg = cfg
 	s.id = NewID()
@@ -88,7 +126,7 @@ func (s *Session) Init(parent context.Context, cfg *Config, remote string) {
 	s.start = time.Now()
 	s.calc.Limits = cfg.Limits
 	s.ctx, s.cancel = context.WithCancel(parent)
-	cfg.Hub.Attach(&s.calc)
+	cfg.Sched.Attach(&s.calc)
 }
 
 // SetExactValue asks the session's calculator for the exact text of every exact result,
@@ -116,10 +154,10 @@ func (s *Session) Cancel() { s.cancel() }
 // Request counts one request, for the end log.
 func (s *Session) Request() { s.requests++ }
 
-// Join registers the session with the hub, unless the transport already has max sessions
-// (hub.ErrBusy). Leave undoes it.
-func (s *Session) Join(max int) error {
-	leave, err := s.cfg.Hub.Join(s.cfg.Transport, max)
+// Join registers the session with presence, unless the transport already has
+// Config.MaxClients sessions (presence.ErrBusy). Leave undoes it.
+func (s *Session) Join() error {
+	leave, err := s.cfg.Presence.Join(s.cfg.Transport, s.cfg.MaxClients)
 	if err != nil {
 		return err
 	}
@@ -135,17 +173,17 @@ func (s *Session) Leave() {
 }
 
 // Reject records, in the metrics, a connection refused before it became a session.
-func (s *Session) Reject(reason string) { s.cfg.Hub.Reject(s.cfg.Transport, reason) }
+func (s *Session) Reject(reason string) { s.cfg.Presence.Reject(s.cfg.Transport, reason) }
 
 // LogStart logs the start of the session, with attrs after the common ones.
 func (s *Session) LogStart(attrs ...any) {
-	s.cfg.Log().Info("session start", append([]any{"session", s.id, "transport", string(s.cfg.Transport),
+	s.cfg.Logger.Info("session start", append([]any{"session", s.id, "transport", string(s.cfg.Transport),
 		"remote", s.remote}, attrs...)...)
 }
 
 // LogEnd logs the end of the session at level: its duration, requests and reason.
 func (s *Session) LogEnd(level slog.Level) {
-	s.cfg.Log().Log(context.Background(), level, "session end", "session", s.id,
+	s.cfg.Logger.Log(context.Background(), level, "session end", "session", s.id,
 		"transport", string(s.cfg.Transport), "remote", s.remote,
 		"duration", time.Since(s.start).Round(time.Millisecond), "requests", s.requests,
 		"reason", s.Reason())
@@ -153,7 +191,7 @@ func (s *Session) LogEnd(level slog.Level) {
 
 // LogRefused logs, at level, a connection refused before it became a session.
 func (s *Session) LogRefused(level slog.Level, reason string, attrs ...any) {
-	s.cfg.Log().Log(context.Background(), level, "session refused", append([]any{"session", s.id,
+	s.cfg.Logger.Log(context.Background(), level, "session refused", append([]any{"session", s.id,
 		"transport", string(s.cfg.Transport), "remote", s.remote, "reason", reason}, attrs...)...)
 }
 
@@ -185,7 +223,7 @@ func (s *Session) Recovered(v any) bool {
 	if v == nil {
 		return false
 	}
-	s.cfg.Log().Error("session panic", "session", s.id, "transport", string(s.cfg.Transport),
+	s.cfg.Logger.Error("session panic", "session", s.id, "transport", string(s.cfg.Transport),
 		"remote", s.remote, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	return true
 }
@@ -214,10 +252,10 @@ type Outcome struct {
 	Err    error
 }
 
-// Eval evaluates line in the session's calculator through the hub's gate, under the
+// Eval evaluates line in the session's calculator through the scheduler's gate, under the
 // session's context, and sorts the outcome.
 func (s *Session) Eval(line string) Outcome {
-	res, err := s.cfg.Hub.Eval(s.ctx, s.cfg.Transport, &s.calc, line)
+	res, err := s.cfg.Sched.Eval(s.ctx, s.cfg.Transport, &s.calc, line)
 	switch {
 	case errors.Is(err, calc.ErrQuit):
 		return Outcome{Kind: Quit}

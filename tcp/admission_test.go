@@ -16,7 +16,7 @@ import (
 )
 
 // startCounted serves on a listener whose connections are counted per address.
-func startCounted(t *testing.T, limit int, configure func(*tcp.Server)) (*testServer, *admission.Counter) {
+func startCounted(t *testing.T, limit int, configure func(*tcp.Config)) (*testServer, *admission.Counter) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -35,7 +35,7 @@ func TestTooManyConnectionsFromOneAddress(t *testing.T) {
 	over.expect("Error: too many connections from your address (limit 2)")
 	over.expectEOF()
 	assert.Equal(t, 1, ts.rejected(t, "per_ip"))
-	assert.Equal(t, 2, ts.hub.Counts().TCP, "a refused connection never joins")
+	assert.Equal(t, 2, ts.presence.Counts().TCP, "a refused connection never joins")
 	assert.Empty(t, ts.logs.Records(t, "session start")[2:], "a refusal is no session")
 
 	// Another address is served meanwhile.
@@ -44,7 +44,7 @@ func TestTooManyConnectionsFromOneAddress(t *testing.T) {
 
 	// A place frees when a connection closes.
 	a.conn.Close()
-	require.Eventually(t, func() bool { return ts.hub.Counts().TCP == 2 }, patience, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return ts.presence.Counts().TCP == 2 }, patience, 5*time.Millisecond)
 	c := dialFrom(t, "127.0.0.1", ts.addr)
 	require.Equal(t, "5", c.ask("1 + 4"))
 }
@@ -52,7 +52,7 @@ func TestTooManyConnectionsFromOneAddress(t *testing.T) {
 // The counted connection still reads through its raw connection: at shutdown, every line
 // already sent is answered (see TestShutdownAnswersLinesInFlight).
 func TestCountedConnectionDrainsAtShutdown(t *testing.T) {
-	ts, _ := startCounted(t, 10, func(s *tcp.Server) { s.Limits = unlimitedBudget })
+	ts, _ := startCounted(t, 10, func(cfg *tcp.Config) { cfg.Session.Limits = unlimitedBudget })
 	c := dialFrom(t, "127.0.0.1", ts.addr)
 	const lines = 2000
 	var b strings.Builder

@@ -15,7 +15,7 @@ import (
 // BenchmarkRoundTrip measures one line and its reply at a time, as an interactive nc user
 // or a script that waits for each answer.
 func BenchmarkRoundTrip(b *testing.B) {
-	ts := start(b, func(s *tcp.Server) { s.Limits = unlimitedBudget })
+	ts := start(b, func(cfg *tcp.Config) { cfg.Session.Limits = unlimitedBudget })
 	c := dial(b, ts.addr)
 	for b.Loop() {
 		if got := c.ask("2 + 3 * 4"); got != "14" {
@@ -27,7 +27,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // BenchmarkPipelined measures lines sent 100 at a time, as a script that pipelines; the
 // time reported is per line.
 func BenchmarkPipelined(b *testing.B) {
-	ts := start(b, func(s *tcp.Server) { s.Limits = unlimitedBudget })
+	ts := start(b, func(cfg *tcp.Config) { cfg.Session.Limits = unlimitedBudget })
 	c := dial(b, ts.addr)
 	batch := strings.Repeat("2 + 3 * 4\n", 100)
 	for b.Loop() {
@@ -57,10 +57,10 @@ func BenchmarkIdleConns(b *testing.B) {
 	}{
 		{"echo", serveEcho, "2 + 3 * 4", "2 + 3 * 4"},
 		{"wscalc", func(b *testing.B) string {
-			return start(b, func(s *tcp.Server) {
-				s.Limits = unlimitedBudget
-				s.Logger = slog.New(slog.DiscardHandler)
-				tcp.SetStackReset(s, 50*time.Millisecond) // well within the pause below
+			return start(b, func(cfg *tcp.Config) {
+				cfg.Session.Limits = unlimitedBudget
+				cfg.Session.Logger = slog.New(slog.DiscardHandler)
+				tcp.SetStackReset(cfg, 50*time.Millisecond) // well within the pause below
 			}).addr
 		}, "2 + 3 * 4", "14"},
 	} {

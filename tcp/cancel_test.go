@@ -23,7 +23,7 @@ var slowLine = strings.TrimSuffix(strings.Repeat("gcd(3**600000, 5**400000) + ",
 // A client that resets its connection while its line runs stops the evaluation: the
 // session ends long before the line could have finished.
 func TestHeavyLineStopsWhenTheClientResets(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.Limits = slowLimits })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.Limits = slowLimits })
 	c := dial(t, ts.addr)
 	require.Equal(t, "2", c.ask("1 + 1"))
 	c.send(slowLine + "\n")
@@ -35,13 +35,13 @@ func TestHeavyLineStopsWhenTheClientResets(t *testing.T) {
 	assert.Equal(t, "client gone", end["reason"])
 	// One gcd may still finish after the reset (math/big has no checkpoint inside).
 	assert.Less(t, time.Since(start), 3*time.Second, "the evaluation ran on after the client left")
-	require.Eventually(t, func() bool { return ts.hub.Counts().TCP == 0 }, patience, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return ts.presence.Counts().TCP == 0 }, patience, 5*time.Millisecond)
 }
 
 // `nc -N` half-closes after its line and still reads the reply: a heavy line of a
 // half-closed connection runs to the end and is answered.
 func TestHeavyLineOfAHalfClosedClientIsAnswered(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.Limits = slowLimits })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.Limits = slowLimits })
 	c := dial(t, ts.addr)
 	c.send("gcd(3**300000, 5**200000)\n")
 	require.NoError(t, c.conn.CloseWrite())
@@ -52,7 +52,7 @@ func TestHeavyLineOfAHalfClosedClientIsAnswered(t *testing.T) {
 
 // Close stops an evaluation in progress too.
 func TestCloseStopsAnEvaluation(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.Limits = slowLimits })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.Limits = slowLimits })
 	c := dial(t, ts.addr)
 	c.send(slowLine + "\n")
 	time.Sleep(300 * time.Millisecond)

@@ -80,14 +80,14 @@ type conn struct {
 
 func (s *Server) newConn(rw net.Conn) *conn {
 	c := &conn{srv: s, rwc: rw}
-	c.sess.Init(context.Background(), &s.cfg, rw.RemoteAddr().String())
+	c.sess.Init(context.Background(), &s.cfg.Session, rw.RemoteAddr().String())
 	// A line-protocol client may half-close and still read its replies (nc -N): only a
 	// reset connection is gone (see peer.HangUp).
 	c.watch = peer.Busy{Conn: rw, Mode: peer.HangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
 	// One line at the limit and its CR LF (see lineBuffer).
-	c.in.size = s.cfg.Limits.WithDefaults().MaxLineBytes + 2
+	c.in.size = s.cfg.Session.Limits.WithDefaults().MaxLineBytes + 2
 	c.useRawReads()
-	c.w = replyWriter{conn: rw, timeout: s.writeTimeout()}
+	c.w = replyWriter{conn: rw, timeout: s.cfg.Session.WriteTimeout}
 	c.out.Init(c.w.line, session.Pushes[string]{})
 	return c
 }
@@ -115,7 +115,7 @@ func (c *conn) shutdownRequested() bool {
 // Under mu so that it cannot undo requestShutdown's deadline.
 func (c *conn) armRead(handOn bool) {
 	now := time.Now()
-	c.arm(now.Add(c.srv.idleTimeout()), handOn, now)
+	c.arm(now.Add(c.srv.cfg.Session.IdleTimeout), handOn, now)
 }
 
 // armRest arms the rest of the wait that was cut short to hand on.
@@ -133,7 +133,7 @@ func (c *conn) arm(idleAt time.Time, handOn bool, now time.Time) {
 	}
 	c.idleAt = idleAt
 	deadline := idleAt
-	if early := now.Add(c.srv.stackResetAfter()); handOn && early.Before(deadline) {
+	if early := now.Add(c.srv.cfg.stackReset); handOn && early.Before(deadline) {
 		deadline = early
 	}
 	c.rwc.SetReadDeadline(deadline)
@@ -154,7 +154,7 @@ type ending struct {
 // without input (if the idle timeout is further away) it hands the connection on to a
 // fresh goroutine, which waits with the smallest stack, as the bare echo's does (2 KiB).
 // For the same reason the session starts on the accept goroutine (logging, joining the
-// hub and setting a deadline all take stack), and the connection's own goroutine starts
+// presence and setting a deadline all take stack), and the connection's own goroutine starts
 // by waiting. A connection in steady use never hands off.
 
 // stackReset is how long a connection's goroutine waits for input before it hands on.
@@ -163,7 +163,7 @@ const stackReset = time.Second
 // begin begins the session on the accept goroutine, then starts the connection's own.
 func (c *conn) begin() {
 	c.sess.LogStart()
-	if err := c.sess.Join(c.srv.maxClients()); err != nil {
+	if err := c.sess.Join(); err != nil {
 		go c.finish(c.busy())
 		return
 	}
@@ -230,7 +230,7 @@ func (c *conn) serveInput(handOn bool, err error) (end ending, handedOn bool) {
 }
 
 // refuse answers a connection whose address holds too many connections already (see
-// admission) and closes it. It never joins the hub and logs at debug level only: an address
+// admission) and closes it. It never joins presence and logs at debug level only: an address
 // that connects in a loop must not flood the logs (the refusals are counted in the metrics).
 func (c *conn) refuse(limit int) {
 	c.sess.Reject("per_ip")
@@ -238,7 +238,7 @@ func (c *conn) refuse(limit int) {
 }
 
 func (c *conn) busy() ending {
-	return ending{reason: reasonBusy, goodbye: fmt.Sprintf("Error: server busy (max %d clients)", c.srv.maxClients()), linger: true}
+	return ending{reason: reasonBusy, goodbye: fmt.Sprintf("Error: server busy (max %d clients)", c.srv.cfg.Session.MaxClients), linger: true}
 }
 
 // recoverPanic, deferred, turns a panic into the end of the session.
@@ -385,8 +385,8 @@ func (c *conn) tooLong() string {
 func (c *conn) maxLine() int { return c.in.size - 2 }
 
 func (c *conn) httpMessage() string {
-	if c.srv.HTTPAddr == "" {
+	if c.srv.cfg.HTTPAddr == "" {
 		return "Error: this port speaks the line protocol, not HTTP"
 	}
-	return "Error: this port speaks the line protocol; open http://" + c.srv.HTTPAddr + "/ in a browser"
+	return "Error: this port speaks the line protocol; open http://" + c.srv.cfg.HTTPAddr + "/ in a browser"
 }

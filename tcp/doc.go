@@ -44,7 +44,7 @@
 // flushes its replies before it waits for more input, so reading is paced by writing: a
 // client that sends without ever reading fills the socket buffers, its next write times out
 // after WriteTimeout, and its session is closed. It never makes the server buffer more, and
-// never delays other sessions, whose evaluations only share the hub's evaluation gate.
+// never delays other sessions, whose evaluations only share the scheduler's evaluation gate.
 //
 // # Shutdown
 //

@@ -3,5 +3,5 @@ package tcp
 import "time"
 
 // SetStackReset shortens how long a connection's goroutine waits for input before it
-// hands the connection on to a fresh goroutine. Call it before s serves anything.
-func SetStackReset(s *Server, d time.Duration) { s.stackReset = d }
+// hands the connection on to a fresh goroutine. Use it on the Config given to New.
+func SetStackReset(c *Config, d time.Duration) { c.stackReset = d }

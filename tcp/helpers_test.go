@@ -14,10 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"wscalc/hub"
 	"wscalc/internal/logtest"
 	"wscalc/internal/metricstest"
 	"wscalc/metrics"
+	"wscalc/presence"
+	"wscalc/sched"
+	"wscalc/session"
 	"wscalc/tcp"
 )
 
@@ -31,11 +33,11 @@ const httpAddr = "127.0.0.1:8080"
 
 // testServer is a tcp.Server serving on a loopback port.
 type testServer struct {
-	srv     *tcp.Server
-	hub     *hub.Hub
-	metrics *metrics.Metrics
-	addr    string
-	logs    *logtest.Buffer
+	srv      *tcp.Server
+	presence *presence.Presence
+	metrics  *metrics.Metrics
+	addr     string
+	logs     *logtest.Buffer
 
 	serveOnce sync.Once
 	served    chan error
@@ -44,7 +46,7 @@ type testServer struct {
 
 // start serves a new tcp.Server on 127.0.0.1:0; configure may change its fields first.
 // The server is closed when the test ends.
-func start(t testing.TB, configure func(*tcp.Server)) *testServer {
+func start(t testing.TB, configure func(*tcp.Config)) *testServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -54,7 +56,7 @@ func start(t testing.TB, configure func(*tcp.Server)) *testServer {
 // startSmallBuffers is start with small kernel socket buffers on the server's side, so
 // that a client that does not read blocks the server's writes after a few replies
 // instead of megabytes of them.
-func startSmallBuffers(t testing.TB, configure func(*tcp.Server)) *testServer {
+func startSmallBuffers(t testing.TB, configure func(*tcp.Config)) *testServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -72,20 +74,25 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func serve(t testing.TB, l net.Listener, configure func(*tcp.Server)) *testServer {
+func serve(t testing.TB, l net.Listener, configure func(*tcp.Config)) *testServer {
 	t.Helper()
 	logs := &logtest.Buffer{}
 	m := metrics.New()
-	h := hub.New(hub.Options{Metrics: m})
-	srv := &tcp.Server{
-		Hub:      h,
+	p := presence.New(m)
+	cfg := tcp.Config{
+		Session: session.Config{
+			Presence: p,
+			Sched:    sched.New(sched.Options{Metrics: m}),
+			Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
+		},
 		HTTPAddr: httpAddr,
-		Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
 	}
 	if configure != nil {
-		configure(srv)
+		configure(&cfg)
 	}
-	ts := &testServer{srv: srv, hub: h, metrics: m, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
+	srv, err := tcp.New(cfg)
+	require.NoError(t, err)
+	ts := &testServer{srv: srv, presence: p, metrics: m, addr: l.Addr().String(), logs: logs, served: make(chan error, 1)}
 	go func() { ts.served <- srv.Serve(l) }()
 	t.Cleanup(func() {
 		srv.Close()

@@ -18,11 +18,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"wscalc/calc"
+	"wscalc/presence"
+	"wscalc/sched"
+	"wscalc/session"
 	"wscalc/tcp"
 )
 
 func TestIdleTimeout(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.IdleTimeout = 200 * time.Millisecond })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.IdleTimeout = 200 * time.Millisecond })
 	c := dial(t, ts.addr)
 	require.Equal(t, "2", c.ask("1 + 1"))
 	c.expect("Error: idle timeout")
@@ -33,7 +36,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestIdleTimeoutDropsAPartialLine(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.IdleTimeout = 200 * time.Millisecond })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.IdleTimeout = 200 * time.Millisecond })
 	c := dial(t, ts.addr)
 	c.send("1 + ") // a line that never ends is no activity for ever
 	c.expect("Error: idle timeout")
@@ -41,7 +44,7 @@ func TestIdleTimeoutDropsAPartialLine(t *testing.T) {
 }
 
 func TestMaxClients(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.MaxClients = 2 })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.MaxClients = 2 })
 	a, b := dial(t, ts.addr), dial(t, ts.addr)
 	// Answers prove that both sessions have joined.
 	require.Equal(t, "2", a.ask("1 + 1"))
@@ -55,7 +58,7 @@ func TestMaxClients(t *testing.T) {
 
 	// A slot frees when a session ends.
 	a.conn.Close()
-	require.Eventually(t, func() bool { return ts.hub.Counts().TCP == 1 }, patience, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return ts.presence.Counts().TCP == 1 }, patience, 5*time.Millisecond)
 	c := dial(t, ts.addr)
 	require.Equal(t, "5", c.ask("1 + 4"))
 }
@@ -100,9 +103,9 @@ func requireClosedUnder(t *testing.T, hog *client) {
 }
 
 func TestClientThatNeverReadsIsClosedAndBlocksNobody(t *testing.T) {
-	ts := startSmallBuffers(t, func(s *tcp.Server) {
-		s.WriteTimeout = time.Second
-		s.Limits = unlimitedBudget
+	ts := startSmallBuffers(t, func(cfg *tcp.Config) {
+		cfg.Session.WriteTimeout = time.Second
+		cfg.Session.Limits = unlimitedBudget
 	})
 	hog := dial(t, ts.addr)
 	stuff(t, hog)
@@ -117,11 +120,11 @@ func TestClientThatNeverReadsIsClosedAndBlocksNobody(t *testing.T) {
 	requireClosedUnder(t, hog)
 	assert.Equal(t, "write timeout", endOf(t, ts.logs, hog)["reason"])
 	require.Equal(t, "42", other.ask("6 * 7"))
-	require.Eventually(t, func() bool { return ts.hub.Counts().TCP == 1 }, patience, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return ts.presence.Counts().TCP == 1 }, patience, 5*time.Millisecond)
 }
 
 func TestShutdownAnswersLinesInFlight(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { s.Limits = unlimitedBudget })
+	ts := start(t, func(cfg *tcp.Config) { cfg.Session.Limits = unlimitedBudget })
 	// Each reply has 4001 digits and the clients read nothing until Shutdown has begun,
 	// so the sessions are blocked writing with most of their lines still unread, in
 	// their read buffers and in the kernel's: all of them must be answered.
@@ -190,9 +193,9 @@ func TestShutdownSaysGoodbyeToEverySession(t *testing.T) {
 }
 
 func TestShutdownGivesUpWhenTheContextExpires(t *testing.T) {
-	ts := startSmallBuffers(t, func(s *tcp.Server) {
-		s.WriteTimeout = time.Minute
-		s.Limits = unlimitedBudget
+	ts := startSmallBuffers(t, func(cfg *tcp.Config) {
+		cfg.Session.WriteTimeout = time.Minute
+		cfg.Session.Limits = unlimitedBudget
 	})
 	hog := dial(t, ts.addr)
 	stuff(t, hog) // its session is blocked in a write for up to a minute
@@ -234,18 +237,19 @@ func TestServeAfterShutdownReturnsErrServerClosed(t *testing.T) {
 }
 
 func TestAddr(t *testing.T) {
-	srv := &tcp.Server{}
+	srv, err := tcp.New(tcp.Config{Session: session.Config{Presence: presence.New(nil), Sched: sched.New(sched.Options{MaxMemory: -1})}})
+	require.NoError(t, err)
 	assert.Nil(t, srv.Addr(), "nil before Serve")
 	ts := start(t, nil)
 	require.Eventually(t, func() bool { return ts.srv.Addr() != nil }, patience, time.Millisecond)
 	assert.Equal(t, ts.addr, ts.srv.Addr().String())
 }
 
-func TestServeWithoutHubFails(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	require.Error(t, (&tcp.Server{}).Serve(l))
+func TestNewWithoutADependencyFails(t *testing.T) {
+	_, err := tcp.New(tcp.Config{Session: session.Config{Sched: sched.New(sched.Options{MaxMemory: -1})}})
+	require.EqualError(t, err, "tcp: Config.Presence is nil")
+	_, err = tcp.New(tcp.Config{Session: session.Config{Presence: presence.New(nil)}})
+	require.EqualError(t, err, "tcp: Config.Sched is nil")
 }
 
 func TestSessionLogLines(t *testing.T) {
@@ -303,7 +307,7 @@ func TestLongWaitHandsOnToAFreshGoroutine(t *testing.T) {
 	// The goroutine that evaluated a line (and grew its stack doing so) does not wait for
 	// long: a fresh goroutine, which has done nothing but wait, takes the connection over,
 	// with the session's state.
-	ts := start(t, func(s *tcp.Server) { tcp.SetStackReset(s, 20*time.Millisecond) })
+	ts := start(t, func(cfg *tcp.Config) { tcp.SetStackReset(cfg, 20*time.Millisecond) })
 	c := dial(t, ts.addr)
 	for i := range 3 {
 		require.Equal(t, "x = "+strconv.Itoa(i), c.ask("x = "+strconv.Itoa(i)))
@@ -319,9 +323,9 @@ func TestLongWaitHandsOnToAFreshGoroutine(t *testing.T) {
 
 func TestIdleTimeoutSpansHandOns(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	ts := start(t, func(s *tcp.Server) {
-		s.IdleTimeout = idle
-		tcp.SetStackReset(s, 10*time.Millisecond)
+	ts := start(t, func(cfg *tcp.Config) {
+		cfg.Session.IdleTimeout = idle
+		tcp.SetStackReset(cfg, 10*time.Millisecond)
 	})
 	c := dial(t, ts.addr)
 	last := time.Now() // the server's idle wait starts after the line is sent
@@ -332,7 +336,7 @@ func TestIdleTimeoutSpansHandOns(t *testing.T) {
 }
 
 func TestShutdownWakesAHandedOnWait(t *testing.T) {
-	ts := start(t, func(s *tcp.Server) { tcp.SetStackReset(s, 10*time.Millisecond) })
+	ts := start(t, func(cfg *tcp.Config) { tcp.SetStackReset(cfg, 10*time.Millisecond) })
 	c := dial(t, ts.addr)
 	require.Equal(t, "2", c.ask("1 + 1"))
 	require.Eventually(t, func() bool {

@@ -3,66 +3,60 @@ package tcp
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net"
 	"sync"
 	"time"
 
 	"wscalc/admission"
-	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
 	"wscalc/session"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("tcp: Server closed")
 
-// Server serves the line protocol. Set its fields before the first Serve and do not change
-// them afterwards. A Server must not be copied after first use.
-type Server struct {
-	// Hub counts the sessions (Join) and evaluates lines (Eval). Required.
-	Hub *hub.Hub
-	// MaxClients is the most live TCP sessions; <= 0 means session.DefaultMaxClients.
-	MaxClients int
-	// IdleTimeout closes a session that sends nothing for this long; <= 0 means
-	// session.DefaultIdleTimeout.
-	IdleTimeout time.Duration
-	// WriteTimeout bounds each write of replies to the client; a session whose write times
-	// out is closed. <= 0 means session.DefaultWriteTimeout.
-	WriteTimeout time.Duration
+// Config configures a Server.
+type Config struct {
+	// Session is what every session shares: Presence and Sched are required, the zero
+	// limits and timeouts take session's defaults.
+	Session session.Config
 	// HTTPAddr is the address of the HTTP server, named in the reply to a client that
 	// speaks HTTP to this port.
 	HTTPAddr string
-	// Limits are given to each session's calculator (zero fields mean the defaults).
-	Limits calc.Limits
-	// Logger receives the session start and end lines; nil means slog.Default().
-	Logger *slog.Logger
 
 	stackReset time.Duration // tests only: replaces the constant stackReset when > 0
+}
 
-	cfgOnce sync.Once
-	cfg     session.Config // what every session shares, from the fields above
+// Server serves the line protocol. Create it with New. A Server must not be copied.
+type Server struct {
+	cfg Config // with the defaults filled in
 
 	mu        sync.Mutex
 	listeners map[*onceCloseListener]struct{}
 	conns     map[*conn]struct{}
 	addr      net.Addr
 	shutting  bool          // Shutdown or Close was called: accept nothing more
-	closed    bool          // Close was called (or Shutdown gave up): no goodbyes
+	closed    bool          // Close was called: no goodbyes
 	quit      chan struct{} // closed when shutting becomes true
 	drained   chan struct{} // closed when shutting and the last connection is gone
+}
+
+// New returns a Server for cfg, or an error if cfg lacks a dependency.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Session.Prepare(presence.TCP); err != nil {
+		return nil, fmt.Errorf("tcp: %w", err)
+	}
+	if cfg.stackReset <= 0 {
+		cfg.stackReset = stackReset
+	}
+	return &Server{cfg: cfg, quit: make(chan struct{})}, nil
 }
 
 // Serve accepts connections on l and serves each in its own goroutine. It blocks until l
 // fails or the server is shut down, and returns ErrServerClosed after Shutdown or Close.
 // Serve closes l when it returns.
 func (s *Server) Serve(l net.Listener) error {
-	if s.Hub == nil {
-		return errors.New("tcp: Server.Hub is nil")
-	}
-	s.cfgOnce.Do(func() {
-		s.cfg = session.Config{Hub: s.Hub, Transport: hub.TCP, Limits: s.Limits, Logger: s.Logger}
-	})
 	ol := &onceCloseListener{Listener: l}
 	defer ol.Close()
 	if !s.trackListener(ol) {
@@ -79,7 +73,7 @@ func (s *Server) Serve(l net.Listener) error {
 			}
 			if te, ok := err.(interface{ Temporary() bool }); ok && te.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logger().Warn("tcp accept error; retrying", "err", err, "delay", delay)
+				s.cfg.Session.Logger.Warn("tcp accept error; retrying", "err", err, "delay", delay)
 				if !s.sleep(delay) {
 					return ErrServerClosed
 				}
@@ -93,7 +87,7 @@ func (s *Server) Serve(l net.Listener) error {
 			// Shutdown began between Accept and here: the listener is closed and the next
 			// Accept fails. This connection never got to send a request.
 			rw.Close()
-			s.Hub.Reject(hub.TCP, "shutdown")
+			s.cfg.Session.Presence.Reject(presence.TCP, "shutdown")
 			continue
 		}
 		if ac := admission.Of(rw); ac.Refused() {
@@ -156,9 +150,6 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) beginShutdownLocked() error {
 	if !s.shutting {
 		s.shutting = true
-		if s.quit == nil {
-			s.quit = make(chan struct{})
-		}
 		close(s.quit)
 	}
 	var err error
@@ -232,55 +223,14 @@ func (s *Server) isClosed() bool {
 
 // sleep waits for d; false if the server started shutting down meanwhile.
 func (s *Server) sleep(d time.Duration) bool {
-	s.mu.Lock()
-	if s.quit == nil {
-		s.quit = make(chan struct{})
-	}
-	quit := s.quit
-	s.mu.Unlock()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-quit:
+	case <-s.quit:
 		return false
 	}
-}
-
-func (s *Server) maxClients() int {
-	if s.MaxClients <= 0 {
-		return session.DefaultMaxClients
-	}
-	return s.MaxClients
-}
-
-func (s *Server) idleTimeout() time.Duration {
-	if s.IdleTimeout <= 0 {
-		return session.DefaultIdleTimeout
-	}
-	return s.IdleTimeout
-}
-
-func (s *Server) writeTimeout() time.Duration {
-	if s.WriteTimeout <= 0 {
-		return session.DefaultWriteTimeout
-	}
-	return s.WriteTimeout
-}
-
-func (s *Server) stackResetAfter() time.Duration {
-	if s.stackReset > 0 {
-		return s.stackReset
-	}
-	return stackReset
-}
-
-func (s *Server) logger() *slog.Logger {
-	if s.Logger == nil {
-		return slog.Default()
-	}
-	return s.Logger
 }
 
 // onceCloseListener lets Serve and Shutdown both close the listener without the second

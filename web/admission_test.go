@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"wscalc/admission"
-	"wscalc/hub"
 	"wscalc/internal/metricstest"
 	"wscalc/metrics"
 	"wscalc/web"
@@ -36,7 +35,7 @@ func rejected(t *testing.T, m *metrics.Metrics, transport, reason string) int {
 
 func TestTooManyConnectionsFromOneAddressIs429(t *testing.T) {
 	m := metrics.New()
-	ts := httptest.NewUnstartedServer(web.New(web.Config{Hub: hub.New(hub.Options{Metrics: m}), HTTPMetrics: m}))
+	ts := httptest.NewUnstartedServer(newRouter(t, web.Config{HTTPMetrics: m}))
 	ts.Listener = admission.New(2).Listener(ts.Listener, nil)
 	ts.Config.ConnContext = admission.ConnContext
 	ts.Start()

@@ -14,7 +14,8 @@ import (
 	"strings"
 
 	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
+	"wscalc/sched"
 	"wscalc/wire"
 )
 
@@ -37,7 +38,7 @@ import (
 // session's lines are: the API is no way around the session budget. A request whose client
 // goes away stops its evaluation (logged as 499).
 type api struct {
-	hub      *hub.Hub
+	sched    *sched.Scheduler
 	limits   calc.Limits
 	budgets  *perAddress[*calc.Budget] // the work budget of each client address
 	maxLine  int                       // calc's line limit in bytes
@@ -46,14 +47,14 @@ type api struct {
 	maxPlain int64                     // body limit for a text request
 }
 
-func newAPI(h *hub.Hub, limits calc.Limits) *api {
+func newAPI(s *sched.Scheduler, limits calc.Limits) *api {
 	n := limits.WithDefaults().MaxLineBytes
 	return &api{
-		hub:    h,
+		sched:  s,
 		limits: limits,
 		// Each request is a fresh session, so the budget that bounds a client's work is its
 		// address's (admission.Key: an IPv4 address or an IPv6 /64), shared by its requests
-		// (and with it, in the hub, its share of heavy time). A budget unused for a whole
+		// (and with it, in the scheduler, its share of heavy time). A budget unused for a whole
 		// window is full again, so dropping it then loses nothing; maxBudgets bounds the
 		// memory (a few hundred bytes each, ~4 MiB in all) against a client with very many
 		// addresses, whose least recently used ones then start afresh.
@@ -181,11 +182,11 @@ func (a *api) readForm(w http.ResponseWriter, r *http.Request) (string, int, err
 }
 
 // eval runs expr in a fresh session, charged to the client address's budget, through the
-// hub's scheduler, so API requests share the evaluation slots fairly with the sessions. It
+// scheduler, so API requests share the evaluation slots fairly with the sessions. It
 // stops when the request is cancelled (the client has gone).
 func (a *api) eval(w http.ResponseWriter, r *http.Request, expr string) {
 	s := &calc.Session{Limits: a.limits, Budget: a.budgets.get(clientAddr(r)), ExactValue: true}
-	res, err := a.hub.Eval(r.Context(), hub.HTTP, s, expr)
+	res, err := a.sched.Eval(r.Context(), presence.HTTP, s, expr)
 	var ce *calc.Error
 	switch {
 	case err == nil:

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
 	"wscalc/wire"
 )
 
@@ -87,7 +87,7 @@ func (p *hostPolicy) allows(host string) bool {
 
 // checkHost answers 403 with the API's error object to a request whose Host the policy
 // does not allow, and counts the refusal for t as reason "host".
-func checkHost(p *hostPolicy, h *hub.Hub, t hub.Transport) func(http.Handler) http.Handler {
+func checkHost(p *hostPolicy, pr *presence.Presence, t presence.Transport) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		if p == nil {
 			return next
@@ -97,7 +97,7 @@ func checkHost(p *hostPolicy, h *hub.Hub, t hub.Transport) func(http.Handler) ht
 				next.ServeHTTP(w, r)
 				return
 			}
-			h.Reject(t, "host")
+			pr.Reject(t, "host")
 			writeJSON(w, http.StatusForbidden, wire.NewError(nil, "", &calc.Error{Msg: msgHostNotAllowed}))
 		})
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"wscalc/hub"
 	"wscalc/metrics"
 	"wscalc/web"
 	"wscalc/wire"
@@ -23,12 +22,12 @@ func TestForeignHostIsRefusedOnLoopback(t *testing.T) {
 	m := metrics.New()
 	ws := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ws") })
 	ts := httptest.NewUnstartedServer(nil)
-	ts.Config.Handler = web.New(web.Config{
-		Assets:     testAssets,
-		WS:         ws,
-		Hub:        hub.New(hub.Options{Metrics: m}),
-		ListenAddr: ts.Listener.Addr(),
-		AllowHosts: []string{"calc.example"},
+	ts.Config.Handler = newRouter(t, web.Config{
+		Assets:      testAssets,
+		WS:          ws,
+		HTTPMetrics: m,
+		ListenAddr:  ts.Listener.Addr(),
+		AllowHosts:  []string{"calc.example"},
 	})
 	ts.Start()
 	defer ts.Close()

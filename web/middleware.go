@@ -17,7 +17,7 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
 	"wscalc/wire"
 )
 
@@ -41,7 +41,7 @@ func securityHeaders(next http.Handler) http.Handler {
 // the API, and closes the connection after it. A WebSocket handshake (if ws) goes on to the
 // WebSocket handler, which accepts it and closes it with 1013 and the same reason, so that
 // a browser can say why.
-func refuseOverLimit(h *hub.Hub, ws bool) func(http.Handler) http.Handler {
+func refuseOverLimit(p *presence.Presence, ws bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ac := admission.FromContext(r.Context())
@@ -49,7 +49,7 @@ func refuseOverLimit(h *hub.Hub, ws bool) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			h.Reject(hub.HTTP, "per_ip")
+			p.Reject(presence.HTTP, "per_ip")
 			w.Header().Set("Connection", "close")
 			writeJSON(w, http.StatusTooManyRequests, wire.NewError(nil, "", &calc.Error{Msg: admission.Reason(ac.Limit())}))
 		})

@@ -14,8 +14,10 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/metrics"
+	"wscalc/presence"
+	"wscalc/sched"
+	"wscalc/session"
 	"wscalc/wire"
 )
 
@@ -27,9 +29,10 @@ type Config struct {
 	// WS serves GET /ws. No middleware that buffers or times out responses wraps it, so the
 	// upgrade and the hijacked connection are untouched.
 	WS http.Handler
-	// Hub gates and counts /api/eval evaluations (transport "http"); nil uses a private hub
-	// without metrics.
-	Hub *hub.Hub
+	// Presence records the requests refused (transport "http", and "ws" for /ws). Required.
+	Presence *presence.Presence
+	// Sched gates and counts the /api/eval evaluations (transport "http"). Required.
+	Sched *sched.Scheduler
 	// Metrics serves GET /metrics (a promhttp handler).
 	Metrics http.Handler
 	// HTTPMetrics, if not nil, records every request by route pattern, method and status
@@ -52,13 +55,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// New returns the router for cfg.
-func New(cfg Config) http.Handler {
+// New returns the router for cfg, or an error if cfg lacks a dependency.
+func New(cfg Config) (http.Handler, error) {
+	if err := session.Require(cfg.Presence, cfg.Sched); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.Hub == nil {
-		cfg.Hub = hub.New(hub.Options{})
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
@@ -72,16 +75,16 @@ func New(cfg Config) http.Handler {
 	r.Use(middleware.RequestLogger(requestLogger{cfg.Logger}))
 	r.Use(recoverer)
 	r.Use(securityHeaders)
-	r.Use(refuseOverLimit(cfg.Hub, cfg.WS != nil))
+	r.Use(refuseOverLimit(cfg.Presence, cfg.WS != nil))
 	r.Use(middleware.GetHead)
 
 	hosts := newHostPolicy(cfg.ListenAddr, cfg.AllowHosts)
 	if cfg.WS != nil {
-		r.With(checkHost(hosts, cfg.Hub, hub.WS), errorObjects).Get("/ws", cfg.WS.ServeHTTP)
+		r.With(checkHost(hosts, cfg.Presence, presence.WS), errorObjects).Get("/ws", cfg.WS.ServeHTTP)
 	}
 
-	a := newAPI(cfg.Hub, cfg.Limits)
-	api := r.With(checkHost(hosts, cfg.Hub, hub.HTTP))
+	a := newAPI(cfg.Sched, cfg.Limits)
+	api := r.With(checkHost(hosts, cfg.Presence, presence.HTTP))
 	api.Get("/api/eval", a.serveGET)
 	api.Post("/api/eval", a.servePOST)
 
@@ -105,7 +108,7 @@ func New(cfg Config) http.Handler {
 	// Every answer that is not 200 is the API's error object, 404 and 405 too.
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
-	return r
+	return r, nil
 }
 
 // notFound answers a path that no route serves.

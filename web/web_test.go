@@ -20,9 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"wscalc/hub"
 	"wscalc/internal/logtest"
 	"wscalc/metrics"
+	"wscalc/presence"
+	"wscalc/sched"
 	"wscalc/web"
 )
 
@@ -39,24 +40,46 @@ var testAssets = fstest.MapFS{
 	"site.webmanifest": {Data: []byte(`{}`)},
 }
 
+// newRouter is web.New(cfg) with a presence and a scheduler of its own where cfg has none.
+func newRouter(t *testing.T, cfg web.Config) http.Handler {
+	t.Helper()
+	if cfg.Presence == nil {
+		cfg.Presence = presence.New(cfg.HTTPMetrics)
+	}
+	if cfg.Sched == nil {
+		cfg.Sched = sched.New(sched.Options{Metrics: cfg.HTTPMetrics, MaxMemory: -1})
+	}
+	h, err := web.New(cfg)
+	require.NoError(t, err)
+	return h
+}
+
+func TestNewWithoutADependencyFails(t *testing.T) {
+	_, err := web.New(web.Config{Sched: sched.New(sched.Options{MaxMemory: -1})})
+	require.EqualError(t, err, "web: Config.Presence is nil")
+	_, err = web.New(web.Config{Presence: presence.New(nil)})
+	require.EqualError(t, err, "web: Config.Sched is nil")
+}
+
 // testEnv is a router behind a real loopback server, with the pieces a test inspects.
 type testEnv struct {
-	ts      *httptest.Server
-	ready   *atomic.Bool
-	log     *logtest.Buffer
-	hub     *hub.Hub
-	metrics *metrics.Metrics
-	client  *http.Client // for do; nil: the server's own client
+	ts       *httptest.Server
+	ready    *atomic.Bool
+	log      *logtest.Buffer
+	presence *presence.Presence
+	metrics  *metrics.Metrics
+	client   *http.Client // for do; nil: the server's own client
 }
 
 func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{ready: new(atomic.Bool), log: new(logtest.Buffer), metrics: metrics.New()}
 	e.ready.Store(true)
-	e.hub = hub.New(hub.Options{Metrics: e.metrics})
+	e.presence = presence.New(e.metrics)
 	cfg := web.Config{
 		Assets:      testAssets,
-		Hub:         e.hub,
+		Presence:    e.presence,
+		Sched:       sched.New(sched.Options{Metrics: e.metrics}),
 		Metrics:     promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{}),
 		HTTPMetrics: e.metrics,
 		Ready:       e.ready.Load,
@@ -65,7 +88,7 @@ func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
 	if configure != nil {
 		configure(&cfg)
 	}
-	e.ts = httptest.NewServer(web.New(cfg))
+	e.ts = httptest.NewServer(newRouter(t, cfg))
 	t.Cleanup(e.ts.Close)
 	return e
 }
@@ -229,7 +252,7 @@ func TestNotFoundIsAnErrorObject(t *testing.T) {
 }
 
 func TestCSPIgnoresHostileHost(t *testing.T) {
-	h := web.New(web.Config{})
+	h := newRouter(t, web.Config{})
 	for _, host := range []string{"evil.example; script-src *", "a b", `x"y`, ""} {
 		r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 		r.Host = host
@@ -275,7 +298,7 @@ func TestReadyzTurnsUnavailableWhenDraining(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	e := newEnv(t, nil)
-	leave, err := e.hub.Join(hub.WS, 0)
+	leave, err := e.presence.Join(presence.WS, 0)
 	require.NoError(t, err)
 	defer leave()
 	resp, _ := e.get(t, "/api/eval?expr=2%2B3")
@@ -299,7 +322,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestOptionalRoutesAreAbsentWhenNil(t *testing.T) {
-	h := web.New(web.Config{})
+	h := newRouter(t, web.Config{})
 	for _, path := range []string{"/", "/metrics", "/ws"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))

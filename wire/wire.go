@@ -63,7 +63,7 @@ type Clients struct {
 	Counts
 }
 
-// Counts is the live sessions in a presence push (hub.Counts, as sent).
+// Counts is the live sessions in a presence push (presence.Counts, as sent).
 type Counts struct {
 	Total int `json:"total"`
 	WS    int `json:"ws"`

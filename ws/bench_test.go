@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/loadgen"
+	"wscalc/presence"
+	"wscalc/sched"
+	"wscalc/session"
 	"wscalc/tools/echo"
 	"wscalc/wire"
 	"wscalc/ws"
@@ -48,8 +50,11 @@ func serveBench(b *testing.B, h http.Handler) string {
 }
 
 func benchHandler(b *testing.B) *ws.Handler {
-	h := ws.New(ws.Options{Hub: hub.New(hub.Options{}), Limits: unlimited,
-		Logger: slog.New(slog.DiscardHandler)})
+	h, err := ws.New(ws.Config{Session: session.Config{Presence: presence.New(nil),
+		Sched: sched.New(sched.Options{}), Limits: unlimited, Logger: slog.New(slog.DiscardHandler)}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { h.Close() })
 	return h
 }

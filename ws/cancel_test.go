@@ -16,8 +16,8 @@ import (
 // suffices, WebSocket clients never half-close) stops the evaluation.
 func TestHeavyLineStopsWhenTheClientLeaves(t *testing.T) {
 	for _, json := range []bool{false, true} {
-		e := newEnv(t, envConfig{opts: func(o *ws.Options) {
-			o.Limits = calc.Limits{MaxTime: 60 * time.Second, Budget: 1 << 50}
+		e := newEnv(t, envConfig{opts: func(o *ws.Config) {
+			o.Session.Limits = calc.Limits{MaxTime: 60 * time.Second, Budget: 1 << 50}
 		}})
 		c := e.dial(t, json)
 		line := strings.TrimSuffix(strings.Repeat("gcd(3**600000, 5**400000) + ", 8), " + ")

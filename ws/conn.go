@@ -18,8 +18,8 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/internal/peer"
+	"wscalc/presence"
 	"wscalc/session"
 	"wscalc/wire"
 )
@@ -47,7 +47,7 @@ type conn struct {
 
 	sess session.Session
 	out  session.Outbox[[]byte] // replies and presence pushes, one writer
-	sent hub.Counts             // last presence sent: hello, then the push in progress only
+	sent presence.Counts        // last presence sent: hello, then the push in progress only
 
 	// perAddressLimit > 0: the connection's address is over its limit (admission); the
 	// session is refused.
@@ -76,7 +76,7 @@ type outcome struct {
 
 func newConn(h *Handler, wsc *websocket.Conn, raw net.Conn, sock *batchConn, remote string) *conn {
 	c := &conn{h: h, ws: wsc, raw: raw, sock: sock, json: wsc.Subprotocol() == wire.Subprotocol}
-	c.sess.Init(h.ctx, &h.cfg, remote)
+	c.sess.Init(h.ctx, &h.cfg.Session, remote)
 	c.sess.SetExactValue(c.json)      // JSON replies carry every digit
 	var pushes session.Pushes[[]byte] // none in text mode
 	if c.json {
@@ -107,8 +107,8 @@ func (c *conn) run() {
 		_ = c.ws.Close(websocket.StatusTryAgainLater, admission.Reason(c.perAddressLimit))
 		return
 	}
-	if err := c.sess.Join(c.h.opts.MaxClients); err != nil {
-		c.sess.LogRefused(slog.LevelWarn, "server busy", "max_clients", c.h.opts.MaxClients)
+	if err := c.sess.Join(); err != nil {
+		c.sess.LogRefused(slog.LevelWarn, "server busy", "max_clients", c.h.cfg.Session.MaxClients)
 		_ = c.ws.Close(websocket.StatusTryAgainLater, "server busy")
 		return
 	}
@@ -141,19 +141,19 @@ func (c *conn) run() {
 
 // hello sends the JSON session's greeting and the current presence.
 func (c *conn) hello() bool {
-	err := c.sendJSON(wire.Hello{Type: "hello", Session: c.sess.ID(), Version: c.h.opts.Version,
-		Limits: c.h.opts.Limits.WithDefaults(), TCP: c.h.opts.TCPAddr})
+	err := c.sendJSON(wire.Hello{Type: "hello", Session: c.sess.ID(), Version: c.h.cfg.Version,
+		Limits: c.h.cfg.Session.Limits.WithDefaults(), TCP: c.h.cfg.TCPAddr})
 	if err != nil {
 		return false
 	}
-	c.sent = c.h.hub.Counts()
+	c.sent = c.h.cfg.Session.Presence.Counts()
 	c.out.Sent()
 	return c.sendJSON(wire.Clients{Type: "clients", Counts: wire.Counts(c.sent)}) == nil
 }
 
 // presence is the outbox's push: the current counts, if they differ from the last sent.
 func (c *conn) presence() ([]byte, bool) {
-	counts := c.h.hub.Counts()
+	counts := c.h.cfg.Session.Presence.Counts()
 	if counts == c.sent {
 		return nil, false
 	}

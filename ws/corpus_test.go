@@ -49,7 +49,7 @@ func TestCorpus(t *testing.T) {
 		// session-memory case's 33 million-bit values take most of a default budget that way,
 		// and all of it under -race. The JSON replay gets a larger budget, so the cases about
 		// the default budget are left to the text replay above.
-		e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.Limits = calc.Limits{Budget: 10_000_000} }})
+		e := newEnv(t, envConfig{opts: func(o *ws.Config) { o.Session.Limits = calc.Limits{Budget: 10_000_000} }})
 		for _, tc := range cases {
 			if slices.ContainsFunc(tc.Steps, func(st calctest.Step) bool { return strings.Contains(st.Want, "budget") }) {
 				continue

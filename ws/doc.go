@@ -10,7 +10,7 @@
 //     wire.Clients presence message; each client message {"id": …, "expr": "…"} gets a
 //     wire.Result or wire.Error carrying the same id. A malformed request gets a wire.Error
 //     (column 0) rather than a disconnect, and a blank expr gets a result of kind "none".
-//     Presence (wire.Clients) is pushed whenever the hub's counts change, at most four times
+//     Presence (wire.Clients) is pushed whenever the presence counts change, at most four times
 //     a second per session; the last state is always delivered.
 //
 // Policy, each enforced here:

@@ -29,7 +29,7 @@ func TestShutdownAnswersEveryMessageReceived(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{}, 10)
 	e := newEnv(t, envConfig{
-		opts: func(o *ws.Options) { o.Limits = calc.Limits{Budget: 1 << 40} },
+		opts: func(o *ws.Config) { o.Session.Limits = calc.Limits{Budget: 1 << 40} },
 		setup: func(h *ws.Handler) {
 			ws.SetEvalHook(h, func(line string) {
 				if line == "0 + 0" {

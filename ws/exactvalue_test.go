@@ -37,7 +37,7 @@ func TestJSONModeValueHasEveryDigit(t *testing.T) {
 
 func TestTextModeDoesNotPayForTheValue(t *testing.T) {
 	const line = "1 << 999999" // 1 000 000 bits
-	e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.Limits = calc.Limits{MaxTime: 30 * time.Millisecond} }})
+	e := newEnv(t, envConfig{opts: func(o *ws.Config) { o.Session.Limits = calc.Limits{MaxTime: 30 * time.Millisecond} }})
 	text := e.dial(t, false)
 	write(t, text, line)
 	require.Equal(t, "≈ 4.95032811464795e+301029 (301030 digits)", readText(t, text))

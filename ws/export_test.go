@@ -1,13 +1,8 @@
 package ws
 
-import "time"
-
 // SetEvalHook makes h call f with each line before evaluating it (to block an evaluation
 // or to inject a panic). Call it before h serves anything.
 func SetEvalHook(h *Handler, f func(line string)) { h.evalHook = f }
-
-// SetWriteTimeout shortens h's write timeout. Call it before h serves anything.
-func SetWriteTimeout(h *Handler, d time.Duration) { h.writeTimeout = d }
 
 // ReadLimit is the message size limit for the given limits.
 var ReadLimit = readLimit

@@ -17,10 +17,12 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
-	"wscalc/hub"
 	"wscalc/internal/logtest"
 	"wscalc/internal/metricstest"
 	"wscalc/metrics"
+	"wscalc/presence"
+	"wscalc/sched"
+	"wscalc/session"
 	"wscalc/wire"
 	"wscalc/ws"
 )
@@ -31,20 +33,20 @@ const ioTimeout = 10 * time.Second
 
 // env is one Handler behind an httptest server on 127.0.0.1:0.
 type env struct {
-	metrics *metrics.Metrics
-	hub     *hub.Hub
-	h       *ws.Handler
-	srv     *httptest.Server
-	url     string
-	logs    *logtest.Buffer
-	client  *http.Client
+	metrics  *metrics.Metrics
+	presence *presence.Presence
+	h        *ws.Handler
+	srv      *httptest.Server
+	url      string
+	logs     *logtest.Buffer
+	client   *http.Client
 }
 
 type envConfig struct {
 	// perAddress > 0 counts the server's connections per address with that limit
 	// (admission), as wscalc's HTTP server does.
 	perAddress int
-	opts       func(*ws.Options)
+	opts       func(*ws.Config)
 	setup      func(*ws.Handler)
 	wrap       func(http.Handler) http.Handler
 }
@@ -57,16 +59,21 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // registered first: runs last
 
 	m := metrics.New()
-	e := &env{metrics: m, hub: hub.New(hub.Options{Metrics: m}), logs: &logtest.Buffer{}}
-	opts := ws.Options{
-		Hub:     e.hub,
+	e := &env{metrics: m, presence: presence.New(m), logs: &logtest.Buffer{}}
+	opts := ws.Config{
+		Session: session.Config{
+			Presence: e.presence,
+			Sched:    sched.New(sched.Options{Metrics: m}),
+			Logger:   slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		},
 		Version: "test-version",
-		Logger:  slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if cfg.opts != nil {
 		cfg.opts(&opts)
 	}
-	e.h = ws.New(opts)
+	var err error
+	e.h, err = ws.New(opts)
+	require.NoError(t, err)
 	if cfg.setup != nil {
 		cfg.setup(e.h)
 	}
@@ -160,8 +167,8 @@ func (e *env) rejected(t *testing.T, reason string) int {
 		map[string]string{"transport": "ws", "reason": reason}))
 }
 
-// wsCount is the number of live WebSocket sessions the hub sees.
-func (e *env) wsCount() int { return e.hub.Counts().WS }
+// wsCount is the number of live WebSocket sessions presence sees.
+func (e *env) wsCount() int { return e.presence.Counts().WS }
 
 // msg is any server message of the JSON protocol, decoded.
 type msg struct {
@@ -179,7 +186,7 @@ type msg struct {
 	Session string          `json:"session"`
 	Version string          `json:"version"`
 	Limits  calc.Limits     `json:"limits"`
-	hub.Counts
+	presence.Counts
 }
 
 func read(t *testing.T, c *websocket.Conn) (websocket.MessageType, []byte, error) {

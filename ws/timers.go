@@ -18,8 +18,8 @@ import (
 // shutdown that began before is carried out now.
 func (c *conn) beginLive() {
 	c.mu.Lock()
-	c.nextPing = time.Now().Add(c.h.opts.PingInterval)
-	c.timer = time.AfterFunc(min(c.h.opts.IdleTimeout, c.h.opts.PingInterval), c.onTimer(c.tick))
+	c.nextPing = time.Now().Add(c.h.cfg.PingInterval)
+	c.timer = time.AfterFunc(min(c.h.cfg.Session.IdleTimeout, c.h.cfg.PingInterval), c.onTimer(c.tick))
 	c.mu.Unlock()
 	c.out.Open()
 	select {
@@ -83,7 +83,7 @@ func (c *conn) helperPanicked(v any) {
 // idle timeout, and pings every ping interval.
 func (c *conn) tick() {
 	now := time.Now()
-	idleLeft := c.h.opts.IdleTimeout - now.Sub(time.Unix(0, c.lastMsg.Load()))
+	idleLeft := c.h.cfg.Session.IdleTimeout - now.Sub(time.Unix(0, c.lastMsg.Load()))
 	if idleLeft <= 0 {
 		c.requestClose(websocket.StatusPolicyViolation, session.ReasonIdle)
 		return
@@ -95,7 +95,7 @@ func (c *conn) tick() {
 	}
 	ping := !now.Before(c.nextPing)
 	if ping {
-		c.nextPing = now.Add(c.h.opts.PingInterval)
+		c.nextPing = now.Add(c.h.cfg.PingInterval)
 	}
 	c.timer.Reset(min(idleLeft, c.nextPing.Sub(now)))
 	c.mu.Unlock()
@@ -115,7 +115,7 @@ func (c *conn) ping() {
 		c.mu.Unlock()
 		return // the previous ping is still waiting for its pong
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.h.writeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.Session.WriteTimeout)
 	c.pingCancel = cancel
 	c.mu.Unlock()
 	done := func() {

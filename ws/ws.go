@@ -3,7 +3,7 @@ package ws
 import (
 	"bufio"
 	"context"
-	"log/slog"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -13,15 +13,12 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
 	"wscalc/session"
 	"wscalc/wire"
 )
 
 const (
-	// writeTimeout bounds every write to a client (replies, pushes, pings): a client that
-	// stops reading is disconnected instead of pinning its session forever.
-	writeTimeout = session.DefaultWriteTimeout
 	// jsonOverhead is the room left in the read limit for the JSON request around the line:
 	// {"id": …, "expr": "…"} with an id of reasonable length.
 	jsonOverhead = 256
@@ -34,16 +31,14 @@ const (
 	presenceInterval = time.Second / 4
 )
 
-// Options configure a Handler.
-type Options struct {
-	// Hub is required: sessions join it (transport hub.WS), evaluate through its gate and
-	// read its counts for the presence pushes.
-	Hub *hub.Hub
-	// MaxClients bounds the live WebSocket sessions; <= 0 means session.DefaultMaxClients.
-	MaxClients int
-	// IdleTimeout closes a session that sends nothing for this long; <= 0 means
-	// session.DefaultIdleTimeout.
-	IdleTimeout time.Duration
+// Config configures a Handler.
+type Config struct {
+	// Session is what every session shares: Presence and Sched are required (sessions join
+	// presence as transport presence.WS, evaluate through the scheduler and read the
+	// presence counts for the pushes); the zero limits and timeouts take session's
+	// defaults. The write timeout bounds every write to a client (replies, pushes, pings):
+	// a client that stops reading is disconnected instead of pinning its session forever.
+	Session session.Config
 	// PingInterval is the time between pings; <= 0 means session.DefaultPingInterval.
 	PingInterval time.Duration
 	// OriginPatterns are extra allowed origins (coder/websocket AcceptOptions.OriginPatterns
@@ -51,27 +46,18 @@ type Options struct {
 	// scheme such as "https://example.com"). Same-origin requests are always allowed.
 	// Patterns that allow every origin are dropped (see the package documentation).
 	OriginPatterns []string
-	// Limits are given to each session's calculator; the JSON hello reports them with
-	// defaults filled in.
-	Limits calc.Limits
 	// Version is sent in the JSON hello.
 	Version string
 	// TCPAddr, the line protocol's host:port, is sent in the JSON hello; empty when it is off.
 	TCPAddr string
-	// Logger receives the session logs; nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // Handler serves WebSocket sessions. Create it with New; it is an http.Handler.
 type Handler struct {
-	hub          *hub.Hub
-	opts         Options
-	cfg          session.Config // what every session shares
-	log          *slog.Logger
-	accept       websocket.AcceptOptions
-	readLimit    int64
-	writeTimeout time.Duration
-	evalHook     func(line string) // tests only: runs before each evaluation
+	cfg       Config // with the defaults filled in
+	accept    websocket.AcceptOptions
+	readLimit int64
+	evalHook  func(line string) // tests only: runs before each evaluation
 
 	// ctx is the server lifetime that every session context derives from.
 	ctx    context.Context
@@ -87,43 +73,29 @@ type Handler struct {
 	wg        sync.WaitGroup     // one per ServeHTTP call past the closing check, until its session ends
 }
 
-// New returns a Handler. It panics if opts.Hub is nil.
-func New(opts Options) *Handler {
-	if opts.Hub == nil {
-		panic("ws: Options.Hub is required")
+// New returns a Handler for cfg, or an error if cfg lacks a dependency.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.Session.Prepare(presence.WS); err != nil {
+		return nil, fmt.Errorf("ws: %w", err)
 	}
-	if opts.MaxClients <= 0 {
-		opts.MaxClients = session.DefaultMaxClients
-	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = session.DefaultIdleTimeout
-	}
-	if opts.PingInterval <= 0 {
-		opts.PingInterval = session.DefaultPingInterval
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = session.DefaultPingInterval
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Handler{
-		hub:  opts.Hub,
-		opts: opts,
-		cfg:  session.Config{Hub: opts.Hub, Transport: hub.WS, Limits: opts.Limits, Logger: log},
-		log:  log,
+		cfg: cfg,
 		accept: websocket.AcceptOptions{
 			Subprotocols:    []string{wire.Subprotocol},
-			OriginPatterns:  originPatterns(opts.OriginPatterns, log),
+			OriginPatterns:  originPatterns(cfg.OriginPatterns, cfg.Session.Logger),
 			CompressionMode: websocket.CompressionDisabled,
 		},
-		readLimit:    readLimit(opts.Limits),
-		writeTimeout: writeTimeout,
-		ctx:          ctx,
-		cancel:       cancel,
-		draining:     make(chan struct{}),
-		sessions:     make(map[*conn]struct{}),
-		listeners:    make(map[*conn]struct{}),
-	}
+		readLimit: readLimit(cfg.Session.Limits),
+		ctx:       ctx,
+		cancel:    cancel,
+		draining:  make(chan struct{}),
+		sessions:  make(map[*conn]struct{}),
+		listeners: make(map[*conn]struct{}),
+	}, nil
 }
 
 // readLimit is the largest message a session reads: the longest line the core accepts,
@@ -138,21 +110,21 @@ func readLimit(l calc.Limits) int64 {
 // them): an idle session holds only what it uses.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.enter() {
-		h.hub.Reject(hub.WS, "shutdown")
+		h.cfg.Session.Presence.Reject(presence.WS, "shutdown")
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	rec := &hijackRecorder{ResponseWriter: w, writeTimeout: h.writeTimeout}
+	rec := &hijackRecorder{ResponseWriter: w, writeTimeout: h.cfg.Session.WriteTimeout}
 	conn, err := websocket.Accept(rec, r, &h.accept)
 	if err != nil {
 		h.wg.Done()
 		// Accept has answered the request already.
 		if rec.status == http.StatusForbidden {
-			h.hub.Reject(hub.WS, "origin")
-			h.log.Warn("websocket refused: origin not allowed", "transport", hub.WS,
+			h.cfg.Session.Presence.Reject(presence.WS, "origin")
+			h.cfg.Session.Logger.Warn("websocket refused: origin not allowed", "transport", presence.WS,
 				"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
 		} else {
-			h.log.Debug("websocket handshake failed", "transport", hub.WS, "remote", r.RemoteAddr, "err", err)
+			h.cfg.Session.Logger.Debug("websocket handshake failed", "transport", presence.WS, "remote", r.RemoteAddr, "err", err)
 		}
 		return
 	}
@@ -229,7 +201,7 @@ func (h *Handler) listen(s *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.presence == nil {
-		changes, unsubscribe := h.hub.Subscribe()
+		changes, unsubscribe := h.cfg.Session.Presence.Subscribe()
 		h.presence = make(chan struct{})
 		go h.fanOut(changes, unsubscribe, h.presence)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"wscalc/calc"
-	"wscalc/hub"
+	"wscalc/presence"
 	"wscalc/wire"
 	"wscalc/ws"
 )
@@ -59,7 +59,7 @@ func TestTextModeExit(t *testing.T) {
 }
 
 func TestJSONModeHelloAndReplies(t *testing.T) {
-	e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.Limits = calc.Limits{MaxVars: 7} }})
+	e := newEnv(t, envConfig{opts: func(o *ws.Config) { o.Session.Limits = calc.Limits{MaxVars: 7} }})
 	c, _ := e.dialWith(t, e.dialOpts(true))
 	require.Equal(t, "wscalc.v1.json", c.Subprotocol())
 
@@ -72,7 +72,7 @@ func TestJSONModeHelloAndReplies(t *testing.T) {
 	require.Equal(t, want, hello.Limits)
 	clients := readMsg(t, c)
 	require.Equal(t, "clients", clients.Type)
-	require.Equal(t, hub.Counts{Total: 1, WS: 1}, clients.Counts)
+	require.Equal(t, presence.Counts{Total: 1, WS: 1}, clients.Counts)
 
 	request(t, c, 1, "2 + 3 * 4")
 	r := readReply(t, c)
@@ -310,7 +310,7 @@ func TestOriginCheck(t *testing.T) {
 		require.Equal(t, 2, e.rejected(t, "origin"))
 	})
 	t.Run("patterns add origins, never every origin", func(t *testing.T) {
-		e := newEnv(t, envConfig{opts: func(o *ws.Options) {
+		e := newEnv(t, envConfig{opts: func(o *ws.Config) {
 			o.OriginPatterns = []string{"*", "https://*", "*.*", "good.example", "https://*.trusted.example", "[bad"}
 		}})
 		e.dialWith(t, withOrigin(e, "http://good.example"))
@@ -379,7 +379,7 @@ func TestBinaryMessageCloses1003(t *testing.T) {
 
 func TestIdleTimeoutCloses1008(t *testing.T) {
 	const idle = 300 * time.Millisecond
-	e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.IdleTimeout = idle }})
+	e := newEnv(t, envConfig{opts: func(o *ws.Config) { o.Session.IdleTimeout = idle }})
 	c := e.dial(t, true)
 	// Messages keep the session alive well past one idle period.
 	var lastSent time.Time
@@ -423,7 +423,7 @@ func TestTooManyConnectionsFromOneAddressCloses1013(t *testing.T) {
 }
 
 func TestMaxClientsCloses1013(t *testing.T) {
-	e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.MaxClients = 2 }})
+	e := newEnv(t, envConfig{opts: func(o *ws.Config) { o.Session.MaxClients = 2 }})
 	a, b := e.dial(t, true), e.dial(t, false)
 	// The third is accepted, then told why it cannot stay.
 	over, _ := e.dialWith(t, e.dialOpts(true))
@@ -442,7 +442,7 @@ func TestMaxClientsCloses1013(t *testing.T) {
 }
 
 func TestPings(t *testing.T) {
-	e := newEnv(t, envConfig{opts: func(o *ws.Options) { o.PingInterval = 10 * time.Millisecond }})
+	e := newEnv(t, envConfig{opts: func(o *ws.Config) { o.PingInterval = 10 * time.Millisecond }})
 	var pings atomic.Int32
 	o := e.dialOpts(false)
 	o.OnPingReceived = func(context.Context, []byte) bool { pings.Add(1); return true }
@@ -510,7 +510,7 @@ func TestSessionOutlivesRequestContext(t *testing.T) {
 }
 
 func TestWriteTimeoutDropsAClientThatNeverReads(t *testing.T) {
-	e := newEnv(t, envConfig{setup: func(h *ws.Handler) { ws.SetWriteTimeout(h, 200*time.Millisecond) }})
+	e := newEnv(t, envConfig{opts: func(c *ws.Config) { c.Session.WriteTimeout = 200 * time.Millisecond }})
 	healthy := e.dial(t, false)
 	stalled := e.dial(t, true)
 
@@ -638,7 +638,7 @@ func TestCloseIsImmediate(t *testing.T) {
 }
 
 // waitCounts reads presence pushes until one equals want, returning how many it read.
-func waitCounts(t *testing.T, c *websocket.Conn, want hub.Counts) int {
+func waitCounts(t *testing.T, c *websocket.Conn, want presence.Counts) int {
 	t.Helper()
 	for n := 1; n <= 1000; n++ {
 		m := readMsg(t, c)
@@ -656,28 +656,28 @@ func TestPresencePushes(t *testing.T) {
 	a := e.dial(t, true)
 	b, _ := e.dialWith(t, e.dialOpts(true))
 	readMsg(t, b) // hello
-	require.Equal(t, hub.Counts{Total: 2, WS: 2}, readMsg(t, b).Counts)
-	waitCounts(t, a, hub.Counts{Total: 2, WS: 2})
+	require.Equal(t, presence.Counts{Total: 2, WS: 2}, readMsg(t, b).Counts)
+	waitCounts(t, a, presence.Counts{Total: 2, WS: 2})
 
 	text := e.dial(t, false)
-	waitCounts(t, a, hub.Counts{Total: 3, WS: 3})
-	waitCounts(t, b, hub.Counts{Total: 3, WS: 3})
+	waitCounts(t, a, presence.Counts{Total: 3, WS: 3})
+	waitCounts(t, b, presence.Counts{Total: 3, WS: 3})
 
-	leave, err := e.hub.Join(hub.TCP, 0) // a TCP session elsewhere in the server
+	leave, err := e.presence.Join(presence.TCP, 0) // a TCP session elsewhere in the server
 	require.NoError(t, err)
-	waitCounts(t, a, hub.Counts{Total: 4, WS: 3, TCP: 1})
+	waitCounts(t, a, presence.Counts{Total: 4, WS: 3, TCP: 1})
 	leave()
-	waitCounts(t, a, hub.Counts{Total: 3, WS: 3})
+	waitCounts(t, a, presence.Counts{Total: 3, WS: 3})
 
 	require.NoError(t, b.Close(websocket.StatusNormalClosure, ""))
 	require.NoError(t, text.Close(websocket.StatusNormalClosure, ""))
-	waitCounts(t, a, hub.Counts{Total: 1, WS: 1})
+	waitCounts(t, a, presence.Counts{Total: 1, WS: 1})
 
 	// Text sessions never get presence: their first message is their reply.
 	text2 := e.dial(t, false)
 	write(t, text2, "7 * 6")
 	require.Equal(t, "42", readText(t, text2))
-	waitCounts(t, a, hub.Counts{Total: 2, WS: 2})
+	waitCounts(t, a, presence.Counts{Total: 2, WS: 2})
 }
 
 func TestPresenceIsCoalesced(t *testing.T) {
@@ -699,7 +699,7 @@ func TestPresenceIsCoalesced(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	pushes := waitCounts(t, observer, hub.Counts{Total: joiners + 1, WS: joiners + 1})
+	pushes := waitCounts(t, observer, presence.Counts{Total: joiners + 1, WS: joiners + 1})
 	elapsed := time.Since(start)
 	t.Logf("%d joins in %v gave the observer %d presence pushes", joiners, elapsed, pushes)
 	require.Less(t, pushes, joiners/2)
@@ -712,7 +712,7 @@ func TestPresenceIsCoalesced(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	waitCounts(t, observer, hub.Counts{Total: 1, WS: 1})
+	waitCounts(t, observer, presence.Counts{Total: 1, WS: 1})
 }
 
 func TestSessionLogs(t *testing.T) {

@@ -1,7 +1,7 @@
-// Tests of the wiring to calc's Gate (eval.go): built with -tags calcgate until calc's side
-// is merged, then always. They rely on calc going heavy for a result over calc.HeavyBits.
+// Tests of the wiring to calc's Gate (eval.go). They rely on calc going heavy for a result
+// over calc.HeavyBits.
 
-package hub
+package sched
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/metrics"
+	"wscalc/presence"
 )
 
 const heavyLineText = "2^100000" // a 100 001-bit result: over calc.HeavyBits
@@ -32,16 +33,16 @@ func TestEvalRunsLightAndHeavyLines(t *testing.T) {
 	h := New(Options{MaxConcurrentEvals: 1, MaxMemory: -1})
 	var s calc.Session
 	for range 3 { // with a lost slot the second call would block forever
-		res, err := h.Eval(t.Context(), TCP, &s, "1 + 1")
+		res, err := h.Eval(t.Context(), presence.TCP, &s, "1 + 1")
 		require.NoError(t, err)
 		assert.Equal(t, "2", res.Display)
-		_, err = h.Eval(t.Context(), TCP, &s, heavyLineText)
+		_, err = h.Eval(t.Context(), presence.TCP, &s, heavyLineText)
 		require.NoError(t, err)
 	}
 	assert.IsType(t, &gate{}, s.Gate, "Eval attaches a session that has no gate")
-	_, err := h.Eval(t.Context(), TCP, &s, "1 / 0")
+	_, err := h.Eval(t.Context(), presence.TCP, &s, "1 / 0")
 	assert.EqualError(t, err, "Error at column 3: division by zero")
-	assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 	assert.Positive(t, s.Gate.(*gate).own.used, "heavy time charged to the session")
 }
 
@@ -52,17 +53,17 @@ func TestHeavyLinesAreRefusedWhenMemoryIsHighLightOnesRun(t *testing.T) {
 	usage.Store(h.MaxMemory())
 	s := &calc.Session{}
 	h.Attach(s)
-	_, err := h.Eval(t.Context(), WS, s, heavyLineText)
+	_, err := h.Eval(t.Context(), presence.WS, s, heavyLineText)
 	assert.EqualError(t, err, "Error: server busy (memory), try again later")
 	assert.Equal(t, calc.RefusalServerMemory, refusal(err))
-	res, err := h.Eval(t.Context(), WS, s, "1 + 1")
+	res, err := h.Eval(t.Context(), presence.WS, s, "1 + 1")
 	require.NoError(t, err)
 	assert.Equal(t, "2", res.Display)
 	assert.Equal(t, 1.0, series(t, m, "wscalc_refusals_total")["reason=server_memory,transport=ws,"])
 }
 
-// holdHeavy takes the hub's only heavy slot for another session, outside Eval.
-func holdHeavy(t *testing.T, h *Hub) (release func()) {
+// holdHeavy takes the scheduler's only heavy slot for another session, outside Eval.
+func holdHeavy(t *testing.T, h *Scheduler) (release func()) {
 	t.Helper()
 	other := &calc.Session{}
 	h.Attach(other)
@@ -79,10 +80,10 @@ func TestAHeavyLineWaitingPastItsLimitIsRefusedForTime(t *testing.T) {
 	s := &calc.Session{Limits: calc.Limits{MaxTime: 50 * time.Millisecond}}
 	h.Attach(s)
 	var err error
-	within(t, "the refusal", func() { _, err = h.Eval(t.Context(), TCP, s, heavyLineText) })
+	within(t, "the refusal", func() { _, err = h.Eval(t.Context(), presence.TCP, s, heavyLineText) })
 	assert.EqualError(t, err, "Error: evaluation took too long (limit 0.05 s)")
 	assert.Equal(t, calc.RefusalTime, refusal(err))
-	assert.Equal(t, state{light: 0, heavyFree: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 0}, h.slots.state())
 	assert.Equal(t, 1.0, series(t, m, "wscalc_refusals_total")["reason=time,transport=tcp,"])
 }
 
@@ -93,16 +94,16 @@ func TestAHeavyLineStopsWhenItsClientGoes(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan error, 1)
 	go func() {
-		_, err := h.Eval(ctx, HTTP, &calc.Session{}, heavyLineText)
+		_, err := h.Eval(ctx, presence.HTTP, &calc.Session{}, heavyLineText)
 		got <- err
 	}()
-	eventually(t, "the line waiting", func() bool { return h.sched.state().waiting == 1 })
+	eventually(t, "the line waiting", func() bool { return h.slots.state().waiting == 1 })
 	cancel()
 	var err error
 	within(t, "the cancellation", func() { err = <-got })
 	assert.ErrorIs(t, err, context.Canceled)
 	release()
-	assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 	lines := series(t, m, "wscalc_expressions_total")
 	assert.Equal(t, 1.0, lines["outcome=cancelled,transport=http,"])
 	assert.Zero(t, lines["outcome=error,transport=http,"])
@@ -114,7 +115,7 @@ func TestSessionsWithOneBudgetShareTheirAccount(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
-			_, err := h.Eval(t.Context(), HTTP, &calc.Session{Budget: b}, heavyLineText)
+			_, err := h.Eval(t.Context(), presence.HTTP, &calc.Session{Budget: b}, heavyLineText)
 			assert.NoError(t, err)
 		})
 	}

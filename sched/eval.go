@@ -1,9 +1,7 @@
-// The wiring of calc sessions to the scheduler, written against the contract of issue 8
-// (calc.Gate, Session.Gate, Session.EvalContext, Session.Budget, calc.Error.Refusal). Until
-// calc's side (branch iso-calc) is merged it is built only with -tags calcgate; at the merge,
-// remove this constraint (and eval_test.go's) and delete eval_old.go and eval_old_test.go.
+package sched
 
-package hub
+// The wiring of calc sessions to the scheduler: calc.Gate, Session.Gate,
+// Session.EvalContext, Session.Budget, calc.Error.Refusal.
 
 import (
 	"context"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"wscalc/calc"
+	"wscalc/presence"
 )
 
 // accountKey is what sessions share a heavy-time account by: the HTTP API's fresh sessions
@@ -24,7 +23,7 @@ type gate struct {
 	s *calc.Session
 }
 
-// Heavy implements calc.Gate: see sched.go for the scheduling and memory.go for the
+// Heavy implements calc.Gate: see slots.go for the scheduling and memory.go for the
 // memory refusal.
 func (g *gate) Heavy(ctx context.Context, deadline time.Time) (release func(), err error) {
 	acct := &g.own
@@ -43,19 +42,19 @@ func (g *gate) Heavy(ctx context.Context, deadline time.Time) (release func(), e
 	return release, err // err: nil or ctx.Err()
 }
 
-// Attach wires a calc session to the hub's scheduler: it sets s.Gate to a gate of its own,
+// Attach wires a calc session to the scheduler: it sets s.Gate to a gate of its own,
 // which carries the session's fair share of heavy time (or, when s.Budget is set, the
 // share of all the sessions with that budget). Transports call it once per session; Eval
 // attaches a session that has no gate.
-func (h *Hub) Attach(s *calc.Session) {
+func (h *Scheduler) Attach(s *calc.Session) {
 	s.Gate = &gate{sessionGate: sessionGate{h: h}, s: s}
 }
 
 // Eval evaluates line in session s on behalf of transport t and records the outcome. The
-// line runs in a light slot, and in a heavy one if calc asks s.Gate for it (see sched.go);
+// line runs in a light slot, and in a heavy one if calc asks s.Gate for it (see slots.go);
 // it stops when ctx ends (the connection is gone, the request cancelled, the server
 // closing), returning ctx.Err(). Blank lines and commands are not recorded as expressions.
-func (h *Hub) Eval(ctx context.Context, t Transport, s *calc.Session, line string) (res calc.Result, err error) {
+func (h *Scheduler) Eval(ctx context.Context, t presence.Transport, s *calc.Session, line string) (res calc.Result, err error) {
 	if s.Gate == nil {
 		h.Attach(s)
 	}

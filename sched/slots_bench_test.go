@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // the heavy lines completed per second. One op is one light line; the default -benchtime
 // (1 s) is enough:
 //
-//	go test ./hub/ -run '^$' -bench LightUnderHeavy
+//	go test ./sched/ -run '^$' -bench LightUnderHeavy
 func BenchmarkLightUnderHeavy(b *testing.B) {
 	for _, kind := range []string{"fifo", "sched"} {
 		for _, heavy := range []int{0, 8} {
@@ -28,7 +28,7 @@ func BenchmarkLightUnderHeavy(b *testing.B) {
 				if kind == "fifo" {
 					r = newFIFO(runtime.GOMAXPROCS(0))
 				} else {
-					r = schedRunner{newTestHub(0, 0)}
+					r = schedRunner{newTestScheduler(0, 0)}
 				}
 				benchLightUnderHeavy(b, r, heavy)
 			})
@@ -62,7 +62,7 @@ func newFIFO(n int) fifo { return make(fifo, n) }
 func (f fifo) light() { f <- struct{}{}; spin(lightWork); <-f }
 func (f fifo) heavy() { f <- struct{}{}; spin(heavyLightPart + heavyWork); <-f }
 
-type schedRunner struct{ h *Hub }
+type schedRunner struct{ h *Scheduler }
 
 func (r schedRunner) light() {
 	_ = r.h.run(context.Background(), nil, func() { spin(lightWork) })

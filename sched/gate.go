@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 // wraps it in the type calc calls and turns its errors into calc's refusals. A session is
 // used by one goroutine at a time, and so is its gate.
 type sessionGate struct {
-	h   *Hub
+	h   *Scheduler
 	own account // the session's account, unless the session shares one (see eval.go)
-	// line is the line Hub.Eval is running for the session, nil outside Hub.Eval; it
+	// line is the line Scheduler.Eval is running for the session, nil outside Scheduler.Eval; it
 	// points to cur, which every line of the session reuses (no allocation per line).
 	line *line
 	cur  line
@@ -20,7 +20,7 @@ type sessionGate struct {
 // heavy moves the gate's line to a heavy slot charged to acct: it refuses with
 // errServerMemory when the server is near its memory cap (before waiting, and again once
 // granted, since memory may have grown meanwhile), and otherwise waits as line.goHeavy
-// does. Outside Hub.Eval there is no light slot to give up, and nobody to release the heavy
+// does. Outside Scheduler.Eval there is no light slot to give up, and nobody to release the heavy
 // slot if the evaluation panics: only the release function, which calc calls, frees it.
 func (g *sessionGate) heavy(ctx context.Context, deadline time.Time, acct *account) (release func(), err error) {
 	if g.h.memoryHigh() {
@@ -28,7 +28,7 @@ func (g *sessionGate) heavy(ctx context.Context, deadline time.Time, acct *accou
 	}
 	l := g.line
 	if l == nil {
-		l = &line{s: g.h.sched}
+		l = &line{s: g.h.slots}
 	}
 	release, err = l.goHeavy(ctx, deadline, acct)
 	if err != nil {
@@ -42,16 +42,16 @@ func (g *sessionGate) heavy(ctx context.Context, deadline time.Time, acct *accou
 }
 
 // run runs one line's evaluation fn in a light slot, for the session of gate g (nil: a
-// session whose gate is not the hub's, which cannot go heavy through it). Whatever slot the
+// session whose gate is not this scheduler's, which cannot go heavy through it). Whatever slot the
 // line holds when fn returns, or panics, is released.
-func (h *Hub) run(ctx context.Context, g *sessionGate, fn func()) error {
+func (h *Scheduler) run(ctx context.Context, g *sessionGate, fn func()) error {
 	var l *line
 	if g != nil {
 		l = &g.cur
 	} else {
-		l = new(line) // a session that is not the hub's: Hub.Eval always has g
+		l = new(line) // a session that is not this scheduler's: Scheduler.Eval always has g
 	}
-	if err := h.sched.begin(ctx, l); err != nil {
+	if err := h.slots.begin(ctx, l); err != nil {
 		return err
 	}
 	defer l.end()
@@ -65,6 +65,6 @@ func (h *Hub) run(ctx context.Context, g *sessionGate, fn func()) error {
 
 // memoryHigh reports whether the server's retained memory has reached the refusal
 // threshold (see memory.go).
-func (h *Hub) memoryHigh() bool {
+func (h *Scheduler) memoryHigh() bool {
 	return h.refuseAt > 0 && h.memoryUsage() >= h.refuseAt
 }

@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // state is a snapshot of a scheduler: light slots in use, free heavy slots, waiters.
 type state struct{ light, heavyFree, waiting int }
 
-func (s *sched) state() state {
+func (s *slots) state() state {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return state{len(s.light), s.heavyFree, len(s.waiters)}
@@ -51,7 +51,7 @@ func within(t *testing.T, what string, f func()) {
 
 // heavyLine runs, in a goroutine, a line of gate g that goes heavy and then waits until
 // proceed is closed. It returns a channel that receives heavy's error, nil once granted.
-func heavyLine(h *Hub, g *sessionGate, ctx context.Context, deadline time.Time, proceed <-chan struct{}, wg *sync.WaitGroup) <-chan error {
+func heavyLine(h *Scheduler, g *sessionGate, ctx context.Context, deadline time.Time, proceed <-chan struct{}, wg *sync.WaitGroup) <-chan error {
 	got := make(chan error, 1)
 	wg.Go(func() {
 		err := h.run(ctx, g, func() {
@@ -68,12 +68,12 @@ func heavyLine(h *Hub, g *sessionGate, ctx context.Context, deadline time.Time, 
 	return got
 }
 
-func newTestHub(light, heavy int) *Hub {
+func newTestScheduler(light, heavy int) *Scheduler {
 	return New(Options{MaxConcurrentEvals: light, MaxHeavyEvals: heavy, MaxMemory: -1})
 }
 
 func TestLightNeverWaitsBehindHeavy(t *testing.T) {
-	h := newTestHub(2, 1)
+	h := newTestScheduler(2, 1)
 	var wg sync.WaitGroup
 	proceed := make(chan struct{})
 	// One heavy line holds the heavy slot, five more wait for it.
@@ -84,8 +84,8 @@ func TestLightNeverWaitsBehindHeavy(t *testing.T) {
 			require.NoError(t, <-lines[0])
 		}
 	}
-	eventually(t, "five heavy lines waiting", func() bool { return h.sched.state().waiting == 5 })
-	assert.Equal(t, state{light: 0, heavyFree: 0, waiting: 5}, h.sched.state(), "heavy lines gave their light slots up")
+	eventually(t, "five heavy lines waiting", func() bool { return h.slots.state().waiting == 5 })
+	assert.Equal(t, state{light: 0, heavyFree: 0, waiting: 5}, h.slots.state(), "heavy lines gave their light slots up")
 
 	// Both light slots are free for light lines, which run at once.
 	var ran atomic.Int32
@@ -107,15 +107,15 @@ func TestLightNeverWaitsBehindHeavy(t *testing.T) {
 	for _, l := range lines[1:] {
 		assert.NoError(t, <-l)
 	}
-	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.slots.state())
 }
 
 func TestLightLinesWaitForALightSlot(t *testing.T) {
-	h := newTestHub(1, 1)
+	h := newTestScheduler(1, 1)
 	block := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = h.run(t.Context(), nil, func() { <-block }) })
-	eventually(t, "first line running", func() bool { return h.sched.state().light == 1 })
+	eventually(t, "first line running", func() bool { return h.slots.state().light == 1 })
 
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan error, 1)
@@ -124,12 +124,12 @@ func TestLightLinesWaitForALightSlot(t *testing.T) {
 	assert.ErrorIs(t, <-got, context.Canceled)
 	close(block)
 	wg.Wait()
-	assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 }
 
 func TestHeavySlotsGoToTheLeastUsedAccountFirst(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := newSched(4, 1, func() time.Time { return now })
+	s := newSlots(4, 1, func() time.Time { return now })
 	accts := map[string]*account{"a": {}, "b": {}, "c": {}, "d": {}}
 	accts["a"].charge(now, 3*time.Second)
 	accts["b"].charge(now, time.Second)
@@ -163,7 +163,7 @@ func TestHeavySlotsGoToTheLeastUsedAccountFirst(t *testing.T) {
 
 func TestAccountsChargeHeavyTimeAndDecay(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := newSched(1, 1, func() time.Time { return now })
+	s := newSlots(1, 1, func() time.Time { return now })
 	var a, b account
 	tk, err := s.acquireHeavy(t.Context(), time.Time{}, &a)
 	require.NoError(t, err)
@@ -181,7 +181,7 @@ func TestAccountsChargeHeavyTimeAndDecay(t *testing.T) {
 }
 
 func TestWaitersGiveUpAtTheirDeadlineHoldingNothing(t *testing.T) {
-	h := newTestHub(2, 1)
+	h := newTestScheduler(2, 1)
 	var wg sync.WaitGroup
 	proceed := make(chan struct{})
 	require.NoError(t, <-heavyLine(h, &sessionGate{h: h}, t.Context(), time.Time{}, proceed, &wg))
@@ -190,44 +190,44 @@ func TestWaitersGiveUpAtTheirDeadlineHoldingNothing(t *testing.T) {
 	var err error
 	within(t, "give-up at the deadline", func() { err = <-late })
 	assert.ErrorIs(t, err, errTooLong)
-	assert.Equal(t, state{light: 0, heavyFree: 0, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 0, waiting: 0}, h.slots.state())
 
 	// A deadline already past is refused at once, even with a free slot.
 	close(proceed)
 	wg.Wait()
-	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.slots.state())
 	g := &sessionGate{h: h}
 	require.NoError(t, h.run(t.Context(), g, func() {
 		_, err = g.heavy(t.Context(), time.Now().Add(-time.Millisecond), &g.own)
 	}))
 	assert.ErrorIs(t, err, errTooLong)
-	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.slots.state())
 }
 
 func TestWaitersGiveUpWhenTheirContextEnds(t *testing.T) {
-	h := newTestHub(2, 1)
+	h := newTestScheduler(2, 1)
 	var wg sync.WaitGroup
 	proceed := make(chan struct{})
 	require.NoError(t, <-heavyLine(h, &sessionGate{h: h}, t.Context(), time.Time{}, proceed, &wg))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	waiting := heavyLine(h, &sessionGate{h: h}, ctx, time.Now().Add(time.Hour), proceed, &wg)
-	eventually(t, "a line waiting", func() bool { return h.sched.state().waiting == 1 })
+	eventually(t, "a line waiting", func() bool { return h.slots.state().waiting == 1 })
 	cancel()
 	var err error
 	within(t, "give-up on cancel", func() { err = <-waiting })
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, state{light: 0, heavyFree: 0, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 0, waiting: 0}, h.slots.state())
 
 	close(proceed)
 	wg.Wait()
-	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.slots.state())
 }
 
 // Grants racing with give-ups (deadlines and cancellations at random) never lose or
 // duplicate a slot.
 func TestGrantsRacingWithGiveUpsKeepEverySlot(t *testing.T) {
-	h := newTestHub(2, 1)
+	h := newTestScheduler(2, 1)
 	var wg sync.WaitGroup
 	var inHeavy, maxInHeavy atomic.Int32
 	for i := range 200 {
@@ -254,12 +254,12 @@ func TestGrantsRacingWithGiveUpsKeepEverySlot(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1, waiting: 0}, h.slots.state())
 	assert.Equal(t, int32(1), maxInHeavy.Load(), "one heavy slot, one heavy line at a time")
 }
 
 func TestAPanicLeaksNoSlot(t *testing.T) {
-	h := newTestHub(1, 1)
+	h := newTestScheduler(1, 1)
 	g := &sessionGate{h: h}
 	panicking := func(heavy bool) (p any) {
 		defer func() { p = recover() }()
@@ -274,23 +274,23 @@ func TestAPanicLeaksNoSlot(t *testing.T) {
 	}
 	for _, heavy := range []bool{false, true, true} { // with a lost slot the second heavy one would block
 		within(t, "a panicking line", func() { assert.Equal(t, "boom", panicking(heavy)) })
-		assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+		assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 		assert.Nil(t, g.line)
 	}
 }
 
 func TestAHeavyLineOutsideEvalNeedsNoLightSlot(t *testing.T) {
-	h := newTestHub(1, 1)
+	h := newTestScheduler(1, 1)
 	g := &sessionGate{h: h}
 	release, err := g.heavy(t.Context(), time.Time{}, &g.own)
 	require.NoError(t, err)
-	assert.Equal(t, state{light: 0, heavyFree: 0}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 0}, h.slots.state())
 	release()
-	assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 }
 
 func TestHeavyTwiceInALineIsOneSlot(t *testing.T) {
-	h := newTestHub(1, 1)
+	h := newTestScheduler(1, 1)
 	g := &sessionGate{h: h}
 	require.NoError(t, h.run(t.Context(), g, func() {
 		r1, err := g.heavy(t.Context(), time.Time{}, &g.own)
@@ -298,9 +298,9 @@ func TestHeavyTwiceInALineIsOneSlot(t *testing.T) {
 		r2, err := g.heavy(t.Context(), time.Time{}, &g.own)
 		require.NoError(t, err)
 		r2()
-		assert.Equal(t, 0, h.sched.state().heavyFree, "the second release does nothing")
+		assert.Equal(t, 0, h.slots.state().heavyFree, "the second release does nothing")
 		r1()
-		assert.Equal(t, 1, h.sched.state().heavyFree)
+		assert.Equal(t, 1, h.slots.state().heavyFree)
 	}))
 }
 
@@ -318,6 +318,6 @@ func TestSharedAccountsAreForgottenWithTheirKey(t *testing.T) {
 func TestDefaultSchedulerSizes(t *testing.T) {
 	h := New(Options{MaxMemory: -1})
 	n := runtime.GOMAXPROCS(0)
-	assert.Equal(t, n, cap(h.sched.light))
-	assert.Equal(t, max(1, n/2), h.sched.state().heavyFree)
+	assert.Equal(t, n, cap(h.slots.light))
+	assert.Equal(t, max(1, n/2), h.slots.state().heavyFree)
 }

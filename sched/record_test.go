@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/metrics"
+	"wscalc/presence"
 )
 
 // series reads a counter family as "label=value,…" → value.
@@ -38,7 +39,7 @@ func TestEveryRefusalReasonStartsAtZeroOnEveryTransport(t *testing.T) {
 	New(Options{Metrics: m, MaxMemory: -1})
 	got := series(t, m, "wscalc_refusals_total")
 	want := map[string]float64{}
-	for _, tr := range []Transport{TCP, WS, HTTP} {
+	for _, tr := range presence.Transports {
 		for _, r := range metrics.Reasons {
 			want["reason="+r+",transport="+string(tr)+","] = 0
 		}
@@ -46,7 +47,7 @@ func TestEveryRefusalReasonStartsAtZeroOnEveryTransport(t *testing.T) {
 	assert.Equal(t, want, got)
 	rejected := series(t, m, "wscalc_rejected_sessions_total")
 	assert.Len(t, rejected, 3*len(metrics.ConnectionReasons))
-	for _, tr := range []Transport{TCP, WS, HTTP} {
+	for _, tr := range presence.Transports {
 		for _, r := range metrics.ConnectionReasons {
 			v, ok := rejected["reason="+r+",transport="+string(tr)+","]
 			assert.True(t, ok, "rejected %s %s missing", tr, r)
@@ -61,13 +62,13 @@ func TestEveryRefusalReasonStartsAtZeroOnEveryTransport(t *testing.T) {
 func TestOutcomesAreRecordedByKind(t *testing.T) {
 	m := metrics.New()
 	h := New(Options{Metrics: m, MaxMemory: -1})
-	h.record(TCP, calc.Result{Kind: calc.KindInteger}, nil, time.Millisecond, "")
-	h.record(TCP, calc.Result{}, &calc.Error{Msg: "division by zero"}, time.Millisecond, "")
-	h.record(TCP, calc.Result{}, &calc.Error{Msg: "evaluation took too long (limit 1 s)"}, time.Second, "time")
-	h.record(WS, calc.Result{}, context.Canceled, 0, "")
-	h.record(HTTP, calc.Result{}, context.DeadlineExceeded, 0, "")
-	h.record(TCP, calc.Result{}, calc.ErrQuit, 0, "")
-	h.record(TCP, calc.Result{Kind: calc.KindNone}, nil, 0, "")
+	h.record(presence.TCP, calc.Result{Kind: calc.KindInteger}, nil, time.Millisecond, "")
+	h.record(presence.TCP, calc.Result{}, &calc.Error{Msg: "division by zero"}, time.Millisecond, "")
+	h.record(presence.TCP, calc.Result{}, &calc.Error{Msg: "evaluation took too long (limit 1 s)"}, time.Second, "time")
+	h.record(presence.WS, calc.Result{}, context.Canceled, 0, "")
+	h.record(presence.HTTP, calc.Result{}, context.DeadlineExceeded, 0, "")
+	h.record(presence.TCP, calc.Result{}, calc.ErrQuit, 0, "")
+	h.record(presence.TCP, calc.Result{Kind: calc.KindNone}, nil, 0, "")
 
 	lines := series(t, m, "wscalc_expressions_total")
 	assert.Equal(t, 1.0, lines["outcome=ok,transport=tcp,"])
@@ -86,7 +87,4 @@ func TestOutcomesAreRecordedByKind(t *testing.T) {
 			assert.Zero(t, v, "cancellations are not refusals: %s", k)
 		}
 	}
-
-	h.Reject(WS, "per_ip")
-	assert.Equal(t, 1.0, series(t, m, "wscalc_refusals_total")["reason=per_ip,transport=ws,"])
 }

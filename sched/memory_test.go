@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"errors"
@@ -76,7 +76,7 @@ func TestHeavyLinesAreRefusedNearTheMemoryCap(t *testing.T) {
 	}))
 	assert.True(t, ran)
 	assert.ErrorIs(t, err, errServerMemory)
-	assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 }
 
 func TestWaitersAreRefusedIfMemoryGrewWhileTheyWaited(t *testing.T) {
@@ -86,12 +86,12 @@ func TestWaitersAreRefusedIfMemoryGrewWhileTheyWaited(t *testing.T) {
 	proceed := make(chan struct{})
 	require.NoError(t, <-heavyLine(h, &sessionGate{h: h}, t.Context(), time.Time{}, proceed, &wg))
 	waiting := heavyLine(h, &sessionGate{h: h}, t.Context(), time.Time{}, proceed, &wg)
-	eventually(t, "a line waiting", func() bool { return h.sched.state().waiting == 1 })
+	eventually(t, "a line waiting", func() bool { return h.slots.state().waiting == 1 })
 	usage.Store(h.MaxMemory())
 	close(proceed)
 	var err error
 	within(t, "the waiter's answer", func() { err = <-waiting })
 	assert.True(t, errors.Is(err, errServerMemory), "%v", err)
 	wg.Wait()
-	assert.Equal(t, state{light: 0, heavyFree: 1}, h.sched.state())
+	assert.Equal(t, state{light: 0, heavyFree: 1}, h.slots.state())
 }

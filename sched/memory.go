@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"bufio"
@@ -32,9 +32,9 @@ const (
 	refusePercent    = 80
 )
 
-// errServerMemory is returned by the gate when the server is near its memory cap; the hub
+// errServerMemory is returned by the gate when the server is near its memory cap; the scheduler
 // turns it into calc's server-memory refusal.
-var errServerMemory = errors.New("hub: server memory near its cap")
+var errServerMemory = errors.New("sched: server memory near its cap")
 
 // fallbackMachineMemory is assumed when the machine's memory cannot be read (not Linux, no
 // /proc): the default cap is then a quarter of it, 1 GiB.

@@ -1,4 +1,4 @@
-package hub
+package sched
 
 import (
 	"context"
@@ -32,8 +32,8 @@ import (
 const decay = 10 * time.Second
 
 // errTooLong is returned by heavy when the line's deadline passes before a heavy slot is
-// free; the hub turns it into calc's time-limit refusal.
-var errTooLong = errors.New("hub: no heavy slot before the deadline")
+// free; Eval turns it into calc's time-limit refusal.
+var errTooLong = errors.New("sched: no heavy slot before the deadline")
 
 // account is the heavy time a session (or a client address) has used recently. Its fields
 // are guarded by the scheduler's mutex.
@@ -56,8 +56,8 @@ func (a *account) charge(now time.Time, d time.Duration) {
 	a.at = now
 }
 
-// sched holds the light and heavy slots. Create it with newSched.
-type sched struct {
+// slots holds the light and heavy slots. Create it with newSlots.
+type slots struct {
 	light chan struct{} // a token per light slot in use
 	now   func() time.Time
 
@@ -70,31 +70,31 @@ type sched struct {
 type waiter struct {
 	acct  *account
 	ready chan struct{} // closed when granted
-	// granted, guarded by sched.mu, is the waiter's slot once passLocked has chosen it: a
+	// granted, guarded by slots.mu, is the waiter's slot once passLocked has chosen it: a
 	// waiter that gives up after that must pass the slot on.
 	granted *ticket
 }
 
-func newSched(light, heavy int, now func() time.Time) *sched {
+func newSlots(light, heavy int, now func() time.Time) *slots {
 	if now == nil {
 		now = time.Now
 	}
-	return &sched{light: make(chan struct{}, max(1, light)), heavyFree: max(1, heavy), now: now}
+	return &slots{light: make(chan struct{}, max(1, light)), heavyFree: max(1, heavy), now: now}
 }
 
 // line is one evaluation's hold on the scheduler: its light slot until it ends or goes
 // heavy, then its heavy slot until it ends. A line is used by one goroutine at a time (the
 // evaluation's), except that the release function goHeavy returns may be called from any.
 type line struct {
-	s     *sched
+	s     *slots
 	light bool    // holds a light slot
 	heavy *ticket // the heavy slot it holds or held, nil before heavy
 }
 
 // begin takes a light slot for l, waiting until one is free or until ctx ends (then it
-// returns ctx.Err() and l holds nothing). The caller owns l: Hub.Eval reuses one per
+// returns ctx.Err() and l holds nothing). The caller owns l: Scheduler.Eval reuses one per
 // session, so the light path of a line allocates nothing.
-func (s *sched) begin(ctx context.Context, l *line) error {
+func (s *slots) begin(ctx context.Context, l *line) error {
 	*l = line{s: s}
 	select { // a free slot is the common case: a non-blocking send, no select over ctx
 	case s.light <- struct{}{}:
@@ -149,7 +149,7 @@ func (l *line) goHeavy(ctx context.Context, deadline time.Time, acct *account) (
 
 // ticket is a granted heavy slot.
 type ticket struct {
-	s       *sched
+	s       *slots
 	acct    *account
 	granted time.Time
 	done    atomic.Bool
@@ -170,7 +170,7 @@ func (t *ticket) release() {
 }
 
 // acquireHeavy waits for a heavy slot for acct: see goHeavy.
-func (s *sched) acquireHeavy(ctx context.Context, deadline time.Time, acct *account) (*ticket, error) {
+func (s *slots) acquireHeavy(ctx context.Context, deadline time.Time, acct *account) (*ticket, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (s *sched) acquireHeavy(ctx context.Context, deadline time.Time, acct *acco
 
 // passLocked hands a heavy slot that has just been freed to the waiter whose account has
 // used the least heavy time recently (the earliest of equals), or frees it.
-func (s *sched) passLocked() {
+func (s *slots) passLocked() {
 	if len(s.waiters) == 0 {
 		s.heavyFree++
 		return
@@ -235,7 +235,7 @@ func (s *sched) passLocked() {
 	close(w.ready)
 }
 
-func (s *sched) removeLocked(w *waiter) {
+func (s *slots) removeLocked(w *waiter) {
 	if i := slices.Index(s.waiters, w); i >= 0 {
 		s.waiters = slices.Delete(s.waiters, i, i+1)
 	}

@@ -1,0 +1,120 @@
+// Package presence knows who is connected: the live sessions per transport, the counts the
+// playground shows (with change notification for the presence pushes), and the metrics of
+// sessions started, ended and refused. It knows nothing of evaluation (package sched).
+package presence
+
+import (
+	"errors"
+	"sync"
+
+	"wscalc/metrics"
+)
+
+// Transport names a way in. Its text is used in logs, metrics and presence messages.
+type Transport string
+
+// The transports of wscalc. HTTP is stateless and never joins; it only evaluates.
+const (
+	TCP  Transport = "tcp"
+	WS   Transport = "ws"
+	HTTP Transport = "http"
+)
+
+// Transports lists every transport, for those that keep something per transport.
+var Transports = []Transport{TCP, WS, HTTP}
+
+// Counts is a consistent snapshot of the live sessions (its JSON shape is wire.Counts).
+type Counts struct {
+	Total int
+	WS    int
+	TCP   int
+}
+
+// Presence is safe for concurrent use. Create it with New.
+type Presence struct {
+	metrics *metrics.Metrics
+
+	mu     sync.Mutex
+	counts map[Transport]int
+	subs   map[chan struct{}]struct{}
+}
+
+// New returns a Presence with no sessions; m (nil: none) receives the session events.
+func New(m *metrics.Metrics) *Presence {
+	return &Presence{
+		metrics: m,
+		counts:  make(map[Transport]int),
+		subs:    make(map[chan struct{}]struct{}),
+	}
+}
+
+// ErrBusy is returned by Join when the transport already has its maximum of sessions.
+var ErrBusy = errors.New("presence: server busy")
+
+// Join registers a session on t unless t already has max sessions (max ≤ 0: no limit).
+// The returned leave function unregisters it; it is safe to call more than once.
+// A refusal is counted in the metrics as reason "busy".
+func (p *Presence) Join(t Transport, max int) (leave func(), err error) {
+	p.mu.Lock()
+	if max > 0 && p.counts[t] >= max {
+		p.mu.Unlock()
+		p.metrics.Rejected(string(t), "busy")
+		return nil, ErrBusy
+	}
+	p.counts[t]++
+	p.notifyLocked()
+	p.mu.Unlock()
+	p.metrics.SessionStarted(string(t))
+
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			p.counts[t]--
+			p.notifyLocked()
+			p.mu.Unlock()
+			p.metrics.SessionEnded(string(t))
+		})
+	}, nil
+}
+
+// Reject records a connection refused on t for a reason other than the session limit
+// (for example "origin" or "shutdown").
+func (p *Presence) Reject(t Transport, reason string) { p.metrics.Rejected(string(t), reason) }
+
+// Local returns the live sessions of this process. The session limits (Join's max) count
+// these.
+func (p *Presence) Local() Counts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Counts{Total: p.counts[TCP] + p.counts[WS], WS: p.counts[WS], TCP: p.counts[TCP]}
+}
+
+// Counts returns the counts clients are shown. Today they are Local; this is the seam where
+// counts gathered from other instances of a cluster will be added.
+func (p *Presence) Counts() Counts { return p.Local() }
+
+// Subscribe returns a channel that receives a value after the counts change. Changes that
+// happen while a value is pending are coalesced into it, so a slow reader never blocks
+// Join and never falls behind; it reads Counts for the current figures. cancel releases
+// the subscription.
+func (p *Presence) Subscribe() (changes <-chan struct{}, cancel func()) {
+	ch := make(chan struct{}, 1)
+	p.mu.Lock()
+	p.subs[ch] = struct{}{}
+	p.mu.Unlock()
+	return ch, func() {
+		p.mu.Lock()
+		delete(p.subs, ch)
+		p.mu.Unlock()
+	}
+}
+
+func (p *Presence) notifyLocked() {
+	for ch := range p.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a change is already pending for this subscriber
+		}
+	}
+}
