@@ -92,15 +92,23 @@ func (s *Server) newConn(rw net.Conn) *conn {
 	return c
 }
 
-// requestShutdown asks the session to answer what it has received and finish; it wakes a
-// blocked read with a deadline in the past. Safe to call from any goroutine, repeatedly.
-func (c *conn) requestShutdown() {
+// Drain asks the session to answer what it has received and finish (session.Member); it
+// wakes a blocked read with a deadline in the past. Safe to call from any goroutine,
+// repeatedly.
+func (c *conn) Drain() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.shutdown {
 		c.shutdown = true
 		c.rwc.SetReadDeadline(time.Now())
 	}
+}
+
+// Force closes the connection at once, without goodbye (session.Member): its reads and
+// writes fail and an evaluation in progress stops.
+func (c *conn) Force() {
+	c.sess.Cancel()
+	c.rwc.Close()
 }
 
 func (c *conn) shutdownRequested() bool {
@@ -112,7 +120,7 @@ func (c *conn) shutdownRequested() bool {
 // armRead prepares a read that may block: the idle deadline normally (or, with handOn,
 // the earlier hand-on time, see stackReset), or, once shutdown was requested, no deadline
 // and the draining mode, in which reads return what has already arrived and never wait.
-// Under mu so that it cannot undo requestShutdown's deadline.
+// Under mu so that it cannot undo Drain's deadline.
 func (c *conn) armRead(handOn bool) {
 	now := time.Now()
 	c.arm(now.Add(c.srv.cfg.Session.IdleTimeout), handOn, now)
@@ -258,7 +266,7 @@ func (c *conn) recoverRead(err *error) {
 // finish sends the goodbye and the pending replies, logs the end, closes and unregisters
 // the connection.
 func (c *conn) finish(end ending) {
-	defer c.srv.untrackConn(c)
+	defer c.srv.sessions.Leave(c)
 	c.watch.End()
 	defer c.sess.Cancel()
 	if end.goodbye != "" {
@@ -305,7 +313,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 	case session.Gone:
 		// The connection's context ended: Close, or the client reset the connection while
 		// the line ran (see watch). Nobody is left to answer.
-		if c.srv.isClosed() {
+		if c.srv.sessions.Closed() {
 			return &ending{reason: session.ReasonClosed}, nil
 		}
 		return &ending{reason: session.ReasonGone}, nil
@@ -342,7 +350,7 @@ func (c *conn) ending(err error) ending {
 		return ending{reason: session.ReasonEOF, linger: true}
 	case errors.Is(err, errNoMoreInput):
 		return ending{reason: session.ReasonShutdown, goodbye: msgShutdown, linger: true}
-	case c.srv.isClosed():
+	case c.srv.sessions.Closed():
 		return ending{reason: session.ReasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return ending{reason: session.ReasonIdle, goodbye: msgIdle, linger: true}
@@ -354,7 +362,7 @@ func (c *conn) ending(err error) ending {
 // writeFailure is the end of a session whose replies cannot be sent: close at once.
 func (c *conn) writeFailure(err error) ending {
 	switch {
-	case c.srv.isClosed():
+	case c.srv.sessions.Closed():
 		return ending{reason: session.ReasonClosed}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return ending{reason: session.ReasonWriteTimeout}
@@ -367,7 +375,7 @@ func (c *conn) writeFailure(err error) ending {
 // still sends (see lingerTime), so that the kernel does not reset the connection under
 // replies the client has not read yet.
 func (c *conn) close(graceful bool) {
-	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && graceful && !c.srv.isClosed() {
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && graceful && !c.srv.sessions.Closed() {
 		if cw.CloseWrite() == nil {
 			c.rwc.SetReadDeadline(time.Now().Add(lingerTime))
 			io.CopyN(io.Discard, c.rwc, lingerBytes)

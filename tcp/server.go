@@ -32,14 +32,14 @@ type Config struct {
 type Server struct {
 	cfg Config // with the defaults filled in
 
+	// sessions decides when the sessions end because the server stops (Shutdown, Close).
+	sessions session.Group
+
 	mu        sync.Mutex
 	listeners map[*onceCloseListener]struct{}
-	conns     map[*conn]struct{}
 	addr      net.Addr
 	shutting  bool          // Shutdown or Close was called: accept nothing more
-	closed    bool          // Close was called: no goodbyes
 	quit      chan struct{} // closed when shutting becomes true
-	drained   chan struct{} // closed when shutting and the last connection is gone
 }
 
 // New returns a Server for cfg, or an error if cfg lacks a dependency.
@@ -82,12 +82,17 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := s.newConn(rw)
-		if !s.trackConn(c) {
+		if !s.sessions.Enter() {
 			// Shutdown began between Accept and here: the listener is closed and the next
 			// Accept fails. This connection never got to send a request.
 			rw.Close()
 			s.cfg.Session.Presence.Reject(presence.TCP, "shutdown")
+			continue
+		}
+		c := s.newConn(rw)
+		if !s.sessions.Track(c) { // Close, just now
+			rw.Close()
+			s.sessions.Leave(c)
 			continue
 		}
 		if ac := admission.Of(rw); ac.Refused() {
@@ -105,37 +110,17 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.beginShutdownLocked()
-	for c := range s.conns {
-		c.requestShutdown()
-	}
-	if s.drained == nil {
-		s.drained = make(chan struct{})
-		if len(s.conns) == 0 {
-			close(s.drained)
-		}
-	}
-	drained := s.drained
 	s.mu.Unlock()
-
-	select {
-	case <-drained:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.sessions.Shutdown(ctx)
 }
 
-// Close closes the listeners and every connection immediately, without goodbyes. It does
-// not wait for the session goroutines, which end as soon as their reads and writes fail.
+// Close closes the listeners and every connection immediately, without goodbyes, and waits
+// for the session goroutines, which end as soon as their reads and writes fail.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
 	err := s.beginShutdownLocked()
-	for c := range s.conns {
-		c.sess.Cancel() // stops an evaluation in progress
-		c.rwc.Close()
-	}
+	s.mu.Unlock()
+	s.sessions.Close()
 	return err
 }
 
@@ -182,43 +167,10 @@ func (s *Server) untrackListener(l *onceCloseListener) {
 	delete(s.listeners, l)
 }
 
-// trackConn registers c so that Shutdown and Close reach it; false once shutting down.
-func (s *Server) trackConn(c *conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting {
-		return false
-	}
-	if s.conns == nil {
-		s.conns = make(map[*conn]struct{})
-	}
-	s.conns[c] = struct{}{}
-	return true
-}
-
-func (s *Server) untrackConn(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-	if s.drained != nil && len(s.conns) == 0 {
-		select {
-		case <-s.drained:
-		default:
-			close(s.drained)
-		}
-	}
-}
-
 func (s *Server) isShutting() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.shutting
-}
-
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
 }
 
 // sleep waits for d; false if the server started shutting down meanwhile.

@@ -22,11 +22,6 @@ func (c *conn) beginLive() {
 	c.timer = time.AfterFunc(min(c.h.cfg.Session.IdleTimeout, c.h.cfg.PingInterval), c.onTimer(c.tick))
 	c.mu.Unlock()
 	c.out.Open()
-	select {
-	case <-c.h.draining:
-		c.drain() // the Handler's drain may have missed a session this young
-	default:
-	}
 }
 
 // stop ends the timer, the pushes and any ping, and waits for the helpers in progress.
@@ -140,7 +135,10 @@ func (c *conn) ping() {
 	}()
 }
 
-// drain begins the session's shutdown: from now on its reads return only what has
-// already arrived, so it answers every message the client sent before, then closes with
-// 1001 (see readFailed). It never blocks.
-func (c *conn) drain() { c.sock.drain() }
+// Drain begins the session's shutdown (session.Member): from now on its reads return only
+// what has already arrived, so it answers every message the client sent before, then
+// closes with 1001 (see readFailed). It never blocks.
+func (c *conn) Drain() { c.sock.drain() }
+
+// Force drops the session's connection at once (session.Member).
+func (c *conn) Force() { c.forceClose(session.ReasonClosed) }

@@ -63,14 +63,12 @@ type Handler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// sessions decides when the sessions end because the server stops (Shutdown, Close).
+	sessions session.Group
+
 	mu        sync.Mutex
-	closing   bool          // Shutdown or Close was called: refuse new sessions
-	forced    bool          // connections are being force-closed: close new ones at once
-	draining  chan struct{} // closed with closing: sessions close with 1001
-	sessions  map[*conn]struct{}
 	listeners map[*conn]struct{} // JSON sessions: presence is pushed to them
 	presence  chan struct{}      // closed when the presence goroutine ends; nil before it starts
-	wg        sync.WaitGroup     // one per ServeHTTP call past the closing check, until its session ends
 }
 
 // New returns a Handler for cfg, or an error if cfg lacks a dependency.
@@ -92,8 +90,6 @@ func New(cfg Config) (*Handler, error) {
 		readLimit: readLimit(cfg.Session.Limits),
 		ctx:       ctx,
 		cancel:    cancel,
-		draining:  make(chan struct{}),
-		sessions:  make(map[*conn]struct{}),
 		listeners: make(map[*conn]struct{}),
 	}, nil
 }
@@ -109,7 +105,7 @@ func readLimit(l calc.Limits) int64 {
 // headers and the connection state it keeps for the handler (the session needs none of
 // them): an idle session holds only what it uses.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.enter() {
+	if !h.sessions.Enter() {
 		h.cfg.Session.Presence.Reject(presence.WS, "shutdown")
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
@@ -117,7 +113,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &hijackRecorder{ResponseWriter: w, writeTimeout: h.cfg.Session.WriteTimeout}
 	conn, err := websocket.Accept(rec, r, &h.accept)
 	if err != nil {
-		h.wg.Done()
+		h.sessions.Leave(nil)
 		// Accept has answered the request already.
 		if rec.status == http.StatusForbidden {
 			h.cfg.Session.Presence.Reject(presence.WS, "origin")
@@ -134,15 +130,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ac := admission.FromContext(r.Context()); ac.Refused() {
 		s.perAddressLimit = ac.Limit() // run refuses it
 	}
-	if !h.track(s) {
+	if !h.sessions.Track(s) {
 		s.sess.Cancel()
 		conn.CloseNow()
-		h.wg.Done()
+		h.sessions.Leave(s)
 		return
 	}
 	go func() {
-		defer h.wg.Done()
-		defer h.untrack(s)
+		defer h.sessions.Leave(s)
 		defer func() {
 			// run recovers its own panics once the session has started; this is for a bug
 			// before that, which must not take the process down either.
@@ -152,47 +147,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 		s.run()
 	}()
-}
-
-// enter admits a ServeHTTP call unless the handler is closing. The WaitGroup is added to
-// under the same lock that Shutdown takes to set closing, so Wait never races an Add.
-func (h *Handler) enter() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
-		return false
-	}
-	h.wg.Add(1)
-	return true
-}
-
-func (h *Handler) track(s *conn) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.forced {
-		return false
-	}
-	h.sessions[s] = struct{}{}
-	return true
-}
-
-func (h *Handler) untrack(s *conn) {
-	h.mu.Lock()
-	delete(h.sessions, s)
-	h.mu.Unlock()
-}
-
-// beginClose refuses new sessions and tells the live ones to close.
-func (h *Handler) beginClose() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.closing {
-		h.closing = true
-		close(h.draining)
-		for s := range h.sessions {
-			s.drain()
-		}
-	}
 }
 
 // listen subscribes a JSON session to presence changes, starting the presence goroutine
@@ -246,45 +200,23 @@ func (h *Handler) end() {
 	}
 }
 
-// forceAll drops every connection without a close handshake, which aborts any read or
-// write in progress.
-func (h *Handler) forceAll() {
-	h.mu.Lock()
-	h.forced = true
-	for s := range h.sessions {
-		s.forceClose("forced close")
-	}
-	h.mu.Unlock()
-	h.cancel()
-}
-
 // Shutdown refuses new sessions, lets every session answer the messages that have reached
 // the server (see the package documentation), then closes each with 1001 "server shutting
 // down" and waits for the session goroutines to finish. If ctx ends first it returns
 // ctx.Err(); as with http.Server.Shutdown, the sessions left are then still open: call
 // Close to close them.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	h.beginClose()
-	done := make(chan struct{})
-	go func() {
-		h.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		h.end()
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := h.sessions.Shutdown(ctx); err != nil {
+		return err
 	}
+	h.end()
+	return nil
 }
 
 // Close closes every session at once, without a close handshake, and waits for the
 // session goroutines to finish.
 func (h *Handler) Close() error {
-	h.beginClose()
-	h.forceAll()
-	h.wg.Wait()
+	h.sessions.Close()
 	h.end()
 	return nil
 }
