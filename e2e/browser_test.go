@@ -870,6 +870,13 @@ func testQuitStaysOffline(t *testing.T, b *browser) {
 		t.Errorf("x after quit and a new session gave %+v, want unknown name 'x'", e)
 	}
 	must(tb.waitStatus("connected", ""))(t)
+	// Which lines end a session is the server's rule (calc.IsQuit); the page learns it from
+	// the close, so a spelling it never had to know ends the session too, and is not sent
+	// again to the next one.
+	ok(t, tb.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "  Exit  # bye"+kb.Enter)))
+	must(tb.waitStatus("offline", "ended"))(t)
+	tb.mustEval(t, "6 * 7", "integer", "42")
+	must(tb.waitStatus("connected", ""))(t)
 }
 
 // A screenshot after a few evaluations is a PNG of the viewport's size. With

@@ -220,14 +220,13 @@ export class Connection {
     const pending = [...this.inflight.values()].sort((a, b) => a.id - b.id);
     this.inflight.clear();
     if (code === 1000) {
-      // A normal close follows quit: the server answered everything before it. The quit
-      // line itself has no answer; whatever followed it waits for the user to come back.
-      const rest = [];
-      for (const item of pending) {
-        if (isQuit(item.expr)) this.h.onDropped(item.meta);
-        else if (!item.meta.restore) rest.push(item);
-      }
-      this.queue.unshift(...rest);
+      // The server closes normally only after a line that ends the session (which lines do
+      // is the server's rule, not the page's): it has answered, in order, every line before
+      // that one, so the first line without an answer is the one that ended it. It gets no
+      // answer; whatever followed it waits for the user to come back.
+      const [ender, ...rest] = pending;
+      if (ender) this.h.onDropped(ender.meta);
+      this.queue.unshift(...rest.filter((it) => !it.meta.restore));
       this.stopped = true;
       this.lastClose = "";
       this.setState("offline", "you ended the session");
@@ -261,9 +260,4 @@ export class Connection {
     this.notBefore = 0;
     this.setState("offline", "browser is offline");
   }
-}
-
-export function isQuit(expr) {
-  const w = expr.trim().toLowerCase();
-  return w === "quit" || w === "exit";
 }
