@@ -51,7 +51,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Proto, "proto", "tcp", "protocol: tcp (line protocol) or ws (WebSocket plain text mode)")
-	addr := fs.String("addr", "", "server `address` (default 127.0.0.1:10000 for tcp, 127.0.0.1:8080 for ws; ws also takes a ws:// URL)")
+	addr := fs.String("addr", "", "server `address` (default "+defaultTCPAddr+" for tcp, "+defaultHTTPAddr+" for ws; ws also takes a ws:// URL)")
 	fs.IntVar(&cfg.Conns, "conns", 64, "connections, all held open for the whole run")
 	fs.IntVar(&cfg.Pipeline, "pipeline", 1, "requests in flight per connection (with -rate: at most)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send (unless -requests)")
@@ -88,7 +88,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfg.Addr = *addr
 	if cfg.Addr == "" {
-		cfg.Addr = map[string]string{"tcp": "127.0.0.1:10000", "ws": "127.0.0.1:8080"}[cfg.Proto]
+		cfg.Addr = map[string]string{"tcp": defaultTCPAddr, "ws": defaultHTTPAddr}[cfg.Proto]
 	}
 	if *exprsFile != "" {
 		f, err := os.Open(*exprsFile)

@@ -36,7 +36,7 @@ any reply was an error; 2 for a bad command line.
 func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wscalc client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	tcpAddr := fs.String("tcp", "127.0.0.1:10000", "`address` of the TCP line protocol")
+	tcpAddr := fs.String("tcp", defaultTCPAddr, "`address` of the TCP line protocol")
 	wsURL := fs.String("ws", "", "WebSocket `URL` (ws://host:port/ws, or host:port) to use instead of TCP")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to connect (and to reconnect)")
 	var lines []string

@@ -399,11 +399,17 @@ func (f intFlag) Set(v string) error {
 	return nil
 }
 
+// The server's default addresses, which the client and the load generator dial by default.
+const (
+	defaultHTTPAddr = "127.0.0.1:8080"
+	defaultTCPAddr  = "127.0.0.1:10000"
+)
+
 func newFlagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("wscalc", flag.ContinueOnError)
 	// Errors are returned to main, which prints them once; -h prints the usage itself.
 	fs.SetOutput(io.Discard)
-	c.httpAddr, c.tcpAddr = "127.0.0.1:8080", "127.0.0.1:10000"
+	c.httpAddr, c.tcpAddr = defaultHTTPAddr, defaultTCPAddr
 	fs.Var(addrFlag{&c.httpAddr}, "http",
 		"`address` of the HTTP server: playground, /ws, /api/eval, /healthz, /readyz, /metrics; empty disables it")
 	fs.Var(addrFlag{&c.tcpAddr}, "tcp",
