@@ -51,8 +51,11 @@
 // Shutdown stops accepting, then wakes every session blocked in a read. A session answers
 // each complete line it has already received (its buffer and whatever the kernel already
 // holds for it), sends `Error: server shutting down` and closes. A partial line, without
-// its newline, is not a request yet and is dropped. When Shutdown's context expires the
-// remaining connections are closed at once. Close closes everything immediately.
+// its newline, is not a request yet and is dropped. As with http.Server.Shutdown, when
+// Shutdown's context ends it returns ctx.Err() and leaves the remaining sessions running;
+// Close closes everything immediately and waits for the session goroutines. Which sessions
+// to drain or force, and when, is the server's session.Group; conn.Drain and conn.Force
+// carry it out.
 //
 // Every session logs one line when it starts and one when it ends (session id, transport,
 // remote address, duration, request count, close reason); expressions are never logged.
@@ -66,7 +69,7 @@
 //     buffer (scanLine), evaluates it through its session.Session (conn.answer) and queues
 //     the reply in the session's outbox (conn.reply); how a session ends is decided in
 //     conn.ending and carried out by conn.finish.
-//   - server.go: the Server: accept, Shutdown, Close.
+//   - server.go: the Server: New, accept, Shutdown, Close (through its session.Group).
 //   - reader.go: the pooled line buffer and the wait for input (conn.more, conn.await);
 //     rawread_unix.go: reads through the socket's RawConn (the buffer is given back while
 //     idle; the shutdown drain reads only what has arrived).

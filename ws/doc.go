@@ -15,7 +15,7 @@
 //
 // Policy, each enforced here:
 //
-//   - Origins: same-origin only (the library's check), plus Options.OriginPatterns. A pattern
+//   - Origins: same-origin only (the library's check), plus Config.OriginPatterns. A pattern
 //     that would allow every origin ("*", "*.*", "https://*": no letter or digit in its host
 //     part) or that is malformed is dropped by New with an error log, never honoured.
 //   - Compression is off: replies are short and deflate costs memory per connection.
@@ -23,11 +23,12 @@
 //     byte of a line as \u00XX (6 bytes), and the request wrapper and id need a little more;
 //     a text line between the line limit and the read limit reaches the core, which answers
 //     "expression too long". A bigger message is closed by the library with 1009.
-//   - Binary message → close 1003; no client message for Options.IdleTimeout → close 1008
-//     "idle timeout"; over Options.MaxClients → accept, then close 1013 "server busy" (so a
-//     browser can say why); a connection whose address holds too many connections already
-//     (admission, -max-conns-per-ip) → accept, then close 1013 with
-//     "too many connections from your address (limit N)"; a ping every Options.PingInterval keeps proxies from timing the
+//   - Binary message → close 1003; no client message for the idle timeout
+//     (session.Config.IdleTimeout) → close 1008 "idle timeout"; over
+//     session.Config.MaxClients → accept, then close 1013 "server busy" (so a browser can
+//     say why); a connection whose address holds too many connections already (admission,
+//     -max-conns-per-ip) → accept, then close 1013 with "too many connections from your
+//     address (limit N)"; a ping every Config.PingInterval keeps proxies from timing the
 //     connection out.
 //   - Writes time out (10 s): a client that never reads is disconnected and cannot hold up
 //     any other session.
@@ -42,11 +43,13 @@
 // (a client that pipelines) are written to the socket together when the session next
 // waits for input, as on the line protocol, and none waits longer than a millisecond for
 // its batch (batchConn). http.Server.Shutdown does not track hijacked connections, so the
-// Handler owns its sessions: Shutdown lets every session answer the messages it has
-// already received (being evaluated, buffered, or waiting in the kernel's socket buffer;
-// the rest of a message that has begun to arrive is waited for), text and JSON mode
-// alike, then closes it with 1001 "server shutting down", and waits for their goroutines,
-// as the line protocol does.
+// Handler owns its sessions, through a session.Group that decides when they drain or are
+// forced (conn.Drain and conn.Force carry it out): Shutdown lets every session answer the
+// messages it has already received (being evaluated, buffered, or waiting in the kernel's
+// socket buffer; the rest of a message that has begun to arrive is waited for), text and
+// JSON mode alike, then closes it with 1001 "server shutting down", and waits for their
+// goroutines, as the line protocol does; if its context ends first it returns ctx.Err()
+// and leaves them running, as net/http does, and Close forces them.
 //
 // Logs: one line when a session starts and one when it ends (session id, transport "ws",
 // remote address, duration, request count, close reason); never an expression.
@@ -61,9 +64,9 @@
 //     it through its session.Session (conn.handle, handleText or handleJSON) and sends the
 //     reply through the session's outbox (conn.reply); closing is decided in requestClose
 //     and finish.
-//   - ws.go: the Handler: options, the upgrade (ServeHTTP), Shutdown and Close, and the
+//   - ws.go: the Handler: New, the upgrade (ServeHTTP), Shutdown and Close, and the
 //     presence fan-out to the sessions' outboxes.
-//   - timers.go: the idle timeout and the pings.
+//   - timers.go: the idle timeout, the pings, and Drain and Force.
 //   - batch.go: batchConn, under the library: batched writes, the write timeout and the
 //     shutdown drain; readarrived_*.go: its read that never waits.
 package ws
