@@ -216,10 +216,8 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*serv
 	s.ready.Store(true)
 
 	var httpAddr string // for the line protocol's hint to browsers that connect to it
-	var listenAddr net.Addr
 	if httpLn != nil {
 		httpAddr = displayAddr(httpLn.Addr())
-		listenAddr = httpLn.Addr()
 	}
 	var tcpAddr string // for the playground's nc hint, sent in the WebSocket hello
 	if tcpLn != nil {
@@ -231,32 +229,42 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*serv
 	if s.tcp, err = tcp.New(tcp.Config{Session: sessions, HTTPAddr: httpAddr}); err != nil {
 		return nil, err
 	}
-	s.ws, err = ws.New(ws.Config{
-		Session:        sessions,
-		OriginPatterns: cfg.allowOrigins.patterns,
-		Version:        build.Version,
-		TCPAddr:        tcpAddr,
-	})
+	s.ws, err = ws.New(ws.Config{Session: sessions, OriginPatterns: cfg.allowOrigins.patterns,
+		Version: build.Version, TCPAddr: tcpAddr})
 	if err != nil {
 		return nil, err
 	}
+	if s.http, err = s.newHTTP(cfg, m, limits, httpLn); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newHTTP returns the HTTP server: the router (playground, /ws, the API, health and
+// metrics) and net/http's timeouts.
+func (s *servers) newHTTP(cfg config, m *metrics.Metrics, limits calc.Limits, httpLn net.Listener) (*http.Server, error) {
+	var listenAddr net.Addr
+	if httpLn != nil {
+		listenAddr = httpLn.Addr()
+	}
+	errorLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	router, err := web.New(web.Config{
 		Assets:      static.FS,
 		WS:          s.ws,
-		Presence:    p,
-		Sched:       sc,
-		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+		Presence:    s.presence,
+		Sched:       s.sched,
+		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: errorLog}),
 		HTTPMetrics: m,
 		Ready:       s.ready.Load,
 		Limits:      limits,
 		ListenAddr:  listenAddr,
 		AllowHosts:  cfg.allowHosts.hosts,
-		Logger:      log,
+		Logger:      s.log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.http = &http.Server{
+	return &http.Server{
 		Handler: router,
 		// Each request learns whether its connection is over the per-address limit.
 		ConnContext:       admission.ConnContext,
@@ -265,9 +273,8 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*serv
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       httpIdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	return s, nil
+		ErrorLog:          errorLog,
+	}, nil
 }
 
 // announce prints the bound addresses for people and scripts (stdout), and logs the same,
