@@ -82,25 +82,30 @@ func (s *Server) Serve(l net.Listener) error {
 			return err
 		}
 		delay = 0
-		if !s.sessions.Enter() {
-			// Shutdown began between Accept and here: the listener is closed and the next
-			// Accept fails. This connection never got to send a request.
-			rw.Close()
-			s.cfg.Session.Presence.Reject(presence.TCP, "shutdown")
-			continue
-		}
-		c := s.newConn(rw)
-		if !s.sessions.Track(c) { // Close, just now
-			rw.Close()
-			s.sessions.Leave(c)
-			continue
-		}
-		if ac := admission.Of(rw); ac.Refused() {
-			c.refuse(ac.Limit())
-			continue
-		}
-		c.begin()
+		s.start(rw)
 	}
+}
+
+// start begins the session of an accepted connection, or refuses it.
+func (s *Server) start(rw net.Conn) {
+	if !s.sessions.Enter() {
+		// Shutdown began between Accept and here: the listener is closed and the next
+		// Accept fails. This connection never got to send a request.
+		rw.Close()
+		s.cfg.Session.Presence.Reject(presence.TCP, "shutdown")
+		return
+	}
+	c := s.newConn(rw)
+	if !s.sessions.Track(c) { // Close, just now
+		rw.Close()
+		s.sessions.Leave(c)
+		return
+	}
+	if ac := admission.Of(rw); ac.Refused() {
+		c.refuse(ac.Limit())
+		return
+	}
+	c.begin()
 }
 
 // Shutdown stops accepting connections, lets every session answer the lines it has

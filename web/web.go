@@ -78,16 +78,34 @@ func New(cfg Config) (http.Handler, error) {
 	r.Use(refuseOverLimit(cfg.Presence, cfg.WS != nil))
 	r.Use(middleware.GetHead)
 
+	mountSessions(r, cfg)
+	mountProbes(r, cfg)
+
+	if cfg.Assets != nil {
+		mountAssets(r, loadAssets(cfg.Assets, cfg.Logger))
+	}
+	// Every answer that is not 200 is the API's error object, 404 and 405 too.
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed(r))
+	return r, nil
+}
+
+// mountSessions mounts what evaluates: /ws (if cfg.WS) and /api/eval, both refused with 403
+// for a Host the host policy does not allow.
+func mountSessions(r chi.Router, cfg Config) {
 	hosts := newHostPolicy(cfg.ListenAddr, cfg.AllowHosts)
 	if cfg.WS != nil {
 		r.With(checkHost(hosts, cfg.Presence, presence.WS), errorObjects).Get("/ws", cfg.WS.ServeHTTP)
 	}
-
 	a := newAPI(cfg.Sched, cfg.Limits)
 	api := r.With(checkHost(hosts, cfg.Presence, presence.HTTP))
 	api.Get("/api/eval", a.serveGET)
 	api.Post("/api/eval", a.servePOST)
+}
 
+// mountProbes mounts what operators and load balancers ask: /healthz, /readyz and, if
+// cfg.Metrics, /metrics.
+func mountProbes(r chi.Router, cfg Config) {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok")
 	})
@@ -101,14 +119,6 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Metrics != nil {
 		r.Get("/metrics", cfg.Metrics.ServeHTTP)
 	}
-
-	if cfg.Assets != nil {
-		mountAssets(r, loadAssets(cfg.Assets, cfg.Logger))
-	}
-	// Every answer that is not 200 is the API's error object, 404 and 405 too.
-	r.NotFound(notFound)
-	r.MethodNotAllowed(methodNotAllowed(r))
-	return r, nil
 }
 
 // notFound answers a path that no route serves.
