@@ -114,14 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := websocket.Accept(rec, r, &h.accept)
 	if err != nil {
 		h.sessions.Leave(nil)
-		// Accept has answered the request already.
-		if rec.status == http.StatusForbidden {
-			h.cfg.Session.Presence.Reject(presence.WS, "origin")
-			h.cfg.Session.Logger.Warn("websocket refused: origin not allowed", "transport", presence.WS,
-				"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
-		} else {
-			h.cfg.Session.Logger.Debug("websocket handshake failed", "transport", presence.WS, "remote", r.RemoteAddr, "err", err)
-		}
+		h.refused(r, rec.status, err)
 		return
 	}
 	conn.SetReadLimit(h.readLimit)
@@ -147,6 +140,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 		s.run()
 	}()
+}
+
+// refused records a handshake that Accept refused (and has answered already): a foreign
+// origin (403) is counted and logged as a warning, anything else logged for debugging.
+func (h *Handler) refused(r *http.Request, status int, err error) {
+	if status == http.StatusForbidden {
+		h.cfg.Session.Presence.Reject(presence.WS, "origin")
+		h.cfg.Session.Logger.Warn("websocket refused: origin not allowed", "transport", presence.WS,
+			"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+		return
+	}
+	h.cfg.Session.Logger.Debug("websocket handshake failed", "transport", presence.WS, "remote", r.RemoteAddr, "err", err)
 }
 
 // listen subscribes a JSON session to presence changes, starting the presence goroutine
