@@ -9,6 +9,9 @@
 //     error everywhere: Require);
 //   - its id (NewID), its start and end log lines, and the reason it ended (End: the first
 //     cause wins, whoever records it);
+//   - when it closes (Decide, Begin, Finish): a close decided while a request is answered
+//     waits for the reply, the first decision wins, and a request that crosses the close is
+//     not answered;
 //   - its place among the server's sessions (Join, against Config.MaxClients, and the
 //     presence counts);
 //   - evaluation through the scheduler's gate, under the session's context (which ends when

@@ -113,8 +113,17 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	reason string // why the session ended; the first cause wins
+	mu      sync.Mutex
+	reason  string // why the session ended; the first cause wins
+	busy    bool   // a request is being answered (Begin to Finish)
+	closing *Ending // the close decided (Decide), carried out by whoever Decide or Finish tells
+}
+
+// Ending is a decided end of a session: the reason, as End records it, and a code of the
+// transport's (a WebSocket close status; 0 where the transport has none).
+type Ending struct {
+	Code   int
+	Reason string
 }
 
 // Init prepares s for a connection from remote: a fresh id, a calculator with cfg's limits
@@ -202,6 +211,53 @@ func (s *Session) End(reason string) {
 		s.reason = reason
 	}
 	s.mu.Unlock()
+}
+
+// Begin marks a request being answered, unless the session's close has been decided (then
+// the request crossed the close and is not answered). A close decided until Finish waits
+// for the reply: an accepted request is always answered before the session closes.
+func (s *Session) Begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing != nil {
+		return false
+	}
+	s.busy = true
+	return true
+}
+
+// Finish ends the request that Begin marked. end, if not nil, is how the request itself
+// ends the session (quit, say), unless a close was decided before. It returns the close to
+// carry out now, if any.
+func (s *Session) Finish(end *Ending) *Ending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.busy = false
+	if end != nil && s.closing == nil {
+		s.closing = end
+	}
+	return s.closing
+}
+
+// Decide decides that the session closes (idle timeout, shutdown, a read that failed),
+// unless a close was decided before. It reports whether the caller carries the close out
+// now: false while a request is being answered (Finish returns the close after the reply)
+// or when another close was decided first.
+func (s *Session) Decide(c Ending) (now bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing != nil {
+		return false
+	}
+	s.closing = &c
+	return !s.busy
+}
+
+// Closing reports whether the session's close has been decided.
+func (s *Session) Closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing != nil
 }
 
 // Reason is the cause End recorded first, or "".

@@ -34,10 +34,10 @@ const invalidRequest = `invalid request: expected {"id": <number|string>, "expr"
 // idle timeout and the pings (timers.go), the outbox's for the presence pushes of a JSON
 // session, and a goroutine per ping in progress. run waits for them before it returns.
 //
-// Closing is decided in one place, under mu: a close decided while a message is being
-// handled (busy) is carried out by the reader after the reply is written, so an accepted
-// request is always answered before the close frame; otherwise whoever decides closes at
-// once (requestClose).
+// Closing is decided by the session (session.Session.Decide, Begin and Finish): a close
+// decided while a message is being handled is carried out by the reader after the reply is
+// written, so an accepted request is always answered before the close frame; otherwise
+// whoever decides closes at once (requestClose).
 type conn struct {
 	h    *Handler
 	ws   *websocket.Conn
@@ -57,14 +57,11 @@ type conn struct {
 	lastMsg atomic.Int64 // UnixNano of the last client message, for the idle timer
 	helpers sync.WaitGroup
 
-	mu          sync.Mutex
-	busy        bool
-	closeCode   websocket.StatusCode // a close has been decided
-	closeReason string
-	ended       bool // run is finishing: no helper may start
-	timer       *time.Timer
-	nextPing    time.Time
-	pingCancel  context.CancelFunc // ends the ping waiting for its pong, if any
+	mu         sync.Mutex
+	ended      bool // run is finishing: no helper may start
+	timer      *time.Timer
+	nextPing   time.Time
+	pingCancel context.CancelFunc // ends the ping waiting for its pong, if any
 }
 
 // outcome says how handling one message ends: the zero value lets the session go on.
@@ -260,50 +257,31 @@ func (c *conn) readFailed(err error) {
 	}
 }
 
-// begin marks a message in progress, unless the session is closing.
-func (c *conn) begin() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closeCode != 0 {
-		return false
-	}
-	c.busy = true
-	return true
-}
+// begin marks a message in progress, unless the session is closing (session.Begin).
+func (c *conn) begin() bool { return c.sess.Begin() }
 
 // finish ends a message and carries out a close decided during it (by the message itself
-// or by a timer or shutdown). It reports whether the session goes on.
+// or by a timer or shutdown; session.Finish). It reports whether the session goes on.
 func (c *conn) finish(o outcome) bool {
-	c.mu.Lock()
-	c.busy = false
+	var end *session.Ending
+	if o.code != 0 {
+		end = &session.Ending{Code: int(o.code), Reason: o.reason}
+	}
+	cl := c.sess.Finish(end)
 	if o.broken {
-		c.mu.Unlock()
 		return false
 	}
-	if o.code != 0 && c.closeCode == 0 {
-		c.closeCode, c.closeReason = o.code, o.reason
-	}
-	code, reason := c.closeCode, c.closeReason
-	c.mu.Unlock()
-	if code == 0 {
+	if cl == nil {
 		return true
 	}
-	c.closeConn(code, reason)
+	c.closeConn(websocket.StatusCode(cl.Code), cl.Reason)
 	return false
 }
 
 // requestClose decides to close the session: at once if it is waiting for a message, else
-// after the reply in progress (see finish).
+// after the reply in progress (see finish; session.Decide).
 func (c *conn) requestClose(code websocket.StatusCode, reason string) {
-	c.mu.Lock()
-	if c.closeCode != 0 {
-		c.mu.Unlock()
-		return
-	}
-	c.closeCode, c.closeReason = code, reason
-	busy := c.busy
-	c.mu.Unlock()
-	if !busy {
+	if c.sess.Decide(session.Ending{Code: int(code), Reason: reason}) {
 		c.closeConn(code, reason)
 	}
 }

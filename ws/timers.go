@@ -83,10 +83,13 @@ func (c *conn) tick() {
 		c.requestClose(websocket.StatusPolicyViolation, session.ReasonIdle)
 		return
 	}
-	c.mu.Lock()
-	if c.closeCode != 0 || c.ended {
-		c.mu.Unlock()
+	if c.sess.Closing() {
 		return // closing: neither idle nor pings matter any more
+	}
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
 	}
 	ping := !now.Before(c.nextPing)
 	if ping {
