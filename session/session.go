@@ -114,8 +114,8 @@ type Session struct {
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	reason  string // why the session ended; the first cause wins
-	busy    bool   // a request is being answered (Begin to Finish)
+	reason  string  // why the session ended; the first cause wins
+	busy    bool    // a request is being answered (Begin to Finish)
 	closing *Ending // the close decided (Decide), carried out by whoever Decide or Finish tells
 }
 
