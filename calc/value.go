@@ -55,18 +55,34 @@ func ratValue(r *big.Rat) value {
 
 // fracValue returns n/d in lowest terms; ok is false when that does not fit in int64s.
 func fracValue(n, d int64) (v value, ok bool) {
+	if n, d, ok = lowestTerms(n, d); ok {
+		v.setSmall(n, d)
+	}
+	return v, ok
+}
+
+// lowestTerms reduces n/d (d ≠ 0) to lowest terms with d > 0; ok is false when that does
+// not fit in int64s.
+func lowestTerms(n, d int64) (int64, int64, bool) {
 	if n == math.MinInt64 || d == math.MinInt64 || d == 0 {
-		return value{}, false
+		return 0, 0, false
 	}
 	if d < 0 {
 		n, d = -n, -d
 	}
 	g := int64(gcd64(absU(n), uint64(d)))
-	n, d = n/g, d/g
+	return n / g, d / g, true
+}
+
+// setSmall makes v, the zero value, the exact n/d held in int64s (lowest terms, d ≥ 1). Only
+// the fields of a small value are written: no pointer, so no write barrier.
+func (v *value) setSmall(n, d int64) {
+	v.i = n
 	if d == 1 {
-		return small(n), true
+		v.kind = vSmall
+		return
 	}
-	return value{kind: vFrac, i: n, d: d}, true
+	v.kind, v.d = vFrac, d
 }
 
 func gcd64(a, b uint64) uint64 {
