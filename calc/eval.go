@@ -56,8 +56,12 @@ func (e *evaluator) run() (value, error) {
 		vals = append(vals, value{})
 		switch {
 		case n.op == nLit:
-			vals[i] = lits[n.tok.lit]
-			e.sawBig = e.sawBig || vals[i].isBig() // held by the tree: nothing to count
+			if l := &lits[n.tok.lit]; l.kind <= vFrac {
+				vals[i].setSmall(l.i, l.den())
+			} else {
+				vals[i] = *l
+				e.sawBig = e.sawBig || l.isBig() // held by the tree: nothing to count
+			}
 			continue
 		case n.op >= nAdd && smallBinary(n.op, &vals[n.x], &vals[n.y], &vals[i], maxBits):
 		default:

@@ -236,15 +236,17 @@ func (lx *lexer) text(t token) string {
 // literal, is converted in place (smallDecimal).
 func (lx *lexer) literal(t *token) error {
 	src := lx.src[t.pos-1 : t.end]
-	v, ok := smallDecimal(src)
-	if !ok {
-		var err error
-		if v, err = parseNumber(*t, src, lx.maxBits, lx.m); err != nil {
-			return err
+	if n, d, ok := smallDecimalParts(src); ok {
+		if lx.t != nil { // written in place: no whole value copied (see evaluator.run)
+			lx.t.lits = append(lx.t.lits, value{})
+			t.lit = int32(len(lx.t.lits) - 1)
+			lx.t.lits[t.lit].setSmall(n, d)
 		}
-	}
-	if lx.t == nil {
 		return nil
+	}
+	v, err := parseNumber(*t, src, lx.maxBits, lx.m)
+	if err != nil || lx.t == nil {
+		return err
 	}
 	if v.isBig() { // held until the line ends: capped like the values it computes
 		lx.t.bigLits = true
