@@ -2,6 +2,7 @@ package calc
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -179,12 +180,12 @@ func (s *Session) since(start time.Time) time.Duration {
 	return time.Since(start) // monotonic only: cheaper than a second time.Now
 }
 
-// mapLine maps the line's characters and cuts its comment, in one pass that also checks
-// the UTF-8 (ok is false if it is not valid).
+// mapLine maps the line's characters and cuts its comment, checking the UTF-8 (ok is false
+// if it is not valid): the leading ASCII at once (asciiRunes), then the rest rune by rune.
 func (s *Session) mapLine(line string) (src []rune, ok bool) {
-	src = s.scratch.runes[:0]
-	cut := -1
-	for i := 0; i < len(line); {
+	src, i := asciiRunes(s.scratch.runes[:0], line)
+	cut := slices.Index(src, '#')
+	for i < len(line) {
 		if b := line[i]; b < utf8.RuneSelf { // ASCII: mapRune leaves it alone
 			if b == '#' && cut < 0 {
 				cut = len(src)
@@ -209,6 +210,21 @@ func (s *Session) mapLine(line string) (src []rune, ok bool) {
 		src = src[:cut]
 	}
 	return src, true
+}
+
+// asciiRunes appends the runes of line's leading ASCII bytes (all of a typical line) to
+// dst, the buffer grown once and filled in a tight loop: appending rune by rune with
+// mapLine's checks cost 4 ns a byte, a tenth of a typical line. It returns the index of
+// the first byte it did not convert.
+func asciiRunes(dst []rune, line string) ([]rune, int) {
+	dst = slices.Grow(dst, len(line))
+	buf := dst[len(dst) : len(dst)+len(line)]
+	n := 0
+	for n < len(line) && line[n] < utf8.RuneSelf {
+		buf[n] = rune(line[n])
+		n++
+	}
+	return dst[:len(dst)+n], n
 }
 
 func isBlankRunes(src []rune) bool {
