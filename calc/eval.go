@@ -930,6 +930,9 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 	if err := e.spend(base, value{}, powCost(numBits)+powCost(denBits), numBits+denBits); err != nil {
 		return value{}, err
 	}
+	if base.kind == vSmall {
+		return e.checkRat(t, powSmallBase(base.i, n))
+	}
 	return e.checkRat(t, powRat(base.rat(), n))
 }
 

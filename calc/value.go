@@ -321,6 +321,16 @@ func powRat(x *big.Rat, n int64) *big.Rat {
 	return coprimeRat(num, new(big.Int).Exp(x.Denom(), e, nil))
 }
 
+// powSmallBase is x**n (n ≥ 0) for an integer x held in int64, computed straight into the
+// result's numerator: no big.Rat for the base, whose allocations were a third of a line
+// such as 2 ** 64.
+func powSmallBase(x, n int64) *big.Rat {
+	var b, e big.Int
+	r := new(big.Rat)
+	r.Num().Exp(b.SetInt64(x), e.SetInt64(n), nil)
+	return r
+}
+
 // log2Abs returns log2|n| for n ≠ 0, accurate for integers of any size: from the top 64
 // bits of |n|, read in place.
 func log2Abs(n *big.Int) float64 {
