@@ -3,6 +3,7 @@ package calc
 import (
 	"math"
 	"math/big"
+	"math/bits"
 )
 
 // maxRationalBits bounds an exact non-integer: past it (numerator and denominator
@@ -456,18 +457,27 @@ func modInts(x, y int64) (int64, int64, bool) {
 	return r, 1, ok
 }
 
+// powInts is x**y by squaring. |x|**y ≥ 2**((len(|x|)-1)·y): a power surely past int64
+// is declined at once (2 ** 64 used to take 63 multiplications to find out).
 func powInts(x, y int64) (int64, int64, bool) {
-	if y < 0 || y > 64 {
+	if y < 0 || y > 64 || int64(bits.Len64(absU(x))-1)*y >= 64 {
 		return 0, 0, false
 	}
-	r := int64(1)
-	for range y {
+	r, sq := int64(1), x
+	for {
 		var ok bool
-		if r, ok = mul64(r, x); !ok {
+		if y&1 == 1 {
+			if r, ok = mul64(r, sq); !ok {
+				return 0, 0, false
+			}
+		}
+		if y >>= 1; y == 0 {
+			return r, 1, true
+		}
+		if sq, ok = mul64(sq, sq); !ok {
 			return 0, 0, false
 		}
 	}
-	return r, 1, true
 }
 
 func shlInts(x, y int64) (int64, int64, bool) {
