@@ -107,7 +107,7 @@ func (s *Session) Eval(line string) (Result, error) {
 // returns ctx.Err() (context.Canceled or context.DeadlineExceeded), unwrapped, session
 // unchanged; the work done until then is charged to the budget all the same. An error of
 // the Gate is returned as it is.
-func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) {
+func (s *Session) EvalContext(ctx context.Context, line string) (res Result, err error) {
 	lim := s.limits()
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if len(line) > lim.MaxLineBytes {
@@ -133,7 +133,7 @@ func (s *Session) EvalContext(ctx context.Context, line string) (Result, error) 
 	m := &s.scratch.meter
 	m.begin(ctx, s, lim, start)
 	s.scratch.eval.dynCost = 0
-	res, err := s.evalLine(src, lim, m)
+	err = s.evalLine(src, lim, m, &res)
 	waited := m.end()
 	dynCost := s.scratch.eval.dynCost
 	s.scratch.release()
@@ -160,12 +160,15 @@ func startsWithLetter(src []rune) bool {
 	return false
 }
 
-func (s *Session) evalLine(src []rune, lim *Limits, m *meter) (Result, error) {
+// evalLine parses and evaluates a line into res, which is left alone on error. The
+// result is written in place: a Result is twelve words, and returning it by value
+// through the calls copied it three times (a tenth of a line "1").
+func (s *Session) evalLine(src []rune, lim *Limits, m *meter, res *Result) error {
 	t, err := s.parse(src, lim, m)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	return s.run(t, lim, m)
+	return s.run(t, lim, m, res)
 }
 
 // LastDuration is how long the last expression line took to parse and evaluate (zero for
@@ -329,38 +332,39 @@ func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
 	return t, nil
 }
 
-// run charges the line's static cost, evaluates it and records the result.
-func (s *Session) run(t *tree, lim *Limits, m *meter) (Result, error) {
+// run charges the line's static cost, evaluates it and records the result in res.
+func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
 	if err := s.budget().charge(m.start, float64(t.cost)); err != nil {
-		return Result{}, err
+		return err
 	}
 	e := &s.scratch.eval
 	e.begin(t, s, lim, m)
 	v, err := e.run()
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	if v.isBig() {
 		if err := e.spend(v, value{}, formatCost(v.numBits(), v.denBits()), 0); err != nil {
-			return Result{}, err
+			return err
 		}
 	}
 	f := format(v)
 	if err := e.exactValue(v, &f); err != nil {
-		return Result{}, err
+		return err
 	}
-	res := Result{Display: f.display, Kind: f.kind, Value: f.value, Decimal: f.decimal}
+	display, name := f.display, ""
 	if t.assign != nil {
-		res.Name = t.assign.text
-		res.Display = res.Name + " = " + f.display
+		name = t.assign.text
+		display = name + " = " + f.display
 		if err := s.store(*t.assign, v, f, lim); err != nil {
-			return Result{}, err
+			return err
 		}
 	} else if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
-		return Result{}, err
+		return err
 	}
 	s.ans, s.hasAns = v, true
-	return res, nil
+	res.Display, res.Kind, res.Value, res.Decimal, res.Name = display, f.kind, f.value, f.decimal, name
+	return nil
 }
 
 func (s *Session) store(name token, v value, f formatted, lim *Limits) error {
