@@ -54,8 +54,9 @@ type variable struct {
 // scratch holds per-line buffers that a session reuses, so that a typical line allocates
 // little beyond its result.
 type scratch struct {
-	runes []rune
-	tree  tree
+	runes  []rune
+	parser parser
+	tree   tree
 	eval  evaluator
 	meter meter
 }
@@ -316,14 +317,11 @@ func isReserved(name string) bool {
 func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
-	p := parser{
-		lx: lexer{src: src, eol: len(src) + 1, t: t, maxBits: lim.MaxBits, m: m,
-			maxBytes: lim.MaxSessionMemory, vars: s.vars},
-		maxDepth: lim.MaxDepth,
-		t:        t,
-		vars:     s.vars,
-	}
-	if err := p.parseLine(); err != nil {
+	p := &s.scratch.parser
+	p.begin(src, t, s.vars, lim, m)
+	err := p.parseLine()
+	p.end()
+	if err != nil {
 		return nil, err
 	}
 	if len(t.nodes) > lim.MaxNodes {
