@@ -39,19 +39,19 @@ const (
 // refused when the estimate exceeds the time left, so a line ends within its limit
 // whatever it computes, and loops that can run long call check between steps.
 type meter struct {
-	s        *Session
-	ctx      context.Context
-	done     <-chan struct{} // ctx.Done(); nil when ctx cannot be cancelled
-	gate     Gate
-	start    time.Time
-	limit    time.Duration
-	last     time.Time // the last clock reading
-	pending  float64   // estimated ns of the work admitted since last
-	slow     float64   // measured time / estimated time, at least 1: a slow or busy machine
-	scale    float64   // the clock's stretch in a race-detector build (race_on.go), else 1
-	gated    bool      // Heavy was called for this line
-	release  func()
-	waited   time.Duration // spent waiting in the gate: not work, so not charged
+	s       *Session
+	ctx     context.Context
+	done    <-chan struct{} // ctx.Done(); nil when ctx cannot be cancelled
+	gate    Gate
+	start   time.Time
+	limit   time.Duration
+	last    time.Time // the last clock reading
+	pending float64   // estimated ns of the work admitted since last
+	slow    float64   // measured time / estimated time, at least 1: a slow or busy machine
+	scale   float64   // the clock's stretch in a race-detector build (race_on.go), else 1
+	gated   bool      // Heavy was called for this line
+	release func()
+	waited  time.Duration // spent waiting in the gate: not work, so not charged
 }
 
 // begin starts metering a line. The slowdown measured during the session's last lines

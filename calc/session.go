@@ -57,8 +57,8 @@ type scratch struct {
 	runes  []rune
 	parser parser
 	tree   tree
-	eval  evaluator
-	meter meter
+	eval   evaluator
+	meter  meter
 }
 
 // release forgets the values of the line just evaluated: only what the session stores
