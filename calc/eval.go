@@ -940,10 +940,7 @@ func (e *evaluator) powExactInt(t token, a, b value) (value, error) {
 	if err := e.spend(base, value{}, powCost(numBits)+powCost(denBits), numBits+denBits); err != nil {
 		return value{}, err
 	}
-	if base.kind == vSmall {
-		return e.checkRat(t, powSmallBase(base.i, n))
-	}
-	return e.checkRat(t, powRat(base.rat(), n))
+	return e.checkRat(t, exactPow(base, n))
 }
 
 // inverse is 1/a for exact a ≠ 0; the inverse of a lazy power is the lazy power of the

@@ -321,13 +321,16 @@ func powRat(x *big.Rat, n int64) *big.Rat {
 	return coprimeRat(num, new(big.Int).Exp(x.Denom(), e, nil))
 }
 
-// powSmallBase is x**n (n ≥ 0) for an integer x held in int64, computed straight into the
-// result's numerator: no big.Rat for the base, whose allocations were a third of a line
-// such as 2 ** 64.
-func powSmallBase(x, n int64) *big.Rat {
+// exactPow is base**n (n ≥ 0) for an exact base that is not a lazy power. An integer base
+// held in int64 is powered straight into the result's numerator, without a big.Rat for
+// the base: its allocations were a third of a line such as 2 ** 100.
+func exactPow(base value, n int64) *big.Rat {
+	if base.kind != vSmall {
+		return powRat(base.rat(), n)
+	}
 	var b, e big.Int
 	r := new(big.Rat)
-	r.Num().Exp(b.SetInt64(x), e.SetInt64(n), nil)
+	r.Num().Exp(b.SetInt64(base.i), e.SetInt64(n), nil)
 	return r
 }
 
