@@ -212,8 +212,8 @@ func (e *evaluator) digits(x value) error {
 }
 
 func (e *evaluator) lookup(t token) (value, error) {
-	if f, ok := constants[t.text]; ok {
-		return approx(f), nil
+	if k := t.known(); k != nil && k.isConst {
+		return approx(k.constant), nil
 	}
 	if t.text == "ans" || t.text == "_" {
 		if !e.s.hasAns {

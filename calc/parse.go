@@ -258,7 +258,7 @@ func (p *parser) parsePrimary() (int32, error) {
 		return p.parseParens()
 	case t.kind == tName && t.text != "mod":
 		if p.peek().kind == tLParen {
-			if f, ok := p.callee(t.text); ok {
+			if f, ok := p.callee(&t); ok {
 				return p.parseCall(f)
 			}
 		}
@@ -268,17 +268,14 @@ func (p *parser) parsePrimary() (int32, error) {
 	return 0, p.unexpected()
 }
 
-// callee reports whether name followed by '(' is a call, and of which function: a
+// callee reports whether the name t followed by '(' is a call, and of which function: a
 // function, or a name that is nothing else (f nil: reported as unknown by parseCall). A
 // constant or variable followed by '(' is a missing operator instead: pi(2), x(2).
-func (p *parser) callee(name string) (f *function, ok bool) {
-	if f, ok := functions[name]; ok {
-		return f, true
+func (p *parser) callee(t *token) (f *function, ok bool) {
+	if k := t.known(); k != nil {
+		return k.fn, k.fn != nil || k.text == "mod"
 	}
-	if _, ok := constants[name]; ok || name == "ans" || name == "_" {
-		return nil, false
-	}
-	_, isVar := p.vars[name]
+	_, isVar := p.vars[t.text]
 	return nil, !isVar
 }
 

@@ -31,7 +31,7 @@ const (
 // end is the column of the token's last code point.
 type token struct {
 	kind     tokKind
-	lit      int32 // tNum: index of its value in tree.lits
+	lit      int32 // tNum: index of its value in tree.lits; tName: 1 + index in knownNameList, 0 for other names
 	pos, end int32
 	text     string // the token's text after character mapping
 }
