@@ -338,18 +338,21 @@ func (e *evaluator) checkRat(t token, r *big.Rat) (value, error) {
 	return ratValue(r), nil
 }
 
-// binary evaluates a binary operator from its row of binaryTable, in two steps:
+// A binary operator is evaluated from its row of binaryTable, in two steps:
 //
-//  1. the fast path (smallBinary): both operands held in int64s and a result that fits —
-//     no math/big, no allocation, no pricing: what nearly every line people type needs;
-//  2. the general path of the row: for + - * / // %, one promotion — an approximate
-//     operand makes the operation approximate (floatBinary), otherwise it is exact, in
-//     math/big, priced first (exactBinary); ** and the integer operators have their own.
+//  1. the fast path (smallBinary, tried by run): both operands held in int64s and a
+//     result that fits — no math/big, no allocation, no pricing: what nearly every line
+//     people type needs;
+//  2. the general path of the row (binary): for + - * / // %, one promotion — an
+//     approximate operand makes the operation approximate (floatBinary), otherwise it is
+//     exact, in math/big, priced first (exactBinary); ** and the integer operators have
+//     their own.
 //
 // The fast path returns what the general path would (TestFastPathsAgreeWithGeneral).
-//
-// The operands are passed by pointer into the evaluator's values: two values by copy
-// take more registers than there are, and the copies were a tenth of a typical line.
+
+// binary is the general path of a binary operator whose fast path declined. The operands
+// are passed by pointer into the evaluator's values: two values by copy take more
+// registers than there are, and the copies were a tenth of a typical line.
 func (e *evaluator) binary(n *node, a, b *value) (value, error) {
 	return binaryTable[n.op].general(e, n, *a, *b)
 }
