@@ -66,16 +66,11 @@ func (t *tree) reset() {
 }
 
 // add appends a node of op on operands x and y (0 where it has none) and returns its
-// index. The node is written field by field into its slot: a node built on the stack and
-// then copied was read back before its stores had landed (a store-forwarding stall), a
-// fifth of a typical line's parse.
+// index.
 func (t *tree) add(op opKind, tok *token, x, y int32) int32 {
-	t.nodes = append(t.nodes, node{})
-	i := len(t.nodes) - 1
-	n := &t.nodes[i]
-	n.op, n.tok, n.x, n.y = op, *tok, x, y
+	t.nodes = append(t.nodes, node{op: op, tok: *tok, x: x, y: y})
 	t.cost += nodeCost(op)
-	return int32(i)
+	return int32(len(t.nodes) - 1)
 }
 
 // nodeCost is the static budget cost of a node (§7 of the reference).
