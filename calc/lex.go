@@ -188,7 +188,8 @@ func quoteRune(r rune) string {
 // looked up without allocating and their strings reused, so that a line of function calls
 // and variables allocates nothing for its names; only a new name is converted. The parser
 // and the evaluator then find a function or constant from t.lit, without hashing its
-// name again (two map lookups per call or constant were 3 % of the built-in mix).
+// name again: map lookups were 3 % of the built-in mix, two thirds of them for names
+// already looked up here.
 func (lx *lexer) name(t *token, src []rune) {
 	var buf [maxNameLen]byte
 	if len(src) > len(buf) {
