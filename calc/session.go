@@ -237,7 +237,6 @@ func asciiRunes(dst []rune, line string) ([]rune, int) {
 	return dst[:len(dst)+n], n
 }
 
-
 // commands are whole-line, case-insensitive words; they cannot be assigned.
 var commands = map[string]bool{"help": true, "vars": true, "quit": true, "exit": true}
 
