@@ -65,10 +65,11 @@ func (t *tree) reset() {
 	t.bigLits = false
 }
 
-// add appends a node and returns its index.
-func (t *tree) add(n node) int32 {
-	t.nodes = append(t.nodes, n)
-	t.cost += nodeCost(n.op)
+// add appends a node of op on operands x and y (0 where it has none) and returns its
+// index.
+func (t *tree) add(op opKind, tok *token, x, y int32) int32 {
+	t.nodes = append(t.nodes, node{op: op, tok: *tok, x: x, y: y})
+	t.cost += nodeCost(op)
 	return int32(len(t.nodes) - 1)
 }
 

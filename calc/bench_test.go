@@ -18,7 +18,7 @@ func benchLine(b *testing.B, line string, wantErr bool) {
 	}
 }
 
-// A typical 10-token line: goal ≤ 2 µs and ≤ 20 allocations.
+// A typical line (issue 13: goal ≤ 0.4 µs on the machine of the record, no allocation).
 func BenchmarkTypical(b *testing.B) { benchLine(b, "(1 + 2) * 3 / 4 - 5 ** 2 % 7", false) }
 
 func BenchmarkRational(b *testing.B) {

@@ -40,7 +40,8 @@ func TestFastPathsAgreeWithGeneral(t *testing.T) {
 			b = small(rapid.Int64Range(-3, 70).Draw(t, "exp"))
 		}
 		lim := DefaultLimits()
-		fast, ok := smallBinary(op, &a, &b, lim.MaxBits)
+		var fast value
+		ok := smallBinary(op, &a, &b, &fast, lim.MaxBits)
 		if !ok {
 			return
 		}
@@ -60,7 +61,8 @@ func TestFastPathsAgreeWithGeneral(t *testing.T) {
 // refuse what the limit refuses.
 func TestFastPathsLeavePowersToTheLimit(t *testing.T) {
 	for _, op := range []opKind{nPow, nShl} {
-		if v, ok := smallBinary(op, &value{i: 3}, &value{i: 10}, 8); ok {
+		var v value
+		if smallBinary(op, &value{i: 3}, &value{i: 10}, &v, 8) {
 			t.Errorf("op %d with 8 bits: fast path took it (%v)", op, v)
 		}
 	}

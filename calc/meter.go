@@ -39,20 +39,19 @@ const (
 // refused when the estimate exceeds the time left, so a line ends within its limit
 // whatever it computes, and loops that can run long call check between steps.
 type meter struct {
-	s        *Session
-	ctx      context.Context
-	done     <-chan struct{} // ctx.Done(); nil when ctx cannot be cancelled
-	gate     Gate
-	start    time.Time
-	deadline time.Time
-	limit    time.Duration
-	last     time.Time // the last clock reading
-	pending  float64   // estimated ns of the work admitted since last
-	slow     float64   // measured time / estimated time, at least 1: a slow or busy machine
-	scale    float64   // the clock's stretch in a race-detector build (race_on.go), else 1
-	gated    bool      // Heavy was called for this line
-	release  func()
-	waited   time.Duration // spent waiting in the gate: not work, so not charged
+	s       *Session
+	ctx     context.Context
+	done    <-chan struct{} // ctx.Done(); nil when ctx cannot be cancelled
+	gate    Gate
+	start   time.Time
+	limit   time.Duration
+	last    time.Time // the last clock reading
+	pending float64   // estimated ns of the work admitted since last
+	slow    float64   // measured time / estimated time, at least 1: a slow or busy machine
+	scale   float64   // the clock's stretch in a race-detector build (race_on.go), else 1
+	gated   bool      // Heavy was called for this line
+	release func()
+	waited  time.Duration // spent waiting in the gate: not work, so not charged
 }
 
 // begin starts metering a line. The slowdown measured during the session's last lines
@@ -66,7 +65,7 @@ func (m *meter) begin(ctx context.Context, s *Session, lim *Limits, start time.T
 		scale = raceTimeScale
 	}
 	m.s, m.ctx, m.done, m.gate = s, ctx, ctx.Done(), s.Gate
-	m.start, m.deadline, m.limit, m.last = start, start.Add(lim.MaxTime*time.Duration(scale)), lim.MaxTime, start
+	m.start, m.limit, m.last = start, lim.MaxTime, start
 	m.pending, m.slow, m.scale, m.gated, m.release, m.waited = 0, max(1, s.slow), scale, false, nil, 0
 }
 
@@ -118,7 +117,7 @@ func (m *meter) checkpoint(ns, bits float64) error {
 			return err
 		}
 	}
-	if left := m.deadline.Sub(now); left <= 0 || ns*m.slow*m.scale > float64(left) {
+	if left := m.deadline().Sub(now); left <= 0 || ns*m.slow*m.scale > float64(left) {
 		return errTimeLimit(m.limit)
 	}
 	m.last, m.pending = now, ns
@@ -138,7 +137,7 @@ func (m *meter) observe(now time.Time) {
 
 func (m *meter) enterGate(now time.Time) (time.Time, error) {
 	m.gated = true
-	release, err := m.gate.Heavy(m.ctx, m.deadline)
+	release, err := m.gate.Heavy(m.ctx, m.deadline())
 	after := m.s.now()
 	m.waited += after.Sub(now)
 	if err != nil {
@@ -147,6 +146,10 @@ func (m *meter) enterGate(now time.Time) (time.Time, error) {
 	m.release = release
 	return after, nil
 }
+
+// deadline is the end of the line's time limit, computed only at checkpoints: most lines
+// never reach one.
+func (m *meter) deadline() time.Time { return m.start.Add(m.limit * time.Duration(m.scale)) }
 
 // errTimeLimit is the refusal of a line that cannot finish within its time limit.
 func errTimeLimit(limit time.Duration) *Error {

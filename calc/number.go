@@ -47,7 +47,17 @@ func parseNumber(t token, src []rune, maxBits int, m *meter) (value, error) {
 // (2.5, 0.1, .5) of up to 18 digits in all. Anything else (underscores, exponents, radix
 // prefixes, errors) is left to parseNumber, which gives the same values (smallScaled).
 func smallDecimal(src []rune) (value, bool) {
-	var n int64
+	var v value
+	n, d, ok := smallDecimalParts(src)
+	if ok {
+		v.setSmall(n, d)
+	}
+	return v, ok
+}
+
+// smallDecimalParts is smallDecimal's value as n/d in lowest terms, for the lexer to write
+// in place.
+func smallDecimalParts(src []rune) (n, d int64, ok bool) {
 	digits, point := 0, -1
 	for i, r := range src {
 		switch {
@@ -57,22 +67,22 @@ func smallDecimal(src []rune) (value, bool) {
 		case r == '.' && point < 0:
 			point = i
 		default:
-			return value{}, false
+			return 0, 0, false
 		}
 	}
 	if digits == 0 || digits > 18 {
-		return value{}, false
+		return 0, 0, false
 	}
 	if point < 0 {
 		if len(src) > 1 && src[0] == '0' { // leading zeros: parseNumber's message
-			return value{}, false
+			return 0, 0, false
 		}
-		return small(n), true
+		return n, 1, true
 	}
 	if places := len(src) - 1 - point; places > 0 {
-		return fracValue(n, pow10s[places])
+		return lowestTerms(n, pow10s[places])
 	}
-	return small(n), true
+	return n, 1, true
 }
 
 // pow10s are the powers of ten that fit in int64.

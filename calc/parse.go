@@ -17,6 +17,22 @@ type parser struct {
 	contAns  bool                // the line is a continuation: the first primary is ans
 }
 
+// begin readies the parser, kept in the session's scratch, for a line. Field by field,
+// as evaluator.begin: a parser built whole on the stack for every line was a tenth of a
+// line "1".
+func (p *parser) begin(src []rune, t *tree, vars map[string]variable, lim *Limits, m *meter) {
+	lx := &p.lx
+	lx.src, lx.i, lx.eol, lx.t, lx.maxBits, lx.m = src, 0, len(src)+1, t, lim.MaxBits, m
+	lx.maxBytes, lx.litBytes, lx.err, lx.vars = lim.MaxSessionMemory, 0, nil, vars
+	p.hasPeek, p.depth, p.maxDepth, p.t, p.vars, p.contAns = false, 0, lim.MaxDepth, t, vars, false
+}
+
+// end lets go of what the line referred to.
+func (p *parser) end() {
+	p.lx.src, p.lx.t, p.lx.m, p.lx.err, p.lx.vars, p.t, p.vars = nil, nil, nil, nil, nil, nil, nil
+	p.tok, p.prev, p.peeked = token{}, token{}, token{}
+}
+
 // advance moves to the next token. It cannot fail: a lexical error is a tErr token,
 // reported by unexpected when a rule meets it.
 func (p *parser) advance() {
@@ -42,7 +58,7 @@ func (p *parser) parseLine() error {
 	if p.tok.kind == tName && p.peek().kind == tAssign {
 		return p.parseAssignment()
 	}
-	p.contAns = startsContinuation(p.tok)
+	p.contAns = startsContinuation(&p.tok)
 	root, err := p.parseExpr()
 	if err != nil {
 		return err
@@ -52,7 +68,7 @@ func (p *parser) parseLine() error {
 }
 
 // startsContinuation reports whether a line starting with t continues from ans.
-func startsContinuation(t token) bool {
+func startsContinuation(t *token) bool {
 	switch t.kind {
 	case tStar, tSlash, tDSlash, tPercent, tPow:
 		return true
@@ -106,7 +122,7 @@ const (
 	precMul
 )
 
-func binaryLevel(t token) (int, bool) {
+func binaryLevel(t *token) (int, bool) {
 	switch t.kind {
 	case tPipe:
 		return precOr, true
@@ -135,7 +151,7 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		return 0, err
 	}
 	for {
-		level, ok := binaryLevel(p.tok)
+		level, ok := binaryLevel(&p.tok)
 		if !ok || level < minLevel {
 			return left, nil
 		}
@@ -152,7 +168,7 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		if err != nil {
 			return 0, err
 		}
-		left = p.t.add(node{op: op, tok: opTok, x: left, y: right})
+		left = p.t.add(op, &opTok, left, right)
 	}
 }
 
@@ -188,7 +204,7 @@ func (p *parser) parseUnary() (int32, error) {
 		return 0, err
 	}
 	p.depth--
-	return p.t.add(node{op: op, tok: opTok, x: x}), nil
+	return p.t.add(op, &opTok, x, 0), nil
 }
 
 // parsePower parses postfix ('**' unary)?: right-associative, and its right operand may
@@ -207,7 +223,7 @@ func (p *parser) parsePower() (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	return p.t.add(node{op: nPow, tok: opTok, x: base, y: exp}), nil
+	return p.t.add(nPow, &opTok, base, exp), nil
 }
 
 func (p *parser) parsePostfix() (int32, error) {
@@ -216,23 +232,23 @@ func (p *parser) parsePostfix() (int32, error) {
 		return 0, err
 	}
 	for p.tok.kind == tBang {
-		x = p.t.add(node{op: nFact, tok: p.tok, x: x})
+		x = p.t.add(nFact, &p.tok, x, 0)
 		p.advance()
 	}
-	if startsPrimary(p.tok) {
+	if startsPrimary(&p.tok) {
 		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.lx.text(p.prev), p.lx.text(p.tok))
 	}
 	return x, nil
 }
 
-func startsPrimary(t token) bool {
+func startsPrimary(t *token) bool {
 	return t.kind == tNum || t.kind == tLParen || t.kind == tName && t.text != "mod"
 }
 
 func (p *parser) parsePrimary() (int32, error) {
 	if p.contAns {
 		p.contAns = false
-		return p.t.add(node{op: nAns, tok: p.tok}), nil
+		return p.t.add(nAns, &p.tok, 0, 0), nil
 	}
 	t := p.tok
 	switch {
@@ -242,27 +258,24 @@ func (p *parser) parsePrimary() (int32, error) {
 		return p.parseParens()
 	case t.kind == tName && t.text != "mod":
 		if p.peek().kind == tLParen {
-			if f, ok := p.callee(t.text); ok {
+			if f, ok := p.callee(&t); ok {
 				return p.parseCall(f)
 			}
 		}
 		p.advance()
-		return p.t.add(node{op: nName, tok: t}), nil
+		return p.t.add(nName, &t, 0, 0), nil
 	}
 	return 0, p.unexpected()
 }
 
-// callee reports whether name followed by '(' is a call, and of which function: a
+// callee reports whether the name t followed by '(' is a call, and of which function: a
 // function, or a name that is nothing else (f nil: reported as unknown by parseCall). A
 // constant or variable followed by '(' is a missing operator instead: pi(2), x(2).
-func (p *parser) callee(name string) (f *function, ok bool) {
-	if f, ok := functions[name]; ok {
-		return f, true
+func (p *parser) callee(t *token) (f *function, ok bool) {
+	if k := t.known(); k != nil {
+		return k.fn, k.fn != nil || k.text == "mod"
 	}
-	if _, ok := constants[name]; ok || name == "ans" || name == "_" {
-		return nil, false
-	}
-	_, isVar := p.vars[name]
+	_, isVar := p.vars[t.text]
 	return nil, !isVar
 }
 
@@ -270,7 +283,7 @@ func (p *parser) callee(name string) (f *function, ok bool) {
 func (p *parser) parseNumber() (int32, error) {
 	t := p.tok
 	p.advance()
-	return p.t.add(node{op: nLit, tok: t}), nil
+	return p.t.add(nLit, &t, 0, 0), nil
 }
 
 func (p *parser) parseParens() (int32, error) {
@@ -350,7 +363,9 @@ func (p *parser) parseCall(f *function) (int32, error) {
 	p.depth--
 	first := int32(len(p.t.args))
 	p.t.args = append(p.t.args, args[:n]...)
-	return p.t.add(node{op: nCall, tok: name, args: span{from: first, n: int32(n)}, fn: f}), nil
+	i := p.t.add(nCall, &name, 0, 0)
+	p.t.nodes[i].args, p.t.nodes[i].fn = span{from: first, n: int32(n)}, f
+	return i, nil
 }
 
 // String prints the tree fully parenthesised, for tests and debugging.

@@ -31,10 +31,10 @@ const (
 // end is the column of the token's last code point.
 type token struct {
 	kind     tokKind
-	lit      int32 // tNum: index of its value in tree.lits
+	lit      int32 // tNum: index of its value in tree.lits; tName: 1 + index in knownNameList, 0 for other names
 	pos, end int32
 	text     string // the token's text after character mapping
 }
 
 // isName reports whether t is the name s (the keyword mod is lexed as a name).
-func (t token) isName(s string) bool { return t.kind == tName && t.text == s }
+func (t *token) isName(s string) bool { return t.kind == tName && t.text == s }

@@ -55,18 +55,34 @@ func ratValue(r *big.Rat) value {
 
 // fracValue returns n/d in lowest terms; ok is false when that does not fit in int64s.
 func fracValue(n, d int64) (v value, ok bool) {
+	if n, d, ok = lowestTerms(n, d); ok {
+		v.setSmall(n, d)
+	}
+	return v, ok
+}
+
+// lowestTerms reduces n/d (d ≠ 0) to lowest terms with d > 0; ok is false when that does
+// not fit in int64s.
+func lowestTerms(n, d int64) (int64, int64, bool) {
 	if n == math.MinInt64 || d == math.MinInt64 || d == 0 {
-		return value{}, false
+		return 0, 0, false
 	}
 	if d < 0 {
 		n, d = -n, -d
 	}
 	g := int64(gcd64(absU(n), uint64(d)))
-	n, d = n/g, d/g
+	return n / g, d / g, true
+}
+
+// setSmall makes v, the zero value, the exact n/d held in int64s (lowest terms, d ≥ 1). Only
+// the fields of a small value are written: no pointer, so no write barrier.
+func (v *value) setSmall(n, d int64) {
+	v.i = n
 	if d == 1 {
-		return small(n), true
+		v.kind = vSmall
+		return
 	}
-	return value{kind: vFrac, i: n, d: d}, true
+	v.kind, v.d = vFrac, d
 }
 
 func gcd64(a, b uint64) uint64 {
@@ -303,6 +319,19 @@ func powRat(x *big.Rat, n int64) *big.Rat {
 	num := new(big.Int).Exp(x.Num(), e, nil)
 	// num and den stay coprime: no GCD is needed to keep the result in lowest terms.
 	return coprimeRat(num, new(big.Int).Exp(x.Denom(), e, nil))
+}
+
+// exactPow is base**n (n ≥ 0) for an exact base that is not a lazy power. An integer base
+// held in int64 is powered straight into the result's numerator, without a big.Rat for
+// the base: its allocations were a third of a line such as 2 ** 100.
+func exactPow(base value, n int64) *big.Rat {
+	if base.kind != vSmall {
+		return powRat(base.rat(), n)
+	}
+	var b, e big.Int
+	r := new(big.Rat)
+	r.Num().Exp(b.SetInt64(base.i), e.SetInt64(n), nil)
+	return r
 }
 
 // log2Abs returns log2|n| for n ≠ 0, accurate for integers of any size: from the top 64
