@@ -173,6 +173,9 @@ func TestExternalURL(t *testing.T) {
 	}
 	roundTrip(t, user, host)
 	roundTrip(t, host, user)
+	ph := startPresence(t, host, "host", newFakeLocal(Counts{Total: 1, WS: 1}), fast)
+	pu := startPresence(t, user, "user", newFakeLocal(Counts{Total: 2, TCP: 2}), fast)
+	waitGlobal(t, Counts{Total: 3, WS: 1, TCP: 2}, 2, ph, pu)
 }
 
 // An external NATS that is not there is an error at start, naming it without credentials.
