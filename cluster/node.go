@@ -28,8 +28,11 @@ const clusterName = "wscalc"
 const (
 	defaultReadyEvery   = time.Second
 	defaultReadyTimeout = 2 * time.Second
-	startTimeout        = 10 * time.Second // for the embedded server to accept clients
-	drainTimeout        = 5 * time.Second  // for Close's drain of the client connection
+	// defaultReadyGrace covers a meta leader election after the leader died: NATS's
+	// followers wait 4 to 9 s for it before they campaign.
+	defaultReadyGrace = 15 * time.Second
+	startTimeout      = 10 * time.Second // for the embedded server to accept clients
+	drainTimeout      = 5 * time.Second  // for Close's drain of the client connection
 )
 
 // Node is this instance's NATS: an embedded server (single or clustered) with an
@@ -53,7 +56,9 @@ type Node struct {
 	readyDone  chan struct{}
 	closeOnce  sync.Once
 
-	readyEvery, readyTimeout time.Duration
+	lastOK time.Time // of the last JetStream check that passed; the readiness goroutine's
+
+	readyEvery, readyTimeout, readyGrace time.Duration
 }
 
 // Start validates cfg and starts this instance's NATS in its mode: it returns once the
@@ -73,6 +78,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "cluster"),
 		connClosed: make(chan struct{}), readyCh: make(chan struct{}),
 		readyEvery: cmp.Or(cfg.readyEvery, defaultReadyEvery), readyTimeout: defaultReadyTimeout,
+		readyGrace: defaultReadyGrace,
 	}
 	if cfg.NATSURL != "" {
 		if err := n.connectExternal(); err != nil {
@@ -286,9 +292,21 @@ func (n *Node) startReadiness() {
 	}()
 }
 
-// checkReady sets Ready from one check, logging a change.
+// checkReady sets Ready from one check, logging a change. Once joined, a JetStream API
+// that stops answering while a majority of the peers is still in touch is the cluster
+// electing a new meta leader (the old one stopped): Ready stays true for readyGrace, so
+// that a load balancer does not take the survivors out while they re-elect.
 func (n *Node) checkReady(ctx context.Context) {
-	err := n.readiness(ctx)
+	err := n.connectivity()
+	if err == nil {
+		err = n.jetStreamCurrent(ctx)
+		if err == nil {
+			n.lastOK = time.Now()
+		} else if !n.lastOK.IsZero() && time.Since(n.lastOK) < n.readyGrace {
+			n.log.Debug("JetStream not answering; still ready while the cluster re-elects", "err", err)
+			err = nil
+		}
+	}
 	if ctx.Err() != nil {
 		return // closing: leave the last state
 	}
@@ -306,25 +324,31 @@ func (n *Node) checkReady(ctx context.Context) {
 	}
 }
 
-// readiness is nil when the connection is up, the JetStream API answers (in a cluster
-// only a meta leader does, so this needs quorum) and an embedded server's JetStream is
-// current with the cluster.
-func (n *Node) readiness(ctx context.Context) error {
+// connectivity is nil when the connection is up and an embedded server is in touch with
+// a majority of its peers.
+func (n *Node) connectivity() error {
 	if !n.nc.IsConnected() {
 		return errors.New("not connected to NATS")
 	}
+	if n.srv == nil {
+		return nil
+	}
+	return n.routeQuorum()
+}
+
+// jetStreamCurrent is nil when the JetStream API answers (in a cluster only the meta
+// leader does, so this needs a leader) and an embedded server's JetStream is current with
+// the cluster.
+func (n *Node) jetStreamCurrent(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, n.readyTimeout)
 	defer cancel()
 	if _, err := n.js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
-	if n.srv == nil {
-		return nil
-	}
-	if !n.srv.JetStreamIsCurrent() {
+	if n.srv != nil && !n.srv.JetStreamIsCurrent() {
 		return errors.New("JetStream is not current with the cluster")
 	}
-	return n.routeQuorum()
+	return nil
 }
 
 // routeQuorum is nil when this server has routes to a majority of the peers, itself
@@ -350,7 +374,9 @@ func (n *Node) routeQuorum() error {
 }
 
 // Ready reports whether this instance has joined its cluster and can use JetStream (the
-// last check, at most about 3 s old). It turns false again when quorum is lost.
+// last check, at most about 3 s old). It turns false again when quorum is lost: at once
+// when the instances in touch are fewer than a majority, within 15 s when JetStream
+// stops answering although they are not.
 func (n *Node) Ready() bool { return n.ready.Load() }
 
 // WaitReady waits until Ready has been true once, or ctx ends.

@@ -141,16 +141,39 @@ func TestReadyFollowsQuorum(t *testing.T) {
 	if a.Ready() {
 		t.Fatal("Ready() = true for one instance of three")
 	}
-	b, c := start(t, cfgs[1]), start(t, cfgs[2])
-	waitReady(t, a, b, c)
-	c.Close()
-	// With two of three the cluster keeps its quorum. (Ready is checked every 200 ms.)
-	time.Sleep(time.Second)
-	if !a.Ready() || !b.Ready() {
-		t.Fatalf("Ready() = %v, %v with two instances of three, want true", a.Ready(), b.Ready())
+	nodes := []*Node{a, start(t, cfgs[1]), start(t, cfgs[2])}
+	waitReady(t, nodes...)
+
+	// The meta leader stops: the other two keep their quorum and stay ready throughout,
+	// while they elect a new leader.
+	var leader *Node
+	eventually(t, "a meta leader is known", func() bool {
+		for _, n := range nodes {
+			if n.srv.JetStreamIsLeader() {
+				leader = n
+			}
+		}
+		return leader != nil
+	})
+	var survivors []*Node
+	for _, n := range nodes {
+		if n != leader {
+			survivors = append(survivors, n)
+		}
 	}
-	b.Close()
-	eventually(t, "node0 not ready alone (no quorum)", func() bool { return !a.Ready() })
+	leader.Close()
+	eventually(t, "the survivors elect a new meta leader", func() bool {
+		for _, n := range survivors {
+			if !n.Ready() {
+				t.Fatalf("%s not ready after %s, the meta leader, stopped; two of three keep quorum", n.Instance(), leader.Instance())
+			}
+		}
+		return survivors[0].srv.JetStreamIsLeader() || survivors[1].srv.JetStreamIsLeader()
+	})
+
+	// One of three is no quorum.
+	survivors[1].Close()
+	eventually(t, survivors[0].Instance()+" not ready alone", func() bool { return !survivors[0].Ready() })
 }
 
 // An instance with -nats-url uses another one's -nats-listen.
