@@ -23,7 +23,10 @@
 // Node.Ready says whether the instance has joined: the JetStream API answers (in a
 // cluster, that needs a meta leader) and, embedded, the server is current with the cluster
 // and in touch with a majority of the peers. It is re-checked every second and turns false
-// when quorum is lost. Node.Replicas is 3 with three or more peers (or servers behind
+// when quorum is lost; while a majority is in touch it stays true for up to 15 s of a
+// silent JetStream API, the time the survivors take to elect a new meta leader when the
+// old one died (about 6 s after a kill -9 in the tests), so that a load balancer polling
+// /readyz keeps them in. Node.Replicas is 3 with three or more peers (or servers behind
 // -nats-url), else 1; Node.Storage is memory for an embedded server without -data-dir.
 //
 // # Presence

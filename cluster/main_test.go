@@ -12,7 +12,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		os.Exit(runChild(cfg)) // one instance of kill_test.go's clusters
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // wait is the generous limit of every wait for the cluster: routes, elections and
 // heartbeats on a shared machine under -race.
