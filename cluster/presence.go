@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -92,12 +93,16 @@ type Presence struct {
 }
 
 // NewPresence starts publishing this instance's counts (local, re-read after each value
-// on changes; changes may be nil) on node and following the others'.
+// on changes; changes may be nil) on node and following the others'. instance is the
+// name the others know it by, normally node.Instance().
 func NewPresence(node *Node, instance string, local func() Counts, changes <-chan struct{}) (*Presence, error) {
 	return newPresence(node.Conn(), node.log, instance, local, changes, defaultPresenceTimings)
 }
 
 func newPresence(nc *nats.Conn, log *slog.Logger, instance string, local func() Counts, changes <-chan struct{}, t presenceTimings) (*Presence, error) {
+	if err := checkInstance(instance); err != nil {
+		return nil, fmt.Errorf("cluster: instance name %q: %v", instance, err) // it is a subject token
+	}
 	p := &Presence{
 		nc: nc, log: log, instance: instance, boot: nuid.Next(), started: time.Now().UnixNano(),
 		local: local, timings: t,

@@ -163,3 +163,10 @@ func TestPresenceDuplicateName(t *testing.T) {
 		t.Errorf("Instances() = %d, %d for two instances of one name, want 1, 1", a.Instances(), b.Instances())
 	}
 }
+
+func TestPresenceBadName(t *testing.T) {
+	n := start(t, Config{Instance: "solo"})
+	if _, err := NewPresence(n, "", func() Counts { return Counts{} }, nil); err == nil {
+		t.Error("NewPresence with an empty instance name: no error")
+	}
+}
