@@ -87,7 +87,8 @@ func startChild(t *testing.T, cfg Config) *child {
 		t.Fatal(err)
 	}
 	c := &child{name: cfg.Instance, cmd: exec.Command(os.Args[0], "-test.run=^$"), done: make(chan struct{})}
-	c.cmd.Env = append(os.Environ(), childEnv+"="+string(cfgJSON))
+	// The private store directory of a killed child is left behind: in the test's.
+	c.cmd.Env = append(os.Environ(), childEnv+"="+string(cfgJSON), "TMPDIR="+t.TempDir())
 	c.cmd.Stderr = t.Output()
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
