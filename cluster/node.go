@@ -117,10 +117,12 @@ func (n *Node) connectExternal() error {
 	opts := append(n.connOptions(),
 		nats.MaxReconnects(-1), // the server may restart; keep trying
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			n.log.Warn("disconnected from NATS", "err", err)
+			if err != nil { // nil: Close
+				n.log.Warn("disconnected from NATS", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			n.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			n.log.Info("reconnected to NATS", "url", redactURL(nc.ConnectedUrl()))
 		}))
 	nc, err := nats.Connect(n.cfg.NATSURL, opts...)
 	if err != nil {

@@ -222,3 +222,18 @@ func TestEmbeddedPortTaken(t *testing.T) {
 		t.Fatalf("Start on the taken %s: err = %v, want it did not start", taken, err)
 	}
 }
+
+// An external NATS that goes away makes the instance not ready; it reconnects and is
+// ready again when the server is back.
+func TestExternalReconnects(t *testing.T) {
+	addr := freeAddrs(t, 1)[0]
+	host := start(t, Config{Instance: "host", NATSListen: addr})
+	user := start(t, Config{Instance: "user", NATSURL: "nats://" + addr})
+	waitReady(t, user)
+	host.Close()
+	eventually(t, "not ready without its NATS", func() bool { return !user.Ready() })
+	again := start(t, Config{Instance: "host", NATSListen: addr})
+	waitReady(t, again)
+	eventually(t, "ready again once its NATS is back", user.Ready)
+	roundTrip(t, user, again)
+}
