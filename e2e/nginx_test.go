@@ -76,13 +76,13 @@ stream {
 
 // startNginx starts nginx in front of the HTTP and TCP upstreams (host:port each) on free
 // loopback ports, waits until both listen, and stops it when the test ends. It skips when
-// nginx is absent and CI is unset; under CI that fails the test.
+// nginx or its stream module is absent and CI is unset; under CI that fails the test.
 func startNginx(t *testing.T, httpUpstreams, tcpUpstreams []string) *nginx {
 	t.Helper()
 	bin := nginxBinary(t)
 	module, err := nginxStreamModule(bin)
 	if err != nil {
-		t.Fatal(err)
+		toolMissing(t, "%v", err) // the stream module is part of the tool
 	}
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
