@@ -66,6 +66,19 @@ func waitReadyz(t *testing.T, s *server, limit time.Duration) {
 	}
 }
 
+// waitOutput waits until s has written text (the start-up log line comes on stderr just
+// after the addresses on stdout, which startServer waits for).
+func waitOutput(t *testing.T, s *server, text string) {
+	t.Helper()
+	deadline := time.Now().Add(clusterWait)
+	for !strings.Contains(s.Output(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not write %s:\n%s", s.HTTPAddr, text, s.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // getStatus is a GET's status and body (0 and the error when it fails).
 func getStatus(client *http.Client, url string) (int, string) {
 	resp, err := client.Get(url)
@@ -339,9 +352,7 @@ func TestClusterBehindNginx(t *testing.T) {
 	}
 	lb := startNginx(t, httpUp, tcpUp)
 	for _, s := range servers {
-		if !strings.Contains(s.Output(), "embedded cluster of 3") {
-			t.Errorf("%s: the start-up line does not say the mode (embedded cluster of 3):\n%s", s.HTTPAddr, s.Output())
-		}
+		waitOutput(t, s, `cluster="embedded cluster of 3`)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -416,10 +427,8 @@ func TestClusterBehindNginx(t *testing.T) {
 
 	// An instance on calc-2's NATS (-nats-url) is one more of the same service.
 	ext := startServer(t, "-instance", "calc-ext", "-nats-url", "nats://"+natsAddr)
-	if !strings.Contains(ext.Output(), "external nats://"+natsAddr) {
-		t.Errorf("the start-up line of the -nats-url instance does not say its mode:\n%s", ext.Output())
-	}
 	waitReadyz(t, ext, clusterWait)
+	waitOutput(t, ext, `cluster="external nats://`+natsAddr+`"`)
 	extClient := dialWSClient(ctx, t, ext.WSURL())
 	waitClientsTotal(t, clusterWait, []*wsClient{extClient}, nWS+nTCP+1, nWS+1)
 	waitFigures(t, clusterWait, append(survivors, ext), 3, nWS+1, nTCP)
