@@ -19,6 +19,7 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
+	"wscalc/cluster"
 	"wscalc/session"
 	"wscalc/web"
 	"wscalc/ws"
@@ -40,8 +41,9 @@ type config struct {
 	maxMemory       int64 // bytes; 0: a quarter of the machine's memory
 	logFormat       string
 	logLevel        slog.Level
-	showVersion     bool     // -version: print the version and exit
-	unknownEnv      []string // WSCALC_* variables that name no flag, for a warning at start
+	cluster         cluster.Config // -instance, -data-dir, -cluster-*, -nats-*: package cluster's flags
+	showVersion     bool           // -version: print the version and exit
+	unknownEnv      []string       // WSCALC_* variables that name no flag, for a warning at start
 }
 
 // Memory flags: the default of -session-memory (calc's default of
@@ -444,6 +446,7 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(formatFlag{&c.logFormat}, "log-format", "log `format`: text or json")
 	c.logLevel = slog.LevelInfo
 	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error")
+	cluster.RegisterFlags(fs, &c.cluster)
 	fs.BoolVar(&c.showVersion, "version", false, "print the version (as wscalc version does) and exit")
 	return fs
 }
@@ -536,6 +539,9 @@ func (c config) validate(fromEnv map[string]bool) error {
 	case c.maxMemory != 0 && c.sessionMemory > c.maxMemory:
 		return usageError{fmt.Errorf("%s is more than %s", given("session-memory", calc.FormatBytes(c.sessionMemory)),
 			given("max-memory", calc.FormatBytes(c.maxMemory)))}
+	}
+	if err := c.cluster.Validate(); err != nil {
+		return usageError{err} // it names the flags: -nats-url with -data-dir, …
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"wscalc/admission"
 	"wscalc/calc"
+	"wscalc/cluster"
 	"wscalc/loadgen"
 	"wscalc/metrics"
 	"wscalc/presence"
@@ -73,16 +74,27 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := newServers(cfg, log, httpLn, tcpLn)
-	if err != nil {
+	closeListeners := func() {
 		for _, ln := range []net.Listener{httpLn, tcpLn} {
 			if ln != nil {
 				ln.Close()
 			}
 		}
+	}
+	cfg.cluster.Logger = log
+	node, err := cluster.Start(ctx, cfg.cluster)
+	if err != nil {
+		closeListeners()
 		return err
 	}
-	announce(stdout, cfg.logFormat, log, httpLn, tcpLn, s.limitsAttrs(cfg)...)
+	s, err := newServers(cfg, log, node, httpLn, tcpLn)
+	if err != nil {
+		closeListeners()
+		node.Close()
+		return err
+	}
+	announce(stdout, cfg.logFormat, log, httpLn, tcpLn, []any{"cluster", node.Mode(), "instance", node.Instance()},
+		s.limitsAttrs(cfg))
 	return s.serve(ctx, httpLn, tcpLn, cfg.shutdownTimeout)
 }
 
@@ -187,12 +199,14 @@ func listen(cfg config) (httpLn, tcpLn net.Listener, err error) {
 	return httpLn, tcpLn, nil
 }
 
-// servers is everything that runs: presence and the scheduler that every session shares,
-// the two transports and the HTTP server.
+// servers is everything that runs: the cluster node, presence (across the cluster) and the
+// scheduler that every session shares, the two transports and the HTTP server.
 type servers struct {
 	log        *slog.Logger
-	ready      atomic.Bool
+	draining   atomic.Bool // shutdown has begun: /readyz answers 503 draining
 	drainDelay time.Duration
+	node       *cluster.Node
+	instances  *instances // presence across the cluster, over presence
 	presence   *presence.Presence
 	sched      *sched.Scheduler
 	conns      *admission.Counter // connections per client address, across both listeners
@@ -201,7 +215,7 @@ type servers struct {
 	tcp        *tcp.Server
 }
 
-func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*servers, error) {
+func newServers(cfg config, log *slog.Logger, node *cluster.Node, httpLn, tcpLn net.Listener) (*servers, error) {
 	m := metrics.New()
 	build := readBuildInfo()
 	m.SetBuildInfo(build.Version, build.Revision, build.GoVersion)
@@ -212,9 +226,21 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*serv
 	limits := calc.DefaultLimits()
 	limits.Budget = cfg.sessionBudget
 	limits.MaxSessionMemory = cfg.sessionMemory
-	s := &servers{log: log, drainDelay: cfg.drainDelay, presence: p, sched: sc, conns: admission.New(cfg.maxConnsPerIP)}
-	s.ready.Store(true)
+	in, err := joinInstances(node, p, m)
+	if err != nil {
+		return nil, err
+	}
+	s := &servers{log: log, drainDelay: cfg.drainDelay, node: node, instances: in, presence: p, sched: sc,
+		conns: admission.New(cfg.maxConnsPerIP)}
+	if err := s.newTransports(cfg, m, limits, build, httpLn, tcpLn); err != nil {
+		in.leave()
+		return nil, err
+	}
+	return s, nil
+}
 
+// newTransports creates the line-protocol server, the WebSocket handler and the HTTP server.
+func (s *servers) newTransports(cfg config, m *metrics.Metrics, limits calc.Limits, build buildInfo, httpLn, tcpLn net.Listener) error {
 	var httpAddr string // for the line protocol's hint to browsers that connect to it
 	if httpLn != nil {
 		httpAddr = displayAddr(httpLn.Addr())
@@ -223,21 +249,60 @@ func newServers(cfg config, log *slog.Logger, httpLn, tcpLn net.Listener) (*serv
 	if tcpLn != nil {
 		tcpAddr = displayAddr(tcpLn.Addr())
 	}
-	sessions := session.Config{Presence: p, Sched: sc, MaxClients: cfg.maxClients,
-		IdleTimeout: cfg.idleTimeout, Limits: limits, Logger: log}
+	sessions := session.Config{Presence: s.presence, Sched: s.sched, MaxClients: cfg.maxClients,
+		IdleTimeout: cfg.idleTimeout, Limits: limits, Logger: s.log}
 	var err error
 	if s.tcp, err = tcp.New(tcp.Config{Session: sessions, HTTPAddr: httpAddr}); err != nil {
-		return nil, err
+		return err
 	}
 	s.ws, err = ws.New(ws.Config{Session: sessions, OriginPatterns: cfg.allowOrigins.patterns,
 		Version: build.Version, TCPAddr: tcpAddr})
 	if err != nil {
+		return err
+	}
+	s.http, err = s.newHTTP(cfg, m, limits, httpLn)
+	return err
+}
+
+// instances is presence across the instances of a cluster (a lone instance is a cluster
+// of one): package cluster's Presence publishes this process's counts (presence.Local)
+// and sums every live instance's, and presence.Counts, which clients are shown, is that
+// sum (presence.SetGlobal), its changes pushed as local ones are.
+type instances struct {
+	cluster                          *cluster.Presence
+	stopGlobal, cancelGlobal, cancel func()
+}
+
+func joinInstances(node *cluster.Node, p *presence.Presence, m *metrics.Metrics) (*instances, error) {
+	localChanges, cancel := p.SubscribeLocal()
+	local := func() cluster.Counts {
+		c := p.Local()
+		return cluster.Counts{Total: c.Total, WS: c.WS, TCP: c.TCP}
+	}
+	cp, err := cluster.NewPresence(node, node.Instance(), local, localChanges)
+	if err != nil {
+		cancel()
 		return nil, err
 	}
-	if s.http, err = s.newHTTP(cfg, m, limits, httpLn); err != nil {
-		return nil, err
-	}
-	return s, nil
+	changes, cancelGlobal := cp.Subscribe()
+	stopGlobal := p.SetGlobal(func() presence.Counts {
+		g := cp.Global()
+		return presence.Counts{Total: g.Total, WS: g.WS, TCP: g.TCP}
+	}, changes)
+	m.WatchCluster(func() metrics.ClusterFigures {
+		g := cp.Global()
+		return metrics.ClusterFigures{Instances: cp.Instances(), WS: g.WS, TCP: g.TCP}
+	})
+	return &instances{cluster: cp, stopGlobal: stopGlobal, cancelGlobal: cancelGlobal, cancel: cancel}, nil
+}
+
+// leave says goodbye to the other instances (they drop this one's counts at once) and
+// stops following them; Counts are this process's again.
+func (in *instances) leave() {
+	in.stopGlobal()
+	in.cancelGlobal()
+	in.cluster.Close()
+	in.cancel()
 }
 
 // newHTTP returns the HTTP server: the router (playground, /ws, the API, health and
@@ -255,7 +320,8 @@ func (s *servers) newHTTP(cfg config, m *metrics.Metrics, limits calc.Limits, ht
 		Sched:       s.sched,
 		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: errorLog}),
 		HTTPMetrics: m,
-		Ready:       s.ready.Load,
+		Ready:       s.node.Ready,
+		Draining:    s.draining.Load,
 		Limits:      limits,
 		ListenAddr:  listenAddr,
 		AllowHosts:  cfg.allowHosts.hosts,
@@ -281,7 +347,7 @@ func (s *servers) newHTTP(cfg config, m *metrics.Metrics, limits calc.Limits, ht
 // then the limits in force. In the text format the addresses are plain sentences
 // ("wscalc: playground http://…/"); in JSON, one object each ({"msg":"playground",
 // "url":…} and {"msg":"line protocol","addr":…,"try":…}), printed whatever -log-level.
-func announce(stdout io.Writer, format string, log *slog.Logger, httpLn, tcpLn net.Listener, limits ...any) {
+func announce(stdout io.Writer, format string, log *slog.Logger, httpLn, tcpLn net.Listener, clusterAttrs, limits []any) {
 	out := slog.New(newHandler(format, slog.LevelInfo, stdout))
 	attrs := []any{"version", version()}
 	if httpLn != nil {
@@ -304,7 +370,7 @@ func announce(stdout io.Writer, format string, log *slog.Logger, httpLn, tcpLn n
 		}
 		attrs = append(attrs, "line_protocol", addr, "try", try)
 	}
-	log.Info("wscalc serving", attrs...)
+	log.Info("wscalc serving", append(attrs, clusterAttrs...)...)
 	log.Info("limits", limits...)
 }
 
@@ -363,6 +429,9 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 	}
 	shutdownErr := s.shutdown(shutdownTimeout)
 	wg.Wait()
+	// Sessions are over: say goodbye to the other instances, then stop this one's NATS.
+	s.instances.leave()
+	s.node.Close()
 	if serveErr != nil {
 		return serveErr
 	}
@@ -374,7 +443,7 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 // new clients before the shutdown closes the listeners. A server failing meanwhile ends
 // the delay; its error is returned.
 func (s *servers) drain(failed <-chan error) error {
-	s.ready.Store(false)
+	s.draining.Store(true)
 	if s.drainDelay <= 0 {
 		return nil
 	}
@@ -397,7 +466,7 @@ func (s *servers) drain(failed <-chan error) error {
 // TCP session is told "Error: server shutting down". Everything is bounded by timeout,
 // after which whatever is left is closed at once.
 func (s *servers) shutdown(timeout time.Duration) error {
-	s.ready.Store(false)
+	s.draining.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 

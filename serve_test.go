@@ -28,6 +28,7 @@ import (
 	"go.uber.org/goleak"
 
 	"wscalc/calc"
+	"wscalc/cluster"
 	"wscalc/internal/logtest"
 	"wscalc/wire"
 )
@@ -354,11 +355,19 @@ func TestRunReadsEnvironment(t *testing.T) {
 	require.NoError(t, r.stop(t))
 	http.DefaultClient.CloseIdleConnections()
 
-	first, _, _ := strings.Cut(logs.String(), "\n")
 	var entry map[string]any
-	require.NoError(t, json.Unmarshal([]byte(first), &entry), first)
-	assert.Equal(t, "wscalc serving", entry["msg"])
+	for line := range strings.Lines(logs.String()) {
+		var e map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		if e["msg"] == "wscalc serving" {
+			entry = e
+			break
+		}
+	}
+	require.NotNil(t, entry, "no start-up line in\n%s", logs.String())
 	assert.NotContains(t, entry, "line_protocol")
+	assert.Equal(t, "embedded single", entry["cluster"], "the start-up line says the cluster mode")
+	assert.NotEmpty(t, entry["instance"])
 }
 
 func TestRunPortInUse(t *testing.T) {
@@ -388,8 +397,11 @@ func TestWriteTimeoutDoesNotCutWebSockets(t *testing.T) {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s, err := newServers(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, nil)
+	cfg.cluster.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	node, err := cluster.Start(context.Background(), cfg.cluster)
 	require.NoError(t, err)
+	s, err := newServers(cfg, cfg.cluster.Logger, node, ln, nil)
+	require.NoError(t, err) // serve closes the node
 	s.http.WriteTimeout = 200 * time.Millisecond
 	s.http.ReadTimeout = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
@@ -586,8 +598,8 @@ func TestRunDrainDelay(t *testing.T) {
 		require.NoError(t, err)
 		return resp.StatusCode, string(b)
 	}
-	code, _ := get("/readyz")
-	require.Equal(t, http.StatusOK, code)
+	require.Eventually(t, func() bool { code, _ := get("/readyz"); return code == http.StatusOK },
+		10*time.Second, 5*time.Millisecond, "ready once the embedded NATS answers")
 
 	signalled := time.Now()
 	r.cancel()
@@ -763,7 +775,17 @@ var badValues = map[string][]string{
 	"log-format":       {"xml"},
 	"log-level":        {"loud"},
 	"version":          {"maybe"},
+	"instance":         {"calc 1", "ü", strings.Repeat("x", 65)},
+	"cluster-listen":   {"nonsense", "10.0.0.1:99999"},
+	"cluster-peers":    {"nonsense", ":6222", "10.0.0.1:0"},
+	"nats-listen":      {"nonsense"},
+	"nats-url":         {"http://10.0.0.9:4222", "nats://", "nats://a:4222,,nats://b:4222"},
 }
+
+// anyValue are the flags every value of which is valid alone: whether -data-dir is a
+// usable directory is known when the server starts (exit 1), and what it contradicts is
+// tested with the combinations (TestClusterFlagContradictionsExit2).
+var anyValue = map[string]bool{"data-dir": true}
 
 // A bad value of any flag, on the command line or in its environment variable, exits
 // with status 2 and says which flag; every flag of the server has cases here.
@@ -771,7 +793,9 @@ func TestBadValueOfEveryFlagExits2(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := newFlagSet(new(config))
 	fs.VisitAll(func(f *flag.Flag) {
-		assert.NotEmpty(t, badValues[f.Name], "no bad values tested for -%s", f.Name)
+		if !anyValue[f.Name] {
+			assert.NotEmpty(t, badValues[f.Name], "no bad values tested for -%s", f.Name)
+		}
 	})
 	for name, values := range badValues {
 		require.NotNil(t, fs.Lookup(name), name)
@@ -870,7 +894,7 @@ func TestUnknownEnvironmentVariableIsWarnedAbout(t *testing.T) {
 	assert.Equal(t, "WSCALC_LOG_FORMAT", closestEnv("WSCALC_LOGFORMAT", known))
 	assert.Equal(t, "", closestEnv("WSCALC_FROBNICATE", known))
 	assert.NotContains(t, known, "WSCALC_VERSION", "-version is not configuration")
-	assert.Len(t, known, 14)
+	assert.Len(t, known, 20)
 
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	logs := captureStderr(t)
@@ -1113,5 +1137,170 @@ func TestLogFormatOf(t *testing.T) {
 		{[]string{"--", "-log-format", "json"}, none, ""},
 	} {
 		assert.Equal(t, c.want, logFormatOf(c.args, c.env), "%q", c.args)
+	}
+}
+
+// Contradictory cluster flags (rooms.md §9), on the command line or in the environment,
+// exit with status 2 before anything listens, and the message names both flags.
+func TestClusterFlagContradictionsExit2(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args  []string
+		names []string
+	}{
+		{[]string{"-cluster-listen", "127.0.0.1:6222"}, []string{"-cluster-listen", "-cluster-peers"}},
+		{[]string{"-cluster-peers", "127.0.0.1:6222,127.0.0.1:6223"}, []string{"-cluster-peers", "-cluster-listen"}},
+		{[]string{"-nats-url", "nats://127.0.0.1:4222", "-data-dir", dir}, []string{"-nats-url", "-data-dir"}},
+		{[]string{"-nats-url", "nats://127.0.0.1:4222", "-cluster-listen", "127.0.0.1:6222", "-cluster-peers", "127.0.0.1:6222"},
+			[]string{"-nats-url", "-cluster-listen"}},
+		{[]string{"-nats-url", "nats://127.0.0.1:4222", "-nats-listen", "127.0.0.1:4223"}, []string{"-nats-url", "-nats-listen"}},
+		{[]string{"-cluster-listen", "127.0.0.1:6222", "-cluster-peers", "127.0.0.1:6223,127.0.0.1:6224"},
+			[]string{"-cluster-peers", "this one included"}},
+	} {
+		errOut := captureStderr(t)
+		code := serveMain(context.Background(), append([]string{"-http", "127.0.0.1:0", "-tcp", ""}, c.args...), io.Discard)
+		assert.Equal(t, 2, code, "%q: %s", c.args, errOut)
+		for _, name := range c.names {
+			assert.Contains(t, errOut.String(), name, "%q", c.args)
+		}
+
+		errOut = captureStderr(t)
+		for i := 0; i < len(c.args); i += 2 {
+			t.Setenv(envName(strings.TrimPrefix(c.args[i], "-")), c.args[i+1])
+		}
+		code = serveMain(context.Background(), []string{"-http", "127.0.0.1:0", "-tcp", ""}, io.Discard)
+		assert.Equal(t, 2, code, "%q in the environment: %s", c.args, errOut)
+		for i := 0; i < len(c.args); i += 2 {
+			os.Unsetenv(envName(strings.TrimPrefix(c.args[i], "-")))
+		}
+	}
+}
+
+// Two servers in this process, one embedding NATS with -nats-listen and one using it
+// with -nats-url, are one service: each one's WebSocket clients are shown the sum over
+// both (a change on the other instance is pushed too), /metrics counts both instances,
+// and when one stops the other drops it at once (its goodbye). Nothing is left running.
+func TestRunTwoInstancesShareCounts(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	natsAddr := freePort(t)
+	a := startRun(t, 1, "-http", "127.0.0.1:0", "-tcp", "", "-instance", "a", "-nats-listen", natsAddr)
+	b := startRun(t, 1, "-http", "127.0.0.1:0", "-tcp", "", "-instance", "b", "-nats-url", "nats://"+natsAddr)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	for _, r := range []*running{a, b} {
+		require.Eventually(t, func() bool { return httpStatus(t, client, "http://"+r.httpAddr+"/readyz") == http.StatusOK },
+			10*time.Second, 10*time.Millisecond, "%s ready", r.httpAddr)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wa := dialClients(ctx, t, a.httpAddr)
+	defer wa.CloseNow()
+	wb := dialClients(ctx, t, b.httpAddr)
+	defer wb.CloseNow()
+	waitClients(ctx, t, wa, 2) // b's client reached a through presence
+	waitClients(ctx, t, wb, 2)
+	for _, r := range []*running{a, b} {
+		require.Eventually(t, func() bool {
+			m := scrape(t, client, "http://"+r.httpAddr+"/metrics")
+			return strings.Contains(m, "\nwscalc_cluster_instances 2\n") &&
+				strings.Contains(m, "\nwscalc_cluster_clients{transport=\"ws\"} 2\n")
+		}, 10*time.Second, 20*time.Millisecond, "/metrics of %s", r.httpAddr)
+	}
+
+	wb.Close(websocket.StatusNormalClosure, "")
+	waitClients(ctx, t, wa, 1)
+	require.NoError(t, b.stop(t))
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrape(t, client, "http://"+a.httpAddr+"/metrics"), "\nwscalc_cluster_instances 1\n")
+	}, 5*time.Second, 20*time.Millisecond, "b said goodbye")
+	wa.Close(websocket.StatusNormalClosure, "")
+	require.NoError(t, a.stop(t))
+}
+
+// A cluster whose other peers never came up has no JetStream leader: /readyz answers 503
+// "not ready" (the server serves meanwhile: /healthz, the API), and "draining" once it
+// shuts down.
+func TestRunNotReadyUntilClusterJoined(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	routes := []string{freePort(t), freePort(t), freePort(t)}
+	r := startRun(t, 1, "-http", "127.0.0.1:0", "-tcp", "", "-instance", "lonely",
+		"-cluster-listen", routes[0], "-cluster-peers", strings.Join(routes, ","), "-drain-delay", "2s")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	get := func(path string) (int, string) {
+		resp, err := client.Get("http://" + r.httpAddr + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for range 3 { // over a few readiness checks
+		code, body := get("/readyz")
+		assert.Equal(t, http.StatusServiceUnavailable, code)
+		assert.Equal(t, "not ready\n", body)
+		time.Sleep(500 * time.Millisecond)
+	}
+	code, _ := get("/api/eval?expr=1%2B1")
+	assert.Equal(t, http.StatusOK, code, "private evaluation needs no cluster")
+	r.cancel()
+	require.Eventually(t, func() bool { _, body := get("/readyz"); return body == "draining\n" },
+		time.Second, 5*time.Millisecond)
+	require.NoError(t, r.stop(t))
+}
+
+// freePort is 127.0.0.1:port, free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func httpStatus(t *testing.T, client *http.Client, url string) int {
+	t.Helper()
+	resp, err := client.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func scrape(t *testing.T, client *http.Client, url string) string {
+	t.Helper()
+	resp, err := client.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// dialClients opens a JSON-mode WebSocket session and reads its hello.
+func dialClients(ctx context.Context, t *testing.T, httpAddr string) *websocket.Conn {
+	t.Helper()
+	wc, _, err := websocket.Dial(ctx, "ws://"+httpAddr+"/ws", &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+	require.NoError(t, err)
+	_, msg, err := wc.Read(ctx)
+	require.NoError(t, err)
+	require.Contains(t, string(msg), `"type":"hello"`)
+	return wc
+}
+
+// waitClients reads wc's clients messages until one shows total clients.
+func waitClients(ctx context.Context, t *testing.T, wc *websocket.Conn, total int) {
+	t.Helper()
+	var last string
+	for {
+		_, msg, err := wc.Read(ctx)
+		require.NoError(t, err, "waiting for clients total %d; last %s", total, last)
+		var c wire.Clients
+		if json.Unmarshal(msg, &c) == nil && c.Type == "clients" {
+			last = string(msg)
+			if c.Total == total {
+				return
+			}
+		}
 	}
 }

@@ -70,6 +70,7 @@ func TestPlayground(t *testing.T) {
 	t.Run("NCClientCounted", func(t *testing.T) { testNCClientCounted(t, b) })
 	t.Run("ReconnectAfterRestart", func(t *testing.T) { testReconnectAfterRestart(t, b) })
 	t.Run("ReconnectPrompt", func(t *testing.T) { testReconnectPrompt(t, b) })
+	t.Run("ClusterReconnect", func(t *testing.T) { testClusterReconnect(t, b) })
 	t.Run("ServerBusy", func(t *testing.T) { testServerBusy(t, b) })
 	t.Run("QuitStaysOffline", func(t *testing.T) { testQuitStaysOffline(t, b) })
 	t.Run("HeaderLayout", func(t *testing.T) { testHeaderLayout(t, b) })
@@ -1262,6 +1263,52 @@ func testReconnectPrompt(t *testing.T, b *browser) {
 		t.Errorf("back online, the page reconnected by a %q try, want online", why)
 	}
 	tb.mustEval(t, "x + 1", "integer", "8")
+}
+
+// Three instances as one cluster behind nginx: after a kill -9 of the instance the tab is
+// on, the page reconnects by itself through nginx to a survivor, restores its variables
+// into the new session, and its count drops the killed instance's session once the
+// survivors have dropped that instance (rooms.md §10, §12).
+func testClusterReconnect(t *testing.T, b *browser) {
+	servers := startCluster(t, 3)
+	var httpUp, tcpUp []string
+	for _, s := range servers {
+		httpUp, tcpUp = append(httpUp, s.HTTPAddr), append(tcpUp, s.TCPAddr)
+	}
+	lb := startNginx(t, httpUp, tcpUp)
+	tb := b.mustOpenTab(t, lb.URL()+"/")
+	tb.mustEval(t, "x = 7", "integer", "x = 7")
+	must(tb.waitClients(1))(t)
+	home := -1
+	for i, s := range servers {
+		if figures(t, s).LocalWS == 1 {
+			home = i
+		}
+	}
+	if home < 0 {
+		t.Fatal("no instance holds the tab's session")
+	}
+
+	servers[home].kill(t)
+	must(poll[string](tb, reconnectWait, `() => {
+		const t = document.body.textContent;
+		return t.includes('Disconnected:') && t.includes('Reconnected: new session') ? 'yes' : null;
+	}`))(t)
+	must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+	tb.mustEval(t, "x * 6", "integer", "42") // restored on the survivor
+	must(poll[string](tb, healLimit+pageWait, `() => {
+		const c = document.querySelector('`+selClients+`');
+		return c.dataset.total === '1' ? c.textContent : null;
+	}`))(t)
+	moved := 0
+	for i, s := range servers {
+		if i != home {
+			moved += figures(t, s).LocalWS
+		}
+	}
+	if moved != 1 {
+		t.Errorf("the survivors hold %d WebSocket sessions, want the tab's one", moved)
+	}
 }
 
 // setOffline makes the browser say it is offline (navigator.onLine and the offline event)

@@ -97,6 +97,46 @@ func (m *Metrics) SetBuildInfo(version, revision, goVersion string) {
 	m.buildInfo.WithLabelValues(version, revision, goVersion).Set(1)
 }
 
+// ClusterFigures are what /metrics shows of the cluster of instances this one belongs to
+// (a lone instance is a cluster of one).
+type ClusterFigures struct {
+	Instances int // live instances, this one included
+	WS, TCP   int // clients connected to them, by transport
+}
+
+// WatchCluster adds the gauges wscalc_cluster_instances and
+// wscalc_cluster_clients{transport} (rooms.md §8), read from figures at each scrape. Call
+// it once.
+func (m *Metrics) WatchCluster(figures func() ClusterFigures) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(clusterCollector{figures})
+}
+
+var (
+	clusterInstancesDesc = prometheus.NewDesc("wscalc_cluster_instances",
+		"Live instances of the cluster, this one included (1 alone).", nil, nil)
+	clusterClientsDesc = prometheus.NewDesc("wscalc_cluster_clients",
+		"Clients connected to every live instance of the cluster, by transport: the counts the playground shows "+
+			"(wscalc_active_sessions is this instance's).", []string{"transport"}, nil)
+)
+
+// clusterCollector reads the cluster's figures once per scrape.
+type clusterCollector struct{ figures func() ClusterFigures }
+
+func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- clusterInstancesDesc
+	ch <- clusterClientsDesc
+}
+
+func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.figures()
+	ch <- prometheus.MustNewConstMetric(clusterInstancesDesc, prometheus.GaugeValue, float64(f.Instances))
+	ch <- prometheus.MustNewConstMetric(clusterClientsDesc, prometheus.GaugeValue, float64(f.TCP), "tcp")
+	ch <- prometheus.MustNewConstMetric(clusterClientsDesc, prometheus.GaugeValue, float64(f.WS), "ws")
+}
+
 // UnmatchedRoute is the route label of an HTTP request that no route serves (a 404).
 const UnmatchedRoute = "unmatched"
 

@@ -215,3 +215,29 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.SetBuildInfo("v1", "abc", "go1")
 	m.HTTPMiddleware(nil, nil)(http.NotFoundHandler())
 }
+
+func TestWatchCluster(t *testing.T) {
+	m := metrics.New()
+	figures := metrics.ClusterFigures{Instances: 3, WS: 4, TCP: 2}
+	m.WatchCluster(func() metrics.ClusterFigures { return figures })
+	want := `
+# HELP wscalc_cluster_clients Clients connected to every live instance of the cluster, by transport: the counts the playground shows (wscalc_active_sessions is this instance's).
+# TYPE wscalc_cluster_clients gauge
+wscalc_cluster_clients{transport="tcp"} 2
+wscalc_cluster_clients{transport="ws"} 4
+# HELP wscalc_cluster_instances Live instances of the cluster, this one included (1 alone).
+# TYPE wscalc_cluster_instances gauge
+wscalc_cluster_instances 3
+`
+	require.NoError(t, testutil.GatherAndCompare(m.Registry, strings.NewReader(want),
+		"wscalc_cluster_instances", "wscalc_cluster_clients"))
+	figures = metrics.ClusterFigures{Instances: 1, WS: 1} // read again at each scrape
+	want = `
+# HELP wscalc_cluster_instances Live instances of the cluster, this one included (1 alone).
+# TYPE wscalc_cluster_instances gauge
+wscalc_cluster_instances 1
+`
+	require.NoError(t, testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "wscalc_cluster_instances"))
+	m = nil
+	m.WatchCluster(func() metrics.ClusterFigures { return figures }) // a nil *Metrics records nothing
+}

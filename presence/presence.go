@@ -1,6 +1,11 @@
 // Package presence knows who is connected: the live sessions per transport, the counts the
 // playground shows (with change notification for the presence pushes), and the metrics of
 // sessions started, ended and refused. It knows nothing of evaluation (package sched).
+//
+// Local is this process; Counts is what clients are shown. Alone they are the same. In a
+// cluster of instances, SetGlobal hands Counts and its change notifications to the sum over
+// every live instance (package cluster's presence, which SubscribeLocal feeds), so that a
+// change on another instance reaches the clients by the same path a local one does.
 package presence
 
 import (
@@ -34,17 +39,20 @@ type Counts struct {
 type Presence struct {
 	metrics *metrics.Metrics
 
-	mu     sync.Mutex
-	counts map[Transport]int
-	subs   map[chan struct{}]struct{}
+	mu        sync.Mutex
+	counts    map[Transport]int
+	subs      map[chan struct{}]struct{} // told when Counts changes
+	localSubs map[chan struct{}]struct{} // told when Local changes
+	global    func() Counts              // the cluster-wide Counts; nil: Local
 }
 
 // New returns a Presence with no sessions; m (nil: none) receives the session events.
 func New(m *metrics.Metrics) *Presence {
 	return &Presence{
-		metrics: m,
-		counts:  make(map[Transport]int),
-		subs:    make(map[chan struct{}]struct{}),
+		metrics:   m,
+		counts:    make(map[Transport]int),
+		subs:      make(map[chan struct{}]struct{}),
+		localSubs: make(map[chan struct{}]struct{}),
 	}
 }
 
@@ -90,28 +98,92 @@ func (p *Presence) Local() Counts {
 	return Counts{Total: p.counts[TCP] + p.counts[WS], WS: p.counts[WS], TCP: p.counts[TCP]}
 }
 
-// Counts returns the counts clients are shown. Today they are Local; this is the seam where
-// counts gathered from other instances of a cluster will be added.
-func (p *Presence) Counts() Counts { return p.Local() }
+// Counts returns the counts clients are shown: Local, or with SetGlobal the sum over the
+// live instances of the cluster.
+func (p *Presence) Counts() Counts {
+	p.mu.Lock()
+	global := p.global
+	p.mu.Unlock()
+	if global == nil {
+		return p.Local()
+	}
+	return global() // it reads Local itself, so not under p.mu
+}
 
-// Subscribe returns a channel that receives a value after the counts change. Changes that
+// SetGlobal makes Counts return global() (the sum over every live instance, this one's
+// included) and tells Subscribe's subscribers after each value on changes instead of after
+// each local change: changes covers both, and one source keeps a change from being told
+// twice. stop reverts to Local and waits for the goroutine that forwards changes; it is
+// safe to call more than once.
+func (p *Presence) SetGlobal(global func() Counts, changes <-chan struct{}) (stop func()) {
+	p.mu.Lock()
+	p.global = global
+	p.mu.Unlock()
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-changes:
+				p.mu.Lock()
+				signal(p.subs)
+				p.mu.Unlock()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+			p.mu.Lock()
+			p.global = nil
+			signal(p.subs) // the counts shown are Local again
+			p.mu.Unlock()
+		})
+	}
+}
+
+// Subscribe returns a channel that receives a value after Counts changes. Changes that
 // happen while a value is pending are coalesced into it, so a slow reader never blocks
 // Join and never falls behind; it reads Counts for the current figures. cancel releases
 // the subscription.
 func (p *Presence) Subscribe() (changes <-chan struct{}, cancel func()) {
+	return p.subscribe(p.subs)
+}
+
+// SubscribeLocal is Subscribe for Local: what publishes this process's counts to the
+// other instances of a cluster listens here.
+func (p *Presence) SubscribeLocal() (changes <-chan struct{}, cancel func()) {
+	return p.subscribe(p.localSubs)
+}
+
+func (p *Presence) subscribe(set map[chan struct{}]struct{}) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	p.mu.Lock()
-	p.subs[ch] = struct{}{}
+	set[ch] = struct{}{}
 	p.mu.Unlock()
 	return ch, func() {
 		p.mu.Lock()
-		delete(p.subs, ch)
+		delete(set, ch)
 		p.mu.Unlock()
 	}
 }
 
+// notifyLocked tells of a local change: Counts changes with it unless SetGlobal's changes
+// tell of that.
 func (p *Presence) notifyLocked() {
-	for ch := range p.subs {
+	signal(p.localSubs)
+	if p.global == nil {
+		signal(p.subs)
+	}
+}
+
+// signal sends a value to every channel of set that has none pending.
+func signal(set map[chan struct{}]struct{}) {
+	for ch := range set {
 		select {
 		case ch <- struct{}{}:
 		default: // a change is already pending for this subscriber

@@ -99,3 +99,55 @@ func TestSessionsAreCountedInTheMetrics(t *testing.T) {
 		map[string]string{"transport": "ws", "reason": "per_ip"}))
 	assert.Equal(t, p.Local(), p.Counts(), "what clients see is this process's counts")
 }
+
+// With SetGlobal, Counts are the cluster's and Subscribe follows the cluster's changes (a
+// remote change reaches the subscribers; a local one is told once, by the cluster's
+// changes, not by Join too); SubscribeLocal still hears every local change. stop reverts
+// to the local counts.
+func TestSetGlobal(t *testing.T) {
+	h := presence.New(nil)
+	shown, cancelShown := h.Subscribe()
+	defer cancelShown()
+	local, cancelLocal := h.SubscribeLocal()
+	defer cancelLocal()
+
+	remote := presence.Counts{Total: 5, WS: 2, TCP: 3}
+	var mu sync.Mutex
+	global := func() presence.Counts {
+		mu.Lock()
+		defer mu.Unlock()
+		l := h.Local()
+		return presence.Counts{Total: l.Total + remote.Total, WS: l.WS + remote.WS, TCP: l.TCP + remote.TCP}
+	}
+	clusterChanges := make(chan struct{}, 1)
+	stop := h.SetGlobal(global, clusterChanges)
+	defer stop()
+	assert.Equal(t, presence.Counts{Total: 5, WS: 2, TCP: 3}, h.Counts())
+
+	leave, err := h.Join(presence.WS, 0)
+	require.NoError(t, err)
+	<-local
+	select {
+	case <-shown:
+		t.Fatal("a local change was told to Subscribe directly while SetGlobal's changes tell of it")
+	default:
+	}
+	assert.Equal(t, presence.Counts{Total: 6, WS: 3, TCP: 3}, h.Counts())
+	assert.Equal(t, presence.Counts{Total: 1, WS: 1}, h.Local())
+
+	mu.Lock()
+	remote = presence.Counts{Total: 1, TCP: 1}
+	mu.Unlock()
+	clusterChanges <- struct{}{}
+	<-shown
+	assert.Equal(t, presence.Counts{Total: 2, WS: 1, TCP: 1}, h.Counts())
+
+	stop()
+	stop() // idempotent
+	<-shown
+	assert.Equal(t, presence.Counts{Total: 1, WS: 1}, h.Counts())
+	leave()
+	<-shown // standalone again: Join tells Subscribe
+	<-local
+	assert.Equal(t, presence.Counts{}, h.Counts())
+}

@@ -38,9 +38,12 @@ type Config struct {
 	// HTTPMetrics, if not nil, records every request by route pattern, method and status
 	// (wscalc_http_requests_total, wscalc_http_request_duration_seconds).
 	HTTPMetrics *metrics.Metrics
-	// Ready reports whether the server takes new work; /readyz answers 503 once it is
-	// false (draining). Nil means always ready.
+	// Ready reports whether the instance can serve: it has joined its cluster and can use
+	// it (rooms.md §8); /readyz answers 503 "not ready" while it is false. Nil means always.
 	Ready func() bool
+	// Draining reports whether shutdown has begun; /readyz answers 503 "draining" once it
+	// is true. Nil means never.
+	Draining func() bool
 	// Limits apply to each /api/eval session; zero fields take calc's defaults.
 	Limits calc.Limits
 	// ListenAddr is the HTTP server's address. When it is a loopback address, /ws and
@@ -65,6 +68,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
+	}
+	if cfg.Draining == nil {
+		cfg.Draining = func() bool { return false }
 	}
 
 	r := chi.NewRouter()
@@ -110,11 +116,14 @@ func mountProbes(r chi.Router, cfg Config) {
 		writeText(w, http.StatusOK, "ok")
 	})
 	r.Get("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !cfg.Ready() {
+		switch {
+		case cfg.Draining():
 			writeText(w, http.StatusServiceUnavailable, "draining")
-			return
+		case !cfg.Ready():
+			writeText(w, http.StatusServiceUnavailable, "not ready")
+		default:
+			writeText(w, http.StatusOK, "ready")
 		}
-		writeText(w, http.StatusOK, "ready")
 	})
 	if cfg.Metrics != nil {
 		r.Get("/metrics", cfg.Metrics.ServeHTTP)

@@ -65,6 +65,7 @@ func TestNewWithoutADependencyFails(t *testing.T) {
 type testEnv struct {
 	ts       *httptest.Server
 	ready    *atomic.Bool
+	draining *atomic.Bool
 	log      *logtest.Buffer
 	presence *presence.Presence
 	metrics  *metrics.Metrics
@@ -73,7 +74,7 @@ type testEnv struct {
 
 func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
 	t.Helper()
-	e := &testEnv{ready: new(atomic.Bool), log: new(logtest.Buffer), metrics: metrics.New()}
+	e := &testEnv{ready: new(atomic.Bool), draining: new(atomic.Bool), log: new(logtest.Buffer), metrics: metrics.New()}
 	e.ready.Store(true)
 	e.presence = presence.New(e.metrics)
 	cfg := web.Config{
@@ -83,6 +84,7 @@ func newEnv(t *testing.T, configure func(*web.Config)) *testEnv {
 		Metrics:     promhttp.HandlerFor(e.metrics.Registry, promhttp.HandlerOpts{}),
 		HTTPMetrics: e.metrics,
 		Ready:       e.ready.Load,
+		Draining:    e.draining.Load,
 		Logger:      slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if configure != nil {
@@ -285,7 +287,11 @@ func TestReadyzTurnsUnavailableWhenDraining(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "ready\n", body)
 
-	e.ready.Store(false)
+	e.draining.Store(true)
+	resp, body = e.get(t, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "draining\n", body)
+	e.ready.Store(false) // draining says more than not ready
 	resp, body = e.get(t, "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "draining\n", body)
@@ -294,6 +300,24 @@ func TestReadyzTurnsUnavailableWhenDraining(t *testing.T) {
 	// Liveness is not readiness: a draining server is still alive.
 	resp, _ = e.get(t, "/healthz")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// Not ready (not joined to the cluster yet, or it lost quorum) is a 503 of its own, and
+// turns back to ready.
+func TestReadyzNotReady(t *testing.T) {
+	e := newEnv(t, nil)
+	e.ready.Store(false)
+	resp, body := e.get(t, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "not ready\n", body)
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	resp, _ = e.get(t, "/healthz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "alive while not ready")
+
+	e.ready.Store(true)
+	resp, body = e.get(t, "/readyz")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "ready\n", body)
 }
 
 func TestMetrics(t *testing.T) {
