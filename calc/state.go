@@ -264,3 +264,18 @@ func decimalDigits(s string, max int) bool {
 	}
 	return true
 }
+
+// ShareState gives s the variables and ans of from, sharing their values rather than
+// copying them (a stored value is never changed in place): a member's session takes a
+// room replica's state this way before each line, in a time that does not grow with the
+// values' sizes. s keeps its own settings (limits, budget, gate). from must hold no value
+// that a line left unfinished, a lazy power (only Restore and Apply built it), since
+// computing one writes it.
+func (s *Session) ShareState(from *Session) {
+	s.vars = make(map[string]variable, len(from.vars))
+	for name, v := range from.vars {
+		s.vars[name] = v
+	}
+	s.order = append(s.order[:0], from.order...)
+	s.ans, s.hasAns = from.ans, from.hasAns
+}

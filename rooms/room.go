@@ -1,0 +1,563 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"wscalc/calc"
+)
+
+// Outcome is what a member's line gave, as the room stores it: the sender's reply line,
+// its JSON reply (without id and seq), and its effect on the room's state.
+type Outcome struct {
+	Display string
+	Result  []byte
+	Effect  calc.Effect
+}
+
+// EvalFunc evaluates a member's line on s, a session holding the room's state (with the
+// member's own limits and budget). An error means the line is not an event (refused before
+// evaluation: budget exhausted, server busy…): nothing is stored and the member is answered
+// privately.
+type EvalFunc func(ctx context.Context, s *calc.Session, line string) (Outcome, error)
+
+// View is a room as a member joining it sees it: its position, its state and its history
+// (oldest first, within HistoryBytes).
+type View struct {
+	Room    string
+	Epoch   string
+	Seq     uint64 // the last event the state reflects, 0 in a new room
+	State   calc.State
+	History []Event
+}
+
+// Since returns the events after since when epoch is the room's and all of them are still
+// in the history (oldest kept seq - 1 ≤ since ≤ seq): a client recovering (rooms.md §6).
+// Otherwise recovered is false and the client starts over from the view.
+func (v View) Since(epoch string, since uint64) (events []Event, recovered bool) {
+	oldest := v.Seq + 1
+	if len(v.History) > 0 {
+		oldest = v.History[0].Seq
+	}
+	if epoch != v.Epoch || since+1 < oldest || since > v.Seq {
+		return nil, false
+	}
+	return v.History[len(v.History)-int(v.Seq-since):], true
+}
+
+// Last returns the last n events of the history at most.
+func (v View) Last(n int) []Event { return v.History[max(0, len(v.History)-n):] }
+
+// Update is what a member receives from its room after the view it joined with: the next
+// event, or, when the room's log was lost and created afresh, the new view.
+type Update struct {
+	Event *Event
+	Reset *View
+}
+
+// RoomConfig sets up a Room.
+type RoomConfig struct {
+	// Limits are the calculator's limits of the replica (variables and memory): set them as
+	// every instance does.
+	Limits calc.Limits
+	// SnapshotEvery is how many events apart snapshots are taken (100 when 0); below
+	// HistoryEvents, so that a snapshot is always followed by all the events after it.
+	SnapshotEvery uint64
+	// Wait bounds waiting for the log when catching up (5 s when 0).
+	Wait time.Duration
+}
+
+// Room is this instance's replica of a room: the room's state at the last event it
+// applied, and its history. Events are applied in seq order, each once, from the log;
+// a member's line is evaluated against the replica and stored only if the room is still
+// where the replica is.
+type Room struct {
+	name string
+	log  *Log
+	cfg  RoomConfig
+
+	evalMu sync.Mutex // one of this instance's lines at a time: they would only conflict
+
+	mu        sync.Mutex
+	pos       Position
+	replica   *calc.Session
+	state     calc.State // the replica's state as data, for snapshots
+	history   []Event
+	histBytes int
+	logBytes  int // bytes of the events the log keeps for the room, as far as known
+	listeners map[int]func(Update)
+	nextID    int
+	broken    error         // why the replica cannot be used now, nil when it can
+	// lastForeign is when the replica last applied an event another instance stored: a
+	// sign that the room is contended (see Evaluate).
+	lastForeign time.Time
+	changed   chan struct{} // closed when pos or broken changes
+
+	consumer jetstream.ConsumeContext
+	reload   chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// OpenRoom loads the room from the log (creating its log afresh if it has none) and
+// follows it until Close.
+func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room, error) {
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = 100
+	}
+	if cfg.Wait == 0 {
+		cfg.Wait = 5 * time.Second
+	}
+	r := &Room{name: name, log: log, cfg: cfg, listeners: map[int]func(Update){},
+		changed: make(chan struct{}), reload: make(chan struct{}, 1), done: make(chan struct{})}
+	l, err := r.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.install(l)
+	cons, err := log.js.OrderedConsumer(ctx, streamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject(name)},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    l.pos.streamSeq + 1,
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	r.consumer, err = cons.Consume(r.receive)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	r.wg.Add(1)
+	go r.reloader()
+	return r, nil
+}
+
+// Close stops following the log.
+func (r *Room) Close() {
+	r.consumer.Stop()
+	<-r.consumer.Closed()
+	close(r.done)
+	r.wg.Wait()
+}
+
+// Name is the room's name.
+func (r *Room) Name() string { return r.name }
+
+// Position is where the replica stands.
+func (r *Room) Position() Position {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos
+}
+
+// Subscribe returns the room's view and calls fn with every update after it, in order,
+// until cancel. fn is called with the room locked: it must not block (queue and return)
+// nor call the room.
+func (r *Room) Subscribe(fn func(Update)) (View, func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id := r.nextID
+	r.nextID++
+	r.listeners[id] = fn
+	return r.viewLocked(), func() {
+		r.mu.Lock()
+		delete(r.listeners, id)
+		r.mu.Unlock()
+	}
+}
+
+// View returns the room's view.
+func (r *Room) View() View {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.viewLocked()
+}
+
+func (r *Room) viewLocked() View {
+	return View{Room: r.name, Epoch: r.pos.Epoch, Seq: r.pos.Seq, State: r.state.Clone(),
+		History: append([]Event(nil), r.history...)}
+}
+
+// Evaluate evaluates a member's line against the replica with eval, on s (the member's
+// session for room lines: its state is replaced), and stores the outcome as the room's
+// next event. When another event was stored first, it catches up and evaluates again, at
+// most MaxAttempts times; then, or when the log cannot be used, ErrUnavailable. An error
+// of eval is returned as it is: the line is not an event.
+func (r *Room) Evaluate(ctx context.Context, member Member, line string, s *calc.Session, eval EvalFunc) (Event, error) {
+	r.evalMu.Lock()
+	defer r.evalMu.Unlock()
+	member.Transport = ""
+	for range MaxAttempts {
+		r.mu.Lock()
+		if r.broken != nil {
+			err := r.broken
+			r.mu.Unlock()
+			return Event{}, err
+		}
+		at := r.pos
+		s.ShareState(r.replica)
+		r.mu.Unlock()
+		out, err := eval(ctx, s, line)
+		if err != nil {
+			return Event{}, err
+		}
+		ev := Event{Member: member, Input: line, Display: out.Display, Result: out.Result, Effect: out.Effect}
+		_, err = r.log.Append(ctx, r.name, at, &ev)
+		if errors.Is(err, ErrConflict) {
+			if err := r.catchUp(ctx, at); err != nil {
+				return Event{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return Event{}, err
+		}
+		r.stored(ctx, at, ev)
+		r.yield()
+		return ev, nil
+	}
+	return Event{}, ErrUnavailable
+}
+
+// stored applies the event this instance just stored after at, unless the log already
+// delivered it, and keeps the log's snapshots and size in check.
+func (r *Room) stored(ctx context.Context, at Position, ev Event) {
+	r.mu.Lock()
+	if r.pos.streamSeq == at.streamSeq {
+		r.applyLocked(ev)
+	}
+	var snap *Snapshot
+	var purgeBelow uint64
+	if r.pos.Seq == ev.Seq && r.broken == nil {
+		if ev.Seq%r.cfg.SnapshotEvery == 0 || r.logBytes > 2*HistoryBytes {
+			snap = &Snapshot{Epoch: ev.Epoch, Seq: ev.Seq, State: r.state.Clone()}
+		}
+		if r.logBytes > 2*HistoryBytes {
+			purgeBelow = r.history[0].streamSeq
+			r.logBytes = r.histBytes
+		}
+	}
+	r.mu.Unlock()
+	// Best effort: a failed snapshot only makes a later load replay more events, and the
+	// log's size is checked again after the next event.
+	if snap != nil && r.log.saveSnapshot(ctx, r.name, *snap) == nil && purgeBelow > 0 {
+		_ = r.log.stream.Purge(ctx, jetstream.WithPurgeSubject(subject(r.name)), jetstream.WithPurgeSequence(purgeBelow))
+	}
+}
+
+// Contention: a line that lost the race catches up and evaluates again, but the instance
+// that won applied its event at once and its next line is already on its way: without
+// care the same instance keeps winning and another's line runs out of attempts. So after
+// storing a line in a room where another instance's events arrived lately, an instance
+// waits a moment (or until the next event) before its next line, giving the others a turn.
+const (
+	contendedWithin = 20 * time.Millisecond
+	turnPause       = 2 * time.Millisecond
+)
+
+// yield gives the other instances a turn when the room is contended (evalMu held).
+func (r *Room) yield() {
+	r.mu.Lock()
+	contended := time.Since(r.lastForeign) < contendedWithin
+	changed := r.changed
+	r.mu.Unlock()
+	if !contended {
+		return
+	}
+	t := time.NewTimer(turnPause)
+	defer t.Stop()
+	select {
+	case <-changed:
+	case <-t.C:
+	}
+}
+
+// catchUp waits until the replica has applied what the log holds beyond at.
+func (r *Room) catchUp(ctx context.Context, at Position) error {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Wait)
+	defer cancel()
+	last, err := r.log.lastStreamSeq(ctx, r.name)
+	if err != nil {
+		return err
+	}
+	if last <= at.streamSeq { // the room's events were deleted: forgotten, or lost
+		r.requestReload()
+	}
+	for {
+		r.mu.Lock()
+		caughtUp := r.pos.streamSeq >= max(last, at.streamSeq+1)
+		broken, changed := r.broken, r.changed
+		r.mu.Unlock()
+		switch {
+		case broken != nil:
+			return broken
+		case caughtUp:
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return unavailable(ctx.Err())
+		}
+	}
+}
+
+// receive handles a message of the log's consumer: the room's next event, or the sign
+// that the replica must load the room again (a new epoch, a gap).
+func (r *Room) receive(msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return
+	}
+	ev, err := decodeEvent(msg.Data(), md.Sequence.Stream)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case md.Sequence.Stream <= r.pos.streamSeq: // applied already
+	case err == nil && ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
+		r.lastForeign = time.Now()
+		r.applyLocked(ev)
+	case err == nil && ev.Seq == 0: // the room's log was created afresh
+		r.resetLocked(r.fresh(Position{Epoch: ev.Epoch, streamSeq: ev.streamSeq}, nil))
+	default:
+		r.requestReload()
+	}
+}
+
+// applyLocked applies the next event and hands it to the members.
+func (r *Room) applyLocked(ev Event) {
+	if err := r.replica.Apply(ev.Effect); err != nil {
+		// Only an instance set with lower limits than the one that evaluated the line can
+		// get here: the replica cannot follow the room.
+		r.setBrokenLocked(unavailable(err))
+		return
+	}
+	r.state.Apply(ev.Effect)
+	r.pos = Position{Epoch: ev.Epoch, Seq: ev.Seq, streamSeq: ev.streamSeq}
+	r.logBytes += ev.size
+	r.history, r.histBytes = trimHistory(append(r.history, ev), r.histBytes+ev.size)
+	for _, fn := range r.listeners {
+		fn(Update{Event: &ev})
+	}
+	r.signalLocked()
+}
+
+// trimHistory drops the oldest events until at most HistoryEvents and HistoryBytes are
+// left (but the last event, whatever its size).
+func trimHistory(h []Event, bytes int) ([]Event, int) {
+	drop := 0
+	for len(h)-drop > 1 && (len(h)-drop > HistoryEvents || bytes > HistoryBytes) {
+		bytes -= h[drop].size
+		drop++
+	}
+	if drop > 0 {
+		h = append([]Event(nil), h[drop:]...)
+	}
+	return h, bytes
+}
+
+func (r *Room) setBrokenLocked(err error) {
+	r.broken = err
+	r.signalLocked()
+}
+
+func (r *Room) signalLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+func (r *Room) requestReload() {
+	select {
+	case r.reload <- struct{}{}:
+	default:
+	}
+}
+
+// reloader loads the room again when asked, retrying until it succeeds or the room closes.
+func (r *Room) reloader() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-r.reload:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Wait)
+		l, err := r.load(ctx)
+		cancel()
+		if err != nil {
+			r.mu.Lock()
+			r.setBrokenLocked(err)
+			r.mu.Unlock()
+			select {
+			case <-r.done:
+				return
+			case <-time.After(time.Second):
+				r.requestReload()
+			}
+			continue
+		}
+		r.mu.Lock()
+		r.reloaded(l)
+		r.mu.Unlock()
+	}
+}
+
+// reloaded installs a fresh load unless the replica is as far already: the members get
+// the events they missed, or the new view when the epoch changed.
+func (r *Room) reloaded(l loaded) {
+	sameEpoch := l.pos.Epoch == r.pos.Epoch
+	if sameEpoch && l.pos.Seq <= r.pos.Seq && r.broken == nil {
+		return
+	}
+	var missed []Event
+	if sameEpoch {
+		for _, ev := range l.history {
+			if ev.Seq > r.pos.Seq {
+				missed = append(missed, ev)
+			}
+		}
+	}
+	if !sameEpoch {
+		r.resetLocked(l)
+		return
+	}
+	r.installLocked(l)
+	for _, ev := range missed {
+		for _, fn := range r.listeners {
+			fn(Update{Event: &ev})
+		}
+	}
+}
+
+// resetLocked installs the replica of a new epoch, and gives the members its view.
+func (r *Room) resetLocked(l loaded) {
+	r.installLocked(l)
+	v := r.viewLocked()
+	for _, fn := range r.listeners {
+		fn(Update{Reset: &v})
+	}
+}
+
+func (r *Room) install(l loaded) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.installLocked(l)
+}
+
+func (r *Room) installLocked(l loaded) {
+	r.pos, r.replica, r.state = l.pos, l.replica, l.state
+	r.history, r.histBytes, r.logBytes = l.history, l.histBytes, l.logBytes
+	r.broken = nil
+	r.signalLocked()
+}
+
+// loaded is a replica read from the log.
+type loaded struct {
+	pos       Position
+	replica   *calc.Session
+	state     calc.State
+	history   []Event
+	histBytes int
+	logBytes  int
+}
+
+// load reads the room from the log: its epoch, its latest snapshot, and the events after.
+// A room without a log, or whose events after its snapshot are not all kept any more, is
+// created afresh (a new epoch).
+func (r *Room) load(ctx context.Context) (loaded, error) {
+	for range MaxAttempts {
+		all, err := r.log.events(ctx, r.name)
+		if err != nil {
+			return loaded{}, err
+		}
+		l, ok, err := r.replay(ctx, all)
+		if err != nil || ok {
+			return l, err
+		}
+		var after uint64
+		if len(all) > 0 {
+			after = all[len(all)-1].streamSeq
+		}
+		pos, err := r.log.start(ctx, r.name, after)
+		if errors.Is(err, ErrConflict) {
+			continue // another instance wrote first: read again
+		}
+		if err != nil {
+			return loaded{}, err
+		}
+		return r.fresh(pos, all), nil
+	}
+	return loaded{}, ErrUnavailable
+}
+
+// replay builds the replica from the messages on the room's subject (all, of every epoch)
+// and the snapshot of the last epoch; ok is false when the room must start afresh.
+func (r *Room) replay(ctx context.Context, all []Event) (l loaded, ok bool, err error) {
+	if len(all) == 0 {
+		return loaded{}, false, nil
+	}
+	epoch := all[len(all)-1].Epoch
+	var events []Event // the epoch's, start mark aside
+	for _, ev := range all {
+		if ev.Epoch == epoch && ev.Seq > 0 {
+			events = append(events, ev)
+		}
+	}
+	snap, found, err := r.log.snapshot(ctx, r.name, epoch)
+	if err != nil {
+		return loaded{}, false, err
+	}
+	if !found {
+		snap = Snapshot{Epoch: epoch}
+	}
+	if !continues(snap.Seq, events) {
+		return loaded{}, false, nil
+	}
+	l = r.fresh(Position{Epoch: epoch, Seq: snap.Seq, streamSeq: all[len(all)-1].streamSeq}, all)
+	if err := l.replica.Restore(snap.State); err != nil {
+		return loaded{}, false, unavailable(err)
+	}
+	l.state = snap.State
+	for _, ev := range events {
+		l.histBytes += ev.size
+		if ev.Seq <= snap.Seq {
+			continue
+		}
+		if err := l.replica.Apply(ev.Effect); err != nil {
+			return loaded{}, false, unavailable(err)
+		}
+		l.state.Apply(ev.Effect)
+		l.pos.Seq = ev.Seq
+	}
+	l.history, l.histBytes = trimHistory(events, l.histBytes)
+	return l, true, nil
+}
+
+// fresh is an empty replica at pos; all are the messages the log keeps for the room.
+func (r *Room) fresh(pos Position, all []Event) loaded {
+	l := loaded{pos: pos, replica: &calc.Session{Limits: r.cfg.Limits}}
+	for _, ev := range all {
+		l.logBytes += ev.size
+	}
+	return l
+}
+
+// continues reports whether events (of one epoch, in log order) hold every event after
+// the snapshot at seq, and nothing is missing between them.
+func continues(seq uint64, events []Event) bool {
+	if len(events) == 0 {
+		return seq == 0
+	}
+	for i := 1; i < len(events); i++ {
+		if events[i].Seq != events[i-1].Seq+1 {
+			return false
+		}
+	}
+	first, last := events[0].Seq, events[len(events)-1].Seq
+	return first <= seq+1 && seq <= last
+}
