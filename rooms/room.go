@@ -91,11 +91,11 @@ type Room struct {
 	logBytes  int // bytes of the events the log keeps for the room, as far as known
 	listeners map[int]func(Update)
 	nextID    int
-	broken    error         // why the replica cannot be used now, nil when it can
+	broken    error // why the replica cannot be used now, nil when it can
 	// lastForeign is when the replica last applied an event another instance stored: a
 	// sign that the room is contended (see Evaluate).
 	lastForeign time.Time
-	changed   chan struct{} // closed when pos or broken changes
+	changed     chan struct{} // closed when pos or broken changes
 
 	consumer jetstream.ConsumeContext
 	reload   chan struct{}
