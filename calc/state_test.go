@@ -205,3 +205,24 @@ func TestApplyRespectsVariableLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "4", res.Display)
 }
+
+// A session that shares a replica's state answers as the replica would, and what it then
+// stores stays its own.
+func TestPropertyShareState(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var a, replica calc.Session
+		for i := range rapid.IntRange(0, 8).Draw(t, "lines") {
+			res, err := a.Eval(drawLine(t, "line"+strconv.Itoa(i)))
+			require.NoError(t, replica.Apply(a.EffectOf(res, err)))
+		}
+		before := replica.State()
+		member := calc.Session{Limits: calc.Limits{MaxVars: 100}}
+		_, _ = member.Eval("own = 1")
+		member.ShareState(&replica)
+		assert.Equal(t, before, member.State())
+		probe := drawLine(t, "probe")
+		assert.Equal(t, reply2(&a, probe), reply2(&member, probe), "probe %q", probe)
+		_, _ = member.Eval("v9 = 7")
+		assert.Equal(t, before, replica.State(), "the replica is unchanged")
+	})
+}

@@ -11,6 +11,8 @@
 //     order to a calculator session, and evaluates a member's line against the replica,
 //     storing it only if the room has not moved on meanwhile (else it catches up and
 //     evaluates again).
+//   - registry.go: Registry, this instance's rooms: one replica per room shared by its
+//     members here, the rooms and members limits, and the expiry of empty rooms.
 //
 // Membership, presence and the transports' messages are not here: the session layer
 // drives a Room.

@@ -37,6 +37,9 @@ type Event struct {
 	Display string          `json:"display"`
 	Result  json.RawMessage `json:"result,omitempty"`
 	Effect  calc.Effect     `json:"effect"`
+	// Writer tells the replica that stored the event (random, per Room): a replica knows
+	// its own events from the others'.
+	Writer string `json:"writer,omitempty"`
 
 	streamSeq uint64 // where the log stored it
 	size      int    // its bytes in the log, for the history's byte limit

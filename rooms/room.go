@@ -76,9 +76,10 @@ type RoomConfig struct {
 // a member's line is evaluated against the replica and stored only if the room is still
 // where the replica is.
 type Room struct {
-	name string
-	log  *Log
-	cfg  RoomConfig
+	name   string
+	log    *Log
+	cfg    RoomConfig
+	writer string // Event.Writer of the events this replica stores
 
 	evalMu sync.Mutex // one of this instance's lines at a time: they would only conflict
 
@@ -112,7 +113,7 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 	if cfg.Wait == 0 {
 		cfg.Wait = 5 * time.Second
 	}
-	r := &Room{name: name, log: log, cfg: cfg, listeners: map[int]func(Update){},
+	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){},
 		changed: make(chan struct{}), reload: make(chan struct{}, 1), done: make(chan struct{})}
 	l, err := r.load(ctx)
 	if err != nil {
@@ -205,7 +206,7 @@ func (r *Room) Evaluate(ctx context.Context, member Member, line string, s *calc
 		if err != nil {
 			return Event{}, err
 		}
-		ev := Event{Member: member, Input: line, Display: out.Display, Result: out.Result, Effect: out.Effect}
+		ev := Event{Member: member, Input: line, Display: out.Display, Result: out.Result, Effect: out.Effect, Writer: r.writer}
 		_, err = r.log.Append(ctx, r.name, at, &ev)
 		if errors.Is(err, ErrConflict) {
 			if err := r.catchUp(ctx, at); err != nil {
@@ -319,7 +320,9 @@ func (r *Room) receive(msg jetstream.Msg) {
 	switch {
 	case md.Sequence.Stream <= r.pos.streamSeq: // applied already
 	case err == nil && ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
-		r.lastForeign = time.Now()
+		if ev.Writer != r.writer {
+			r.lastForeign = time.Now()
+		}
 		r.applyLocked(ev)
 	case err == nil && ev.Seq == 0: // the room's log was created afresh
 		r.resetLocked(r.fresh(Position{Epoch: ev.Epoch, streamSeq: ev.streamSeq}, nil))

@@ -433,3 +433,28 @@ func TestViewSince(t *testing.T) {
 func purgeBelow(ctx context.Context, log *Log, streamSeq uint64) error {
 	return log.stream.Purge(ctx, jetstream.WithPurgeSubject(subject("lab")), jetstream.WithPurgeSequence(streamSeq))
 }
+
+// The log keeps about twice HistoryBytes of a room: beyond, the instance storing an event
+// takes a snapshot and deletes the events older than the history.
+func TestLogBytesAreBounded(t *testing.T) {
+	ts := startServer(t)
+	log := ts.instance()
+	r := openRoom(t, log, "lab", RoomConfig{})
+	m := join(t, r, "a", "a")
+	for i := range 14 {
+		ev := m.say(t, r, fmt.Sprintf("x = 10 ** 200000 + %d", i)) // 200 KB of value each
+		require.Greater(t, ev.size, 200_000)
+	}
+	ctx := testContext(t)
+	evs, err := log.events(ctx, "lab")
+	require.NoError(t, err)
+	size := 0
+	for _, ev := range evs {
+		size += ev.size
+	}
+	assert.LessOrEqual(t, size, 2*HistoryBytes+300_000)
+	assert.Greater(t, evs[0].Seq, uint64(1), "the oldest events are gone from the log")
+	b := openRoom(t, ts.instance(), "lab", RoomConfig{})
+	assert.Equal(t, uint64(14), b.View().Seq)
+	assert.Equal(t, r.View().State, b.View().State)
+}
