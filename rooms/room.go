@@ -93,10 +93,10 @@ type Room struct {
 	listeners map[int]func(Update)
 	nextID    int
 	broken    error // why the replica cannot be used now, nil when it can
-	// lastForeign is when the replica last applied an event another instance stored: a
-	// sign that the room is contended (see Evaluate).
-	lastForeign time.Time
-	changed     chan struct{} // closed when pos or broken changes
+	// foreign is when the replica last applied an event of each other replica (Writer)
+	// that stored one lately: the room is contended (see yield).
+	foreign map[string]time.Time
+	changed chan struct{} // closed when pos or broken changes
 
 	consumer jetstream.ConsumeContext
 	reload   chan struct{}
@@ -113,7 +113,7 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 	if cfg.Wait == 0 {
 		cfg.Wait = 5 * time.Second
 	}
-	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){},
+	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){}, foreign: map[string]time.Time{},
 		changed: make(chan struct{}), reload: make(chan struct{}, 1), done: make(chan struct{})}
 	l, err := r.load(ctx)
 	if err != nil {
@@ -252,28 +252,44 @@ func (r *Room) stored(ctx context.Context, at Position, ev Event) {
 
 // Contention: a line that lost the race catches up and evaluates again, but the instance
 // that won applied its event at once and its next line is already on its way: without
-// care the same instance keeps winning and another's line runs out of attempts. So after
-// storing a line in a room where another instance's events arrived lately, an instance
-// waits a moment (or until the next event) before its next line, giving the others a turn.
+// care the same instance keeps winning and another's line runs out of attempts. So an
+// instance that stores a line in a room where other instances stored lately waits, before
+// its next line, until each of them has stored one more (or a moment has passed): the
+// instances writing take turns.
 const (
-	contendedWithin = 20 * time.Millisecond
-	turnPause       = 2 * time.Millisecond
+	contendedWithin = 20 * time.Millisecond // how recent another's event must be
+	turnPause       = 5 * time.Millisecond  // the longest wait for the others' turns
 )
 
-// yield gives the other instances a turn when the room is contended (evalMu held).
+// yield waits for the turns of the other instances writing (evalMu held).
 func (r *Room) yield() {
-	r.mu.Lock()
-	contended := time.Since(r.lastForeign) < contendedWithin
-	changed := r.changed
-	r.mu.Unlock()
-	if !contended {
-		return
-	}
-	t := time.NewTimer(turnPause)
-	defer t.Stop()
-	select {
-	case <-changed:
-	case <-t.C:
+	start := time.Now()
+	var deadline *time.Timer
+	for {
+		r.mu.Lock()
+		waiting := false
+		for w, at := range r.foreign {
+			switch {
+			case start.Sub(at) > contendedWithin:
+				delete(r.foreign, w)
+			case !at.After(start):
+				waiting = true
+			}
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		if !waiting {
+			return
+		}
+		if deadline == nil {
+			deadline = time.NewTimer(turnPause)
+			defer deadline.Stop()
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return
+		}
 	}
 }
 
@@ -321,7 +337,7 @@ func (r *Room) receive(msg jetstream.Msg) {
 	case md.Sequence.Stream <= r.pos.streamSeq: // applied already
 	case err == nil && ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
 		if ev.Writer != r.writer {
-			r.lastForeign = time.Now()
+			r.foreign[ev.Writer] = time.Now()
 		}
 		r.applyLocked(ev)
 	case err == nil && ev.Seq == 0: // the room's log was created afresh
