@@ -13,11 +13,11 @@ import (
 
 // testServer is an in-process NATS server with JetStream, reachable only from the test.
 type testServer struct {
-	t   *testing.T
+	t   testing.TB
 	srv *server.Server
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	srv, err := server.NewServer(&server.Options{
 		ServerName: "rooms-test", JetStream: true, StoreDir: t.TempDir(),

@@ -69,6 +69,9 @@ type RoomConfig struct {
 	SnapshotEvery uint64
 	// Wait bounds waiting for the log when catching up (5 s when 0).
 	Wait time.Duration
+	// TurnPause is the longest an instance waits for the others' turns in a contended
+	// room (see yield): 2 ms when 0, none when negative.
+	TurnPause time.Duration
 }
 
 // Room is this instance's replica of a room: the room's state at the last event it
@@ -112,6 +115,9 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 	}
 	if cfg.Wait == 0 {
 		cfg.Wait = 5 * time.Second
+	}
+	if cfg.TurnPause == 0 {
+		cfg.TurnPause = defaultTurnPause
 	}
 	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){}, foreign: map[string]time.Time{},
 		changed: make(chan struct{}), reload: make(chan struct{}, 1), done: make(chan struct{})}
@@ -257,12 +263,15 @@ func (r *Room) stored(ctx context.Context, at Position, ev Event) {
 // its next line, until each of them has stored one more (or a moment has passed): the
 // instances writing take turns.
 const (
-	contendedWithin = 20 * time.Millisecond // how recent another's event must be
-	turnPause       = 5 * time.Millisecond  // the longest wait for the others' turns
+	contendedWithin  = 20 * time.Millisecond // how recent another's event must be
+	defaultTurnPause = 2 * time.Millisecond  // the longest wait for the others' turns
 )
 
 // yield waits for the turns of the other instances writing (evalMu held).
 func (r *Room) yield() {
+	if r.cfg.TurnPause < 0 {
+		return
+	}
 	start := time.Now()
 	var deadline *time.Timer
 	for {
@@ -282,7 +291,7 @@ func (r *Room) yield() {
 			return
 		}
 		if deadline == nil {
-			deadline = time.NewTimer(turnPause)
+			deadline = time.NewTimer(r.cfg.TurnPause)
 			defer deadline.Stop()
 		}
 		select {
