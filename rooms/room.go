@@ -350,7 +350,7 @@ func (r *Room) receive(msg jetstream.Msg) {
 		}
 		r.applyLocked(ev)
 	case err == nil && ev.Seq == 0: // the room's log was created afresh
-		r.resetLocked(r.fresh(Position{Epoch: ev.Epoch, streamSeq: ev.streamSeq}, nil))
+		r.resetLocked(fresh(Position{Epoch: ev.Epoch, streamSeq: ev.streamSeq}, nil, r.cfg.Limits))
 	default:
 		r.requestReload()
 	}
@@ -503,7 +503,7 @@ func (r *Room) load(ctx context.Context) (loaded, error) {
 		if err != nil {
 			return loaded{}, err
 		}
-		l, ok, err := r.replay(ctx, all)
+		l, ok, err := replay(ctx, r.log, r.name, r.cfg.Limits, all)
 		if err != nil || ok {
 			return l, err
 		}
@@ -518,14 +518,14 @@ func (r *Room) load(ctx context.Context) (loaded, error) {
 		if err != nil {
 			return loaded{}, err
 		}
-		return r.fresh(pos, all), nil
+		return fresh(pos, all, r.cfg.Limits), nil
 	}
 	return loaded{}, ErrUnavailable
 }
 
-// replay builds the replica from the messages on the room's subject (all, of every epoch)
+// replay builds the room's replica from the messages on its subject (all, of every epoch)
 // and the snapshot of the last epoch; ok is false when the room must start afresh.
-func (r *Room) replay(ctx context.Context, all []Event) (l loaded, ok bool, err error) {
+func replay(ctx context.Context, log *Log, room string, limits calc.Limits, all []Event) (l loaded, ok bool, err error) {
 	if len(all) == 0 {
 		return loaded{}, false, nil
 	}
@@ -536,7 +536,7 @@ func (r *Room) replay(ctx context.Context, all []Event) (l loaded, ok bool, err 
 			events = append(events, ev)
 		}
 	}
-	snap, found, err := r.log.snapshot(ctx, r.name, epoch)
+	snap, found, err := log.snapshot(ctx, room, epoch)
 	if err != nil {
 		return loaded{}, false, err
 	}
@@ -546,7 +546,7 @@ func (r *Room) replay(ctx context.Context, all []Event) (l loaded, ok bool, err 
 	if !continues(snap.Seq, events) {
 		return loaded{}, false, nil
 	}
-	l = r.fresh(Position{Epoch: epoch, Seq: snap.Seq, streamSeq: all[len(all)-1].streamSeq}, all)
+	l = fresh(Position{Epoch: epoch, Seq: snap.Seq, streamSeq: all[len(all)-1].streamSeq}, all, limits)
 	if err := l.replica.Restore(snap.State); err != nil {
 		return loaded{}, false, unavailable(err)
 	}
@@ -567,8 +567,8 @@ func (r *Room) replay(ctx context.Context, all []Event) (l loaded, ok bool, err 
 }
 
 // fresh is an empty replica at pos; all are the messages the log keeps for the room.
-func (r *Room) fresh(pos Position, all []Event) loaded {
-	l := loaded{pos: pos, replica: &calc.Session{Limits: r.cfg.Limits}}
+func fresh(pos Position, all []Event, limits calc.Limits) loaded {
+	l := loaded{pos: pos, replica: &calc.Session{Limits: limits}}
 	for _, ev := range all {
 		l.logBytes += ev.size
 	}
@@ -588,4 +588,19 @@ func continues(seq uint64, events []Event) bool {
 	}
 	first, last := events[0].Seq, events[len(events)-1].Seq
 	return first <= seq+1 && seq <= last
+}
+
+// Peek reads a room from the log without creating it or keeping it alive (GET
+// /api/rooms/NAME). ok is false when the room has no log, or one that cannot be recovered
+// (its next join starts it afresh).
+func (l *Log) Peek(ctx context.Context, room string, limits calc.Limits) (v View, ok bool, err error) {
+	all, err := l.events(ctx, room)
+	if err != nil {
+		return View{}, false, err
+	}
+	ld, ok, err := replay(ctx, l, room, limits, all)
+	if err != nil || !ok {
+		return View{}, false, err
+	}
+	return View{Room: room, Epoch: ld.pos.Epoch, Seq: ld.pos.Seq, State: ld.state, History: ld.history}, true, nil
 }

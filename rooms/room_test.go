@@ -477,3 +477,28 @@ func TestLogBytesAreBounded(t *testing.T) {
 	assert.Equal(t, uint64(14), b.View().Seq)
 	assert.Equal(t, r.View().State, b.View().State)
 }
+
+// Reading a room (GET /api/rooms/NAME) neither creates it nor moves it.
+func TestPeek(t *testing.T) {
+	ts := startServer(t)
+	log := ts.instance()
+	ctx := testContext(t)
+	_, ok, err := log.Peek(ctx, "lab", calc.Limits{})
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, ok, err = log.Exists(ctx, "lab")
+	require.NoError(t, err)
+	assert.False(t, ok, "peeking created nothing")
+	r := openRoom(t, log, "lab", RoomConfig{})
+	m := join(t, r, "a", "alice")
+	m.say(t, r, "x = 1/3")
+	m.say(t, r, "* 3")
+	v, ok, err := log.Peek(ctx, "lab", calc.Limits{})
+	require.NoError(t, err)
+	require.True(t, ok)
+	want := r.View()
+	assert.Equal(t, want.Epoch, v.Epoch)
+	assert.Equal(t, uint64(2), v.Seq)
+	assert.Equal(t, want.State, v.State)
+	assert.Len(t, v.History, 2)
+}
