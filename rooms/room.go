@@ -84,7 +84,8 @@ type Room struct {
 	cfg    RoomConfig
 	writer string // Event.Writer of the events this replica stores
 
-	evalMu sync.Mutex // one of this instance's lines at a time: they would only conflict
+	evalMu     sync.Mutex // one of this instance's lines at a time: they would only conflict
+	lastStored time.Time  // when this replica last stored a line (evalMu held)
 
 	mu        sync.Mutex
 	pos       Position
@@ -163,7 +164,10 @@ func (r *Room) Position() Position {
 
 // Subscribe returns the room's view and calls fn with every update after it, in order,
 // until cancel. fn is called with the room locked: it must not block (queue and return)
-// nor call the room.
+// nor call the room. A member's own events come too, in their place: before Evaluate
+// returns, so that is where its reply belongs in the member's queue (the reply carries
+// the event's Display and Result); an own event that comes without a pending Evaluate
+// (one that answered ErrUnavailable although the log stored it) is an event line.
 func (r *Room) Subscribe(fn func(Update)) (View, func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -197,6 +201,7 @@ func (r *Room) viewLocked() View {
 func (r *Room) Evaluate(ctx context.Context, member Member, line string, s *calc.Session, eval EvalFunc) (Event, error) {
 	r.evalMu.Lock()
 	defer r.evalMu.Unlock()
+	r.yield()
 	member.Transport = ""
 	for range MaxAttempts {
 		r.mu.Lock()
@@ -224,7 +229,7 @@ func (r *Room) Evaluate(ctx context.Context, member Member, line string, s *calc
 			return Event{}, err
 		}
 		r.stored(ctx, at, ev)
-		r.yield()
+		r.lastStored = time.Now()
 		return ev, nil
 	}
 	return Event{}, ErrUnavailable
@@ -259,20 +264,21 @@ func (r *Room) stored(ctx context.Context, at Position, ev Event) {
 // Contention: a line that lost the race catches up and evaluates again, but the instance
 // that won applied its event at once and its next line is already on its way: without
 // care the same instance keeps winning and another's line runs out of attempts. So an
-// instance that stores a line in a room where other instances stored lately waits, before
-// its next line, until each of them has stored one more (or a moment has passed): the
-// instances writing take turns.
+// instance that stored a line in a room where other instances stored lately waits, before
+// its next line (not before the reply), until each of them has stored one more or a
+// moment has passed: the instances writing take turns.
 const (
 	contendedWithin  = 20 * time.Millisecond // how recent another's event must be
 	defaultTurnPause = 2 * time.Millisecond  // the longest wait for the others' turns
 )
 
-// yield waits for the turns of the other instances writing (evalMu held).
+// yield waits for the turns of the other instances writing since this one last stored a
+// line (evalMu held).
 func (r *Room) yield() {
-	if r.cfg.TurnPause < 0 {
+	start := r.lastStored
+	if r.cfg.TurnPause < 0 || time.Since(start) >= r.cfg.TurnPause {
 		return
 	}
-	start := time.Now()
 	var deadline *time.Timer
 	for {
 		r.mu.Lock()
@@ -291,7 +297,7 @@ func (r *Room) yield() {
 			return
 		}
 		if deadline == nil {
-			deadline = time.NewTimer(r.cfg.TurnPause)
+			deadline = time.NewTimer(r.cfg.TurnPause - time.Since(start))
 			defer deadline.Stop()
 		}
 		select {
