@@ -62,7 +62,8 @@ var ErrConflict = errors.New("rooms: the room's log moved on")
 type LogConfig struct {
 	// Replicas of the stream and buckets: 1, or 3 with three or more servers.
 	Replicas int
-	// Storage is jetstream.MemoryStorage (the default) or jetstream.FileStorage.
+	// Storage is jetstream.FileStorage (the zero value) or jetstream.MemoryStorage: the
+	// cluster node's (memory unless it keeps a data directory).
 	Storage jetstream.StorageType
 }
 
@@ -132,19 +133,18 @@ func (l *Log) Append(ctx context.Context, room string, at Position, ev *Event) (
 // publish stores ev on the room's subject if the last message there is still the one at
 // afterStreamSeq (0: none), else ErrConflict.
 func (l *Log) publish(ctx context.Context, room string, afterStreamSeq uint64, ev *Event) (Position, error) {
-	at := Position{}
 	data, err := json.Marshal(ev)
 	if err != nil {
-		return at, err
+		return Position{}, err // a Result that is not JSON
 	}
 	ack, err := l.js.Publish(ctx, subject(room), data, jetstream.WithExpectLastSequencePerSubject(afterStreamSeq))
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-		return at, ErrConflict
+		return Position{}, ErrConflict
 	}
 	if err != nil {
-		return at, unavailable(err)
+		return Position{}, unavailable(err)
 	}
 	ev.streamSeq, ev.size = ack.Sequence, len(data)
 	return Position{Epoch: ev.Epoch, Seq: ev.Seq, streamSeq: ack.Sequence}, nil
