@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"wscalc/calc"
@@ -69,8 +70,8 @@ type RoomConfig struct {
 	SnapshotEvery uint64
 	// Wait bounds waiting for the log when catching up (5 s when 0).
 	Wait time.Duration
-	// TurnPause is the longest an instance waits for the others' turns in a contended
-	// room (see yield): 2 ms when 0, none when negative.
+	// TurnPause caps how long an instance waits for the others' turns in a contended room
+	// (see yield): 20 ms when 0, no turns when negative.
 	TurnPause time.Duration
 }
 
@@ -84,8 +85,9 @@ type Room struct {
 	cfg    RoomConfig
 	writer string // Event.Writer of the events this replica stores
 
-	evalMu     sync.Mutex // one of this instance's lines at a time: they would only conflict
-	lastStored time.Time  // when this replica last stored a line (evalMu held)
+	evalMu     sync.Mutex    // one of this instance's lines at a time: they would only conflict
+	lastStored time.Time     // when this replica last stored a line (evalMu held)
+	appendTime time.Duration // a moving average of an append's round trip (evalMu held)
 
 	mu        sync.Mutex
 	pos       Position
@@ -97,12 +99,13 @@ type Room struct {
 	listeners map[int]func(Update)
 	nextID    int
 	broken    error // why the replica cannot be used now, nil when it can
-	// foreign is when the replica last applied an event of each other replica (Writer)
-	// that stored one lately: the room is contended (see yield).
-	foreign map[string]time.Time
+	// others are the other replicas writing lately, by Writer: the room is contended
+	// (see yield).
+	others  map[string]*writerTimes
 	changed chan struct{} // closed when pos or broken changes
 
 	consumer jetstream.ConsumeContext
+	turns    *nats.Subscription // others asking for a turn
 	reload   chan struct{}
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -120,7 +123,7 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 	if cfg.TurnPause == 0 {
 		cfg.TurnPause = defaultTurnPause
 	}
-	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){}, foreign: map[string]time.Time{},
+	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){}, others: map[string]*writerTimes{},
 		changed: make(chan struct{}), reload: make(chan struct{}, 1), done: make(chan struct{})}
 	l, err := r.load(ctx)
 	if err != nil {
@@ -135,8 +138,13 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	r.turns, err = log.js.Conn().Subscribe(turnSubject(name), r.turnAsked)
+	if err != nil {
+		return nil, unavailable(err)
+	}
 	r.consumer, err = cons.Consume(r.receive)
 	if err != nil {
+		_ = r.turns.Unsubscribe()
 		return nil, unavailable(err)
 	}
 	r.wg.Add(1)
@@ -146,6 +154,7 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 
 // Close stops following the log.
 func (r *Room) Close() {
+	_ = r.turns.Unsubscribe()
 	r.consumer.Stop()
 	<-r.consumer.Closed()
 	close(r.done)
@@ -218,8 +227,11 @@ func (r *Room) Evaluate(ctx context.Context, member Member, line string, s *calc
 			return Event{}, err
 		}
 		ev := Event{Member: member, Input: line, Display: out.Display, Result: out.Result, Effect: out.Effect, Writer: r.writer}
+		sent := time.Now()
 		_, err = r.log.Append(ctx, r.name, at, &ev)
+		r.timeAppend(time.Since(sent))
 		if errors.Is(err, ErrConflict) {
+			r.askTurn()
 			if err := r.catchUp(ctx, at); err != nil {
 				return Event{}, err
 			}
@@ -263,31 +275,88 @@ func (r *Room) stored(ctx context.Context, at Position, ev Event) {
 
 // Contention: a line that lost the race catches up and evaluates again, but the instance
 // that won applied its event at once and its next line is already on its way: without
-// care the same instance keeps winning and another's line runs out of attempts. So an
-// instance that stored a line in a room where other instances stored lately waits, before
-// its next line (not before the reply), until each of them has stored one more or a
-// moment has passed: the instances writing take turns.
+// care the same instance keeps winning and another's line runs out of attempts. So the
+// instances writing take turns: a replica that lost asks for a turn (a plain NATS message
+// on the room's turn subject), and a replica that stored a line waits, before its next
+// line (never before a reply), until each other replica that stored lately or asked for a
+// turn has stored once more, or a turn's time has passed.
 const (
-	contendedWithin  = 20 * time.Millisecond // how recent another's event must be
-	defaultTurnPause = 2 * time.Millisecond  // the longest wait for the others' turns
+	contendedWithin  = 20 * time.Millisecond // how recent another's event or request must be
+	defaultTurnPause = 20 * time.Millisecond // the longest wait for the others' turns
+	// A turn lasts about a loser's catching up, evaluating and appending again: a few
+	// appends' time, however fast or slow the log is (loopback, a network, a busy host).
+	turnAppends = 4
+	minTurn     = 200 * time.Microsecond
 )
 
-// yield waits for the turns of the other instances writing since this one last stored a
+// writerTimes is when another replica last stored an event, and last asked for a turn.
+type writerTimes struct{ stored, asked time.Time }
+
+// owes reports whether the replica is due a turn before this one's next line, given
+// when this one last stored (start) and the time now.
+func (w *writerTimes) owes(start, now time.Time) bool {
+	if w.stored.After(start) {
+		return false
+	}
+	return start.Sub(w.stored) < contendedWithin || w.asked.After(w.stored) && now.Sub(w.asked) < contendedWithin
+}
+
+func turnSubject(room string) string { return "wscalc.rooms.turn." + room }
+
+// askTurn tells the other replicas this one lost a race (best effort).
+func (r *Room) askTurn() { _ = r.log.js.Conn().Publish(turnSubject(r.name), []byte(r.writer)) }
+
+// turnAsked notes another replica's request for a turn.
+func (r *Room) turnAsked(msg *nats.Msg) {
+	w := string(msg.Data)
+	if w == r.writer {
+		return
+	}
+	r.mu.Lock()
+	r.writerLocked(w).asked = time.Now()
+	r.signalLocked()
+	r.mu.Unlock()
+}
+
+func (r *Room) writerLocked(w string) *writerTimes {
+	t, ok := r.others[w]
+	if !ok {
+		t = &writerTimes{}
+		r.others[w] = t
+	}
+	return t
+}
+
+// timeAppend adds an append's round trip to the moving average (evalMu held).
+func (r *Room) timeAppend(d time.Duration) {
+	if r.appendTime == 0 {
+		r.appendTime = d
+		return
+	}
+	r.appendTime += (d - r.appendTime) / 8
+}
+
+// turn is how long to wait at most for the others' turns (evalMu held).
+func (r *Room) turn() time.Duration {
+	return min(r.cfg.TurnPause, max(minTurn, turnAppends*r.appendTime))
+}
+
+// yield waits for the turns of the other replicas writing since this one last stored a
 // line (evalMu held).
 func (r *Room) yield() {
-	start := r.lastStored
-	if r.cfg.TurnPause < 0 || time.Since(start) >= r.cfg.TurnPause {
+	start, turn := r.lastStored, r.turn()
+	if r.cfg.TurnPause < 0 || time.Since(start) >= turn {
 		return
 	}
 	var deadline *time.Timer
 	for {
 		r.mu.Lock()
-		waiting := false
-		for w, at := range r.foreign {
+		now, waiting := time.Now(), false
+		for w, t := range r.others {
 			switch {
-			case start.Sub(at) > contendedWithin:
-				delete(r.foreign, w)
-			case !at.After(start):
+			case now.Sub(t.stored) > contendedWithin && now.Sub(t.asked) > contendedWithin:
+				delete(r.others, w)
+			case t.owes(start, now):
 				waiting = true
 			}
 		}
@@ -297,7 +366,7 @@ func (r *Room) yield() {
 			return
 		}
 		if deadline == nil {
-			deadline = time.NewTimer(r.cfg.TurnPause - time.Since(start))
+			deadline = time.NewTimer(turn - time.Since(start))
 			defer deadline.Stop()
 		}
 		select {
@@ -352,7 +421,7 @@ func (r *Room) receive(msg jetstream.Msg) {
 	case md.Sequence.Stream <= r.pos.streamSeq: // applied already
 	case err == nil && ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
 		if ev.Writer != r.writer {
-			r.foreign[ev.Writer] = time.Now()
+			r.writerLocked(ev.Writer).stored = time.Now()
 		}
 		r.applyLocked(ev)
 	case err == nil && ev.Seq == 0: // the room's log was created afresh

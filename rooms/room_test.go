@@ -502,3 +502,75 @@ func TestPeek(t *testing.T) {
 	assert.Equal(t, want.State, v.State)
 	assert.Len(t, v.History, 2)
 }
+
+// A member's own event reaches its listener in its place, before Evaluate returns: the
+// session layer queues the reply there, merged in seq order with the others' events.
+func TestOwnEventBeforeEvaluateReturns(t *testing.T) {
+	ts := startServer(t)
+	r := openRoom(t, ts.instance(), "lab", RoomConfig{})
+	alice := join(t, r, "a", "alice")
+	for i := range 20 {
+		ev := alice.say(t, r, fmt.Sprintf("x = %d", i))
+		got := alice.received()
+		require.Len(t, got, i+1)
+		assert.Equal(t, ev.Seq, got[i].Seq)
+		assert.Equal(t, "a", got[i].Member.ID)
+	}
+}
+
+// A member joining while others write gets a view and then every later event once, in
+// order: no gap between the view and the updates.
+func TestSubscribeWhileWriting(t *testing.T) {
+	ts := startServer(t)
+	a := openRoom(t, ts.instance(), "lab", RoomConfig{})
+	b := openRoom(t, ts.instance(), "lab", RoomConfig{})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, r := range []*Room{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := &member{Member: Member{ID: fmt.Sprint(i)}}
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				_, err := r.Evaluate(testContext(t), m.Member, "1", &m.session, evalLine)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	var joiners []*member
+	for i := range 10 {
+		time.Sleep(5 * time.Millisecond)
+		joiners = append(joiners, join(t, []*Room{a, b}[i%2], fmt.Sprint("j", i), "j"))
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(done)
+	wg.Wait()
+	final := lastSeq(t, a.log)
+	for _, r := range []*Room{a, b} {
+		require.Eventually(t, func() bool { return r.Position().Seq == final }, 5*time.Second, time.Millisecond)
+	}
+	for i, j := range joiners {
+		require.Eventually(t, func() bool {
+			got := j.received()
+			return len(got) > 0 && got[len(got)-1].Seq == final
+		}, 5*time.Second, time.Millisecond)
+		next := j.view.Seq + 1
+		for _, ev := range j.received() {
+			require.Equal(t, next, ev.Seq, "joiner %d", i)
+			next++
+		}
+	}
+}
+
+// lastSeq is the seq of the room lab's last event in the log.
+func lastSeq(t *testing.T, log *Log) uint64 {
+	at, ok, err := log.Exists(testContext(t), "lab")
+	require.NoError(t, err)
+	require.True(t, ok)
+	return at.Seq
+}
