@@ -10,7 +10,9 @@
 //   - room.go: Room, one instance's replica of a room: it applies the log's events in seq
 //     order to a calculator session, and evaluates a member's line against the replica,
 //     storing it only if the room has not moved on meanwhile (else it catches up and
-//     evaluates again).
+//     evaluates again); load.go: a replica read from the log (snapshot, then the events
+//     after it), or the room started afresh; turns.go: how replicas writing at once take
+//     turns, so that none runs out of attempts.
 //   - registry.go: Registry, this instance's rooms: one replica per room shared by its
 //     members here, the rooms and members limits, and the expiry of empty rooms.
 //
