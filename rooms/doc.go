@@ -5,8 +5,9 @@
 //     command.go: which lines are room commands; text.go: the one-line replies and the
 //     "# " lines of the line protocol; limits.go: the limits and their defaults.
 //   - log.go: the room log, one JetStream stream for the events of every room (one subject
-//     per room) and one key-value bucket for each room's epoch and snapshot; events are
-//     appended with optimistic concurrency, so a room's seq has no gap and no reuse.
+//     per room, each epoch opened by a start mark) and an object store of their snapshots;
+//     events are appended with optimistic concurrency, so a room's seq has no gap and no
+//     reuse.
 //   - room.go: Room, one instance's replica of a room: it applies the log's events in seq
 //     order to a calculator session, and evaluates a member's line against the replica,
 //     storing it only if the room has not moved on meanwhile (else it catches up and
