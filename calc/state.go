@@ -13,16 +13,18 @@ import (
 // instance that evaluates a line turns its outcome into an Effect, stores it in the room's
 // log, and every replica of the room replays it with Apply, never evaluating the line
 // again; a snapshot (State) lets a replica start from the middle of the log (Restore).
-// Values travel as their kind and exact text, as the JSON "value" field writes them:
-// "14", "-1/8", and for an approximate value the shortest text that reads back to the
-// same binary64 ("-0" kept, so that a negative zero stays one). The conversion between a
-// stored value and that text is in valueText and parseValue, the only two functions here
-// that know how values are held.
+// Values travel as their kind and exact text: as the JSON "value" field writes them while
+// they fit in int64s ("14", "-1/8"), in hexadecimal beyond ("0x1f…", "-0x3/0x7a…"), since
+// decimal text takes time that grows with the square of the digits (a million-bit integer:
+// about 50 ms to write, 200 ms to read) and hexadecimal only linearly; an approximate value
+// as the shortest text that reads back to the same binary64 ("-0" kept, so that a negative
+// zero stays one). The conversion between a stored value and its text is in valueText and
+// parseValue, the only two functions here that know how values are held.
 
 // StoredValue is a value in exact, serialisable form.
 type StoredValue struct {
 	Kind  Kind   `json:"kind"`  // KindInteger, KindRational or KindApprox
-	Value string `json:"value"` // "14", "1/3", "0.1"
+	Value string `json:"value"` // "14", "1/3", "0.1", "0x1000000000000000000"
 }
 
 // Var is one variable of a State.
@@ -54,16 +56,7 @@ func (s *Session) EffectOf(res Result, err error) Effect {
 	if err != nil || !s.hasAns || (res.Kind != KindInteger && res.Kind != KindRational && res.Kind != KindApprox) {
 		return Effect{}
 	}
-	return Effect{Name: res.Name, StoredValue: s.storedAns(res)}
-}
-
-// storedAns is ans in stored form, reusing the text the result already carries when it is
-// complete (the exact text of a big value is costly to write twice).
-func (s *Session) storedAns(res Result) StoredValue {
-	if res.Kind != KindApprox && res.Value != "" {
-		return StoredValue{Kind: res.Kind, Value: res.Value}
-	}
-	return valueText(s.ans)
+	return Effect{Name: res.Name, StoredValue: valueText(s.ans)}
 }
 
 // State returns the session's variables and ans.
@@ -218,9 +211,17 @@ func valueText(v value) StoredValue {
 	}
 	r := v.rat()
 	if r.IsInt() {
-		return StoredValue{Kind: KindInteger, Value: r.Num().String()}
+		return StoredValue{Kind: KindInteger, Value: hexText(r.Num())}
 	}
-	return StoredValue{Kind: KindRational, Value: r.RatString()}
+	return StoredValue{Kind: KindRational, Value: hexText(r.Num()) + "/" + hexText(r.Denom())}
+}
+
+// hexText writes n as "0x…" ("-0x…"), lower-case.
+func hexText(n *big.Int) string {
+	if n.Sign() < 0 {
+		return "-0x" + new(big.Int).Neg(n).Text(16)
+	}
+	return "0x" + n.Text(16)
 }
 
 var errStateValue = errors.New("state: invalid value")
@@ -228,41 +229,64 @@ var errStateValue = errors.New("state: invalid value")
 // parseValue reads a value written by valueText. Exact values are refused beyond maxBits
 // (numerator or denominator) before they are converted, by the length of their text.
 func parseValue(sv StoredValue, maxBits int) (value, error) {
-	text := sv.Value
+	bad := fmt.Errorf("%w: %s %.40q", errStateValue, sv.Kind, sv.Value)
 	switch sv.Kind {
 	case KindApprox:
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(text, "xXpP_") {
-			return value{}, fmt.Errorf("%w: %s %.40q", errStateValue, sv.Kind, text)
+		f, err := strconv.ParseFloat(sv.Value, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(sv.Value, "xXpP_") {
+			return value{}, bad
 		}
 		return approx(f), nil
 	case KindInteger, KindRational:
-		num, den, isFrac := strings.Cut(text, "/")
-		maxDigits := int(float64(maxBits)*math.Log10(2)) + 2
-		if isFrac != (sv.Kind == KindRational) || !decimalDigits(strings.TrimPrefix(num, "-"), maxDigits) ||
-			isFrac && !decimalDigits(den, maxDigits) {
-			return value{}, fmt.Errorf("%w: %s %.40q", errStateValue, sv.Kind, text)
+		numText, denText, isFrac := strings.Cut(sv.Value, "/")
+		if isFrac != (sv.Kind == KindRational) {
+			return value{}, bad
 		}
-		r, ok := new(big.Rat).SetString(text)
-		if !ok || r.IsInt() == isFrac || r.Num().BitLen() > maxBits || r.Denom().BitLen() > maxBits {
-			return value{}, fmt.Errorf("%w: %s %.40q", errStateValue, sv.Kind, text)
+		num, ok := parseInt(numText, true, maxBits)
+		den := big.NewInt(1)
+		if isFrac {
+			den, _ = parseInt(denText, false, maxBits)
+		}
+		if !ok || den == nil || den.Sign() <= 0 {
+			return value{}, bad
+		}
+		r := new(big.Rat).SetFrac(num, den)
+		if r.IsInt() == isFrac {
+			return value{}, bad
 		}
 		return ratValue(r), nil
 	}
 	return value{}, fmt.Errorf("%w: kind %q", errStateValue, sv.Kind)
 }
 
-// decimalDigits reports whether s is 1 to max decimal digits without a leading zero.
-func decimalDigits(s string, max int) bool {
-	if s == "" || len(s) > max || len(s) > 1 && s[0] == '0' {
-		return false
+// parseInt reads a decimal integer without leading zeros, or "0x" and lower-case hex
+// digits, of at most maxBits bits (judged on the text's length first); signed allows a
+// leading "-". It returns nil, false when s is not one.
+func parseInt(s string, signed bool, maxBits int) (*big.Int, bool) {
+	neg := signed && strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
+	base, digits, maxDigits := 10, s, int(float64(maxBits)*math.Log10(2))+2
+	if hex, ok := strings.CutPrefix(s, "0x"); ok {
+		base, digits, maxDigits = 16, hex, maxBits/4+1
 	}
-	return true
+	if digits == "" || len(digits) > maxDigits || base == 10 && len(digits) > 1 && digits[0] == '0' ||
+		strings.IndexFunc(digits, func(r rune) bool { return !isDigitOf(r, base) }) >= 0 {
+		return nil, false
+	}
+	n, ok := new(big.Int).SetString(digits, base)
+	if !ok || n.BitLen() > maxBits {
+		return nil, false
+	}
+	if neg {
+		n.Neg(n)
+	}
+	return n, true
+}
+
+func isDigitOf(r rune, base int) bool {
+	return r >= '0' && r <= '9' || base == 16 && r >= 'a' && r <= 'f'
 }
 
 // ShareState gives s the variables and ans of from, sharing their values rather than

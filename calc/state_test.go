@@ -3,6 +3,7 @@ package calc_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,12 +106,15 @@ func TestEffectOf(t *testing.T) {
 		res, err := s.Eval(tc.line)
 		assert.Equal(t, tc.want, s.EffectOf(res, err), tc.line)
 	}
-	// A value too long for the display still travels whole, with or without ExactValue.
-	res, err := s.Eval("2 ** 20000")
+	// A value beyond int64s travels in hexadecimal, whole however long its display.
+	res, err := s.Eval("-(2 ** 20000)")
 	require.NoError(t, err)
 	e := s.EffectOf(res, err)
-	assert.Len(t, e.Value, 6021)
 	assert.Equal(t, calc.KindInteger, e.Kind)
+	assert.Equal(t, "-0x1"+strings.Repeat("0", 5000), e.Value)
+	res, err = s.Eval("2**64 / 3")
+	require.NoError(t, err)
+	assert.Equal(t, calc.StoredValue{Kind: calc.KindRational, Value: "0x10000000000000000/0x3"}, s.EffectOf(res, err).StoredValue)
 }
 
 func TestStateOrderAndAns(t *testing.T) {
@@ -140,21 +144,27 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		tooMany.Vars = append(tooMany.Vars, v("v"+strconv.Itoa(i), calc.KindInteger, "1"))
 	}
 	for name, st := range map[string]calc.State{
-		"too many variables":  tooMany,
-		"twice":               {Vars: []calc.Var{v("x", calc.KindInteger, "1"), v("x", calc.KindInteger, "2")}},
-		"reserved":            {Vars: []calc.Var{v("pi", calc.KindInteger, "1")}},
-		"command":             {Vars: []calc.Var{v("Help", calc.KindInteger, "1")}},
-		"bad name":            {Vars: []calc.Var{v("1x", calc.KindInteger, "1")}},
-		"long name":           {Vars: []calc.Var{v("abcdefghijabcdefghijabcdefghijabc", calc.KindInteger, "1")}},
-		"integer as rational": {Vars: []calc.Var{v("x", calc.KindRational, "4/2")}},
-		"fraction as integer": {Vars: []calc.Var{v("x", calc.KindInteger, "1/2")}},
-		"not a number":        {Vars: []calc.Var{v("x", calc.KindInteger, "12a")}},
-		"leading zero":        {Vars: []calc.Var{v("x", calc.KindInteger, "012")}},
-		"hex float":           {Vars: []calc.Var{v("x", calc.KindApprox, "0x1p3")}},
-		"infinite":            {Vars: []calc.Var{v("x", calc.KindApprox, "1e999")}},
-		"no kind":             {Vars: []calc.Var{v("x", "", "1")}},
-		"text kind":           {Ans: &calc.StoredValue{Kind: calc.KindText, Value: "1"}},
-		"too large":           {Ans: &calc.StoredValue{Kind: calc.KindInteger, Value: "1" + zeros(301100)}},
+		"too many variables":      tooMany,
+		"twice":                   {Vars: []calc.Var{v("x", calc.KindInteger, "1"), v("x", calc.KindInteger, "2")}},
+		"reserved":                {Vars: []calc.Var{v("pi", calc.KindInteger, "1")}},
+		"command":                 {Vars: []calc.Var{v("Help", calc.KindInteger, "1")}},
+		"bad name":                {Vars: []calc.Var{v("1x", calc.KindInteger, "1")}},
+		"long name":               {Vars: []calc.Var{v("abcdefghijabcdefghijabcdefghijabc", calc.KindInteger, "1")}},
+		"integer as rational":     {Vars: []calc.Var{v("x", calc.KindRational, "4/2")}},
+		"fraction as integer":     {Vars: []calc.Var{v("x", calc.KindInteger, "1/2")}},
+		"not a number":            {Vars: []calc.Var{v("x", calc.KindInteger, "12a")}},
+		"leading zero":            {Vars: []calc.Var{v("x", calc.KindInteger, "012")}},
+		"hex float":               {Vars: []calc.Var{v("x", calc.KindApprox, "0x1p3")}},
+		"infinite":                {Vars: []calc.Var{v("x", calc.KindApprox, "1e999")}},
+		"no kind":                 {Vars: []calc.Var{v("x", "", "1")}},
+		"text kind":               {Ans: &calc.StoredValue{Kind: calc.KindText, Value: "1"}},
+		"too large":               {Ans: &calc.StoredValue{Kind: calc.KindInteger, Value: "1" + zeros(301100)}},
+		"too large in hex":        {Ans: &calc.StoredValue{Kind: calc.KindInteger, Value: "0x1" + zeros(250000)}},
+		"empty hex":               {Ans: &calc.StoredValue{Kind: calc.KindInteger, Value: "0x"}},
+		"upper-case hex":          {Ans: &calc.StoredValue{Kind: calc.KindInteger, Value: "0xFF"}},
+		"negative denominator":    {Ans: &calc.StoredValue{Kind: calc.KindRational, Value: "1/-2"}},
+		"zero denominator":        {Ans: &calc.StoredValue{Kind: calc.KindRational, Value: "1/0"}},
+		"hex integer as rational": {Ans: &calc.StoredValue{Kind: calc.KindRational, Value: "0x4/0x2"}},
 	} {
 		s := calc.Session{}
 		_, _ = s.Eval("keep = 1")

@@ -461,8 +461,8 @@ func TestLogBytesAreBounded(t *testing.T) {
 	r := openRoom(t, log, "lab", RoomConfig{})
 	m := join(t, r, "a", "a")
 	for i := range 14 {
-		ev := m.say(t, r, fmt.Sprintf("x = 10 ** 200000 + %d", i)) // 200 KB of value each
-		require.Greater(t, ev.size, 200_000)
+		ev := m.say(t, r, fmt.Sprintf("x = 10 ** 200000 + %d", i)) // 166 KB of value each
+		require.Greater(t, ev.size, 150_000)
 	}
 	ctx := testContext(t)
 	evs, err := log.events(ctx, "lab")
