@@ -236,3 +236,33 @@ func TestPropertyShareState(t *testing.T) {
 		assert.Equal(t, before, replica.State(), "the replica is unchanged")
 	})
 }
+
+// Replaying a million-bit value: its text in hexadecimal (as EffectOf writes it) against
+// the same value in decimal.
+func BenchmarkApplyMillionBits(b *testing.B) {
+	var s calc.Session
+	res, err := s.Eval("x = 3 ** 630000")
+	require.NoError(b, err)
+	hex := s.EffectOf(res, err)
+	s.ExactValue = true
+	dec, err := s.Eval("x") // the decimal text, as the JSON value writes it
+	require.NoError(b, err)
+	for _, tc := range []struct {
+		name string
+		e    calc.Effect
+	}{{"hex", hex}, {"decimal", calc.Effect{Name: "x", StoredValue: calc.StoredValue{Kind: calc.KindInteger, Value: dec.Value}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for range b.N {
+				var r calc.Session
+				if err := r.Apply(tc.e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("effect", func(b *testing.B) {
+		for range b.N {
+			_ = s.EffectOf(res, nil)
+		}
+	})
+}
