@@ -3,6 +3,7 @@ package rooms
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,5 +79,40 @@ func BenchmarkRoomContention(b *testing.B) {
 			b.ReportMetric(float64(attempts.Load()-int64(b.N))/float64(b.N), "retries/line")
 			b.ReportMetric(float64(refused.Load())/float64(b.N), "refused/line")
 		})
+	}
+}
+
+// Memory of an open room replica on one instance (its consumer, its subscriptions, its
+// state), the embedded server's share included: heap and goroutines per room for 1 000
+// rooms, each with one event.
+func BenchmarkRoomsMemory(b *testing.B) {
+	for range b.N {
+		ts := startServer(b)
+		log := ts.instance()
+		const n = 1000
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		goroutines := runtime.NumGoroutine()
+		var s calc.Session
+		var rooms []*Room
+		for i := range n {
+			r, err := OpenRoom(context.Background(), log, fmt.Sprint("room", i), RoomConfig{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.Evaluate(context.Background(), Member{ID: "a"}, "x = 1", &s, evalLine); err != nil {
+				b.Fatal(err)
+			}
+			rooms = append(rooms, r)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n, "heap-bytes/room")
+		b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/n, "goroutines/room")
+		for _, r := range rooms {
+			r.Close()
+		}
 	}
 }

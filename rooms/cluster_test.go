@@ -65,6 +65,7 @@ func startCluster(t *testing.T) []*Log {
 			log, err = OpenLog(ctx, js, LogConfig{Replicas: 3, Storage: jetstream.MemoryStorage})
 			return err == nil
 		}, 30*time.Second, 100*time.Millisecond, "the JetStream cluster did not form")
+		t.Cleanup(log.Close)
 		logs = append(logs, log)
 	}
 	return logs

@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"wscalc/calc"
@@ -19,6 +22,8 @@ const (
 	// streamName holds every room's events, on the subject subjectPrefix + room.
 	streamName    = "wscalc_rooms"
 	subjectPrefix = "wscalc.rooms.ev."
+	// turnPrefix + room is where a room's replicas ask for a turn (turns.go): plain NATS.
+	turnPrefix = "wscalc.rooms.turn."
 	// snapBucket holds each room's latest snapshot, named room.epoch: an object store,
 	// because a room's variables may take more than a message holds.
 	snapBucket = "wscalc_rooms_snap"
@@ -76,10 +81,19 @@ type LogConfig struct {
 // events: of instances racing to create it (first join, a lost log), one succeeds and the
 // others find its epoch; a replica still in the old epoch cannot append after the mark.
 // A lost stream loses the epochs with the events, so seqs are never reused in an epoch.
+//
+// The Log follows the stream for the replicas open on it: one consumer of every room's
+// new events, handed to the room's Room if it has one here (a consumer per room would
+// cost some 45 KB and 9 goroutines per room), and one subscription of the turn requests.
 type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	snaps  jetstream.ObjectStore
+
+	mu        sync.Mutex
+	followers map[string]*Room
+	consumer  jetstream.ConsumeContext
+	turns     *nats.Subscription
 }
 
 // OpenLog creates the room log's stream and buckets, or binds to them.
@@ -105,7 +119,73 @@ func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, 
 	if err != nil {
 		return nil, fmt.Errorf("rooms: bucket %s: %w", snapBucket, err)
 	}
-	return &Log{js: js, stream: stream, snaps: snaps}, nil
+	l := &Log{js: js, stream: stream, snaps: snaps, followers: map[string]*Room{}}
+	if err := l.startFollowing(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// startFollowing starts the consumer of every room's new events and the subscription of
+// turn requests.
+func (l *Log) startFollowing(ctx context.Context) error {
+	cons, err := l.js.OrderedConsumer(ctx, streamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjectPrefix + "*"},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	l.turns, err = l.js.Conn().Subscribe(turnPrefix+"*", l.dispatchTurn)
+	if err != nil {
+		return unavailable(err)
+	}
+	l.consumer, err = cons.Consume(l.dispatch)
+	if err != nil {
+		_ = l.turns.Unsubscribe()
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Close stops following the stream (close the rooms first).
+func (l *Log) Close() {
+	_ = l.turns.Unsubscribe()
+	l.consumer.Stop()
+	<-l.consumer.Closed()
+}
+
+// follow hands the room's messages to r from now on (replacing a Room closing).
+func (l *Log) follow(r *Room) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.followers[r.name] = r
+}
+
+func (l *Log) unfollow(r *Room) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.followers[r.name] == r {
+		delete(l.followers, r.name)
+	}
+}
+
+func (l *Log) follower(room string) *Room {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.followers[room]
+}
+
+func (l *Log) dispatch(msg jetstream.Msg) {
+	if r := l.follower(strings.TrimPrefix(msg.Subject(), subjectPrefix)); r != nil {
+		r.receive(msg)
+	}
+}
+
+func (l *Log) dispatchTurn(msg *nats.Msg) {
+	if r := l.follower(strings.TrimPrefix(msg.Subject, turnPrefix)); r != nil {
+		r.turnAsked(msg)
+	}
 }
 
 func subject(room string) string { return subjectPrefix + room }
@@ -162,16 +242,17 @@ func decodeEvent(data []byte, streamSeq uint64) (Event, error) {
 
 // events reads every message kept on the room's subject, oldest first, of every epoch.
 func (l *Log) events(ctx context.Context, room string) ([]Event, error) {
-	last, err := l.stream.GetLastMsgForSubject(ctx, subject(room))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, unavailable(err)
-	}
+	return l.eventsAfter(ctx, room, 0)
+}
+
+// eventsAfter reads the messages on the room's subject after the stream sequence after.
+func (l *Log) eventsAfter(ctx context.Context, room string, after uint64) ([]Event, error) {
 	var evs []Event
-	for seq := uint64(1); seq <= last.Sequence; seq++ {
+	for seq := after + 1; ; {
 		msg, err := l.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject(room)))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return evs, nil
+		}
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -180,9 +261,8 @@ func (l *Log) events(ctx context.Context, room string) ([]Event, error) {
 			return nil, err
 		}
 		evs = append(evs, ev)
-		seq = msg.Sequence
+		seq = msg.Sequence + 1
 	}
-	return evs, nil
 }
 
 // lastStreamSeq is the log's sequence of the last message on the room's subject, 0 when

@@ -46,5 +46,6 @@ func (ts *testServer) instance() *Log {
 	defer cancel()
 	log, err := OpenLog(ctx, js, LogConfig{Replicas: 1, Storage: jetstream.MemoryStorage})
 	require.NoError(ts.t, err)
+	ts.t.Cleanup(log.Close)
 	return log
 }

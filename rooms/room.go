@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"wscalc/calc"
@@ -103,12 +102,13 @@ type Room struct {
 	// (see yield).
 	others  map[string]*writerTimes
 	changed chan struct{} // closed when pos or broken changes
+	ready   bool          // loaded: events offered before are read again by pull
 
-	consumer jetstream.ConsumeContext
-	turns    *nats.Subscription // others asking for a turn
-	reload   chan struct{}
-	done     chan struct{}
-	wg       sync.WaitGroup
+	ctx       context.Context // ended by Close: a reload in flight stops
+	cancel    context.CancelFunc
+	reloading bool // a reload runs in the background (mu held)
+	again     bool // and another was asked meanwhile (mu held)
+	wg        sync.WaitGroup
 }
 
 // OpenRoom loads the room from the log (creating its log afresh if it has none) and
@@ -123,41 +123,27 @@ func OpenRoom(ctx context.Context, log *Log, name string, cfg RoomConfig) (*Room
 	if cfg.TurnPause == 0 {
 		cfg.TurnPause = defaultTurnPause
 	}
-	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){}, others: map[string]*writerTimes{},
-		changed: make(chan struct{}), reload: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &Room{name: name, log: log, cfg: cfg, writer: NewEpoch(), listeners: map[int]func(Update){},
+		others: map[string]*writerTimes{}, changed: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	log.follow(r) // first: what the log delivers from now on reaches the room
 	l, err := r.load(ctx)
 	if err != nil {
+		r.Close()
 		return nil, err
 	}
 	r.install(l)
-	cons, err := log.js.OrderedConsumer(ctx, streamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject(name)},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    l.pos.streamSeq + 1,
-	})
-	if err != nil {
-		return nil, unavailable(err)
+	if err := r.pull(ctx); err != nil { // what came between the load and now
+		r.Close()
+		return nil, err
 	}
-	r.turns, err = log.js.Conn().Subscribe(turnSubject(name), r.turnAsked)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	r.consumer, err = cons.Consume(r.receive)
-	if err != nil {
-		_ = r.turns.Unsubscribe()
-		return nil, unavailable(err)
-	}
-	r.wg.Add(1)
-	go r.reloader()
 	return r, nil
 }
 
 // Close stops following the log.
 func (r *Room) Close() {
-	_ = r.turns.Unsubscribe()
-	r.consumer.Stop()
-	<-r.consumer.Closed()
-	close(r.done)
+	r.log.unfollow(r)
+	r.cancel()
 	r.wg.Wait()
 }
 
@@ -273,38 +259,47 @@ func (r *Room) stored(ctx context.Context, at Position, ev Event) {
 	}
 }
 
-// catchUp waits until the replica has applied what the log holds beyond at.
+// catchUp brings the replica up to what the log holds beyond at, which it was refused at.
 func (r *Room) catchUp(ctx context.Context, at Position) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Wait)
 	defer cancel()
-	last, err := r.log.lastStreamSeq(ctx, r.name)
+	if err := r.pull(ctx); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	moved, broken := r.pos.streamSeq != at.streamSeq, r.broken
+	r.mu.Unlock()
+	switch {
+	case broken != nil:
+		return broken
+	case moved:
+		return nil
+	}
+	// Nothing after at, yet the log refused it: the room's events were deleted (the room
+	// forgotten, or its log lost) or a message is missing: load the room again.
+	return r.reload(ctx)
+}
+
+// pull reads from the log the room's messages after the replica's position and offers
+// them: events the log's consumer may not deliver (before the room followed the log, or
+// not yet).
+func (r *Room) pull(ctx context.Context) error {
+	r.mu.Lock()
+	after := r.pos.streamSeq
+	r.mu.Unlock()
+	evs, err := r.log.eventsAfter(ctx, r.name, after)
 	if err != nil {
 		return err
 	}
-	if last <= at.streamSeq { // the room's events were deleted: forgotten, or lost
-		r.requestReload()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range evs {
+		r.offerLocked(ev)
 	}
-	for {
-		r.mu.Lock()
-		caughtUp := r.pos.streamSeq >= max(last, at.streamSeq+1)
-		broken, changed := r.broken, r.changed
-		r.mu.Unlock()
-		switch {
-		case broken != nil:
-			return broken
-		case caughtUp:
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return unavailable(ctx.Err())
-		}
-	}
+	return nil
 }
 
-// receive handles a message of the log's consumer: the room's next event, or the sign
-// that the replica must load the room again (a new epoch, a gap).
+// receive handles a message of the room's subject from the log's consumer.
 func (r *Room) receive(msg jetstream.Msg) {
 	md, err := msg.Metadata()
 	if err != nil {
@@ -313,17 +308,28 @@ func (r *Room) receive(msg jetstream.Msg) {
 	ev, err := decodeEvent(msg.Data(), md.Sequence.Stream)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err != nil {
+		r.requestReloadLocked()
+		return
+	}
+	r.offerLocked(ev)
+}
+
+// offerLocked takes a message of the room's subject: the next event is applied, one
+// already applied is ignored, a start mark begins the new epoch, and anything else (a
+// gap) has the room loaded again.
+func (r *Room) offerLocked(ev Event) {
 	switch {
-	case md.Sequence.Stream <= r.pos.streamSeq: // applied already
-	case err == nil && ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
+	case !r.ready || ev.streamSeq <= r.pos.streamSeq:
+	case ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
 		if ev.Writer != r.writer {
 			r.writerLocked(ev.Writer).stored = time.Now()
 		}
 		r.applyLocked(ev)
-	case err == nil && ev.Seq == 0: // the room's log was created afresh
+	case ev.Seq == 0: // the room's log was created afresh
 		r.resetLocked(fresh(Position{Epoch: ev.Epoch, streamSeq: ev.streamSeq}, nil, r.cfg.Limits))
 	default:
-		r.requestReload()
+		r.requestReloadLocked()
 	}
 }
 
@@ -369,40 +375,55 @@ func (r *Room) signalLocked() {
 	r.changed = make(chan struct{})
 }
 
-func (r *Room) requestReload() {
-	select {
-	case r.reload <- struct{}{}:
-	default:
+// reload loads the room again, installs it, and pulls what came meanwhile.
+func (r *Room) reload(ctx context.Context) error {
+	l, err := r.load(ctx)
+	if err != nil {
+		return err
 	}
+	r.mu.Lock()
+	r.reloaded(l)
+	r.mu.Unlock()
+	return r.pull(ctx)
 }
 
-// reloader loads the room again when asked, retrying until it succeeds or the room closes.
-func (r *Room) reloader() {
+// requestReloadLocked has the room loaded again in the background, once at a time.
+func (r *Room) requestReloadLocked() {
+	if r.reloading {
+		r.again = true
+		return
+	}
+	r.reloading = true
+	r.wg.Add(1)
+	go r.reloadInBackground()
+}
+
+// reloadInBackground reloads until a reload succeeds with none asked meanwhile, retrying
+// every second while the log fails (the replica is broken meanwhile), or the room closes.
+func (r *Room) reloadInBackground() {
 	defer r.wg.Done()
 	for {
-		select {
-		case <-r.done:
-			return
-		case <-r.reload:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Wait)
-		l, err := r.load(ctx)
+		ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Wait)
+		err := r.reload(ctx)
 		cancel()
-		if err != nil {
-			r.mu.Lock()
-			r.setBrokenLocked(err)
-			r.mu.Unlock()
-			select {
-			case <-r.done:
-				return
-			case <-time.After(time.Second):
-				r.requestReload()
-			}
-			continue
-		}
 		r.mu.Lock()
-		r.reloaded(l)
+		if err != nil && r.ctx.Err() == nil {
+			r.setBrokenLocked(err)
+			r.again = true
+		}
+		if !r.again || r.ctx.Err() != nil {
+			r.reloading = false
+			r.mu.Unlock()
+			return
+		}
+		r.again = false
 		r.mu.Unlock()
+		if err != nil {
+			select {
+			case <-r.ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 	}
 }
 
@@ -451,6 +472,6 @@ func (r *Room) install(l loaded) {
 func (r *Room) installLocked(l loaded) {
 	r.pos, r.replica, r.state = l.pos, l.replica, l.state
 	r.history, r.histBytes, r.logBytes = l.history, l.histBytes, l.logBytes
-	r.broken = nil
+	r.broken, r.ready = nil, true
 	r.signalLocked()
 }

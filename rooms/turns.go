@@ -34,7 +34,7 @@ func (w *writerTimes) owes(start, now time.Time) bool {
 	return start.Sub(w.stored) < contendedWithin || w.asked.After(w.stored) && now.Sub(w.asked) < contendedWithin
 }
 
-func turnSubject(room string) string { return "wscalc.rooms.turn." + room }
+func turnSubject(room string) string { return turnPrefix + room }
 
 // askTurn tells the other replicas this one lost a race (best effort).
 func (r *Room) askTurn() { _ = r.log.js.Conn().Publish(turnSubject(r.name), []byte(r.writer)) }
