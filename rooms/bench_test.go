@@ -82,9 +82,9 @@ func BenchmarkRoomContention(b *testing.B) {
 	}
 }
 
-// Memory of an open room replica on one instance (its consumer, its subscriptions, its
-// state), the embedded server's share included: heap and goroutines per room for 1 000
-// rooms, each with one event.
+// Memory of an open room replica on one instance (its state and history, its share of
+// the log's consumer), the embedded server's share included: heap and goroutines per room
+// for 1 000 rooms, each with one event.
 func BenchmarkRoomsMemory(b *testing.B) {
 	for range b.N {
 		ts := startServer(b)
