@@ -58,7 +58,7 @@ func RoomFull(limit int) *Error {
 	return &Error{Msg: msg, Close: msg, Code: closeTryLater}
 }
 
-// TooManyRooms refuses a join that would make one room more than limit.
+// TooManyRooms refuses a join of a new room when limit rooms are held already.
 func TooManyRooms(limit int) *Error {
 	msg := "too many rooms (limit " + strconv.Itoa(limit) + ")"
 	return &Error{Msg: msg, Close: msg, Code: closeTryLater}
