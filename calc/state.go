@@ -303,3 +303,9 @@ func (s *Session) ShareState(from *Session) {
 	s.order = append(s.order[:0], from.order...)
 	s.ans, s.hasAns = from.ans, from.hasAns
 }
+
+// Charge takes units from the session's budget for something that is not a line of the
+// calculator (a room command), or refuses as a line over the budget is refused.
+func (s *Session) Charge(units int) error {
+	return s.budget().charge(s.now(), float64(units))
+}

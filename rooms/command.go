@@ -29,8 +29,11 @@ type Command struct {
 func ParseCommand(line string) (Command, bool) {
 	line = trimBlanks(cutComment(line))
 	word, arg, hasArg := cutBlank(line)
+	if len(word) < len("who") || len(word) > len("leave") { // most lines: no lookup, no allocation
+		return Command{}, false
+	}
 	verb, ok := verbs[strings.ToLower(word)]
-	if !ok || len(word) > len("leave") {
+	if !ok {
 		return Command{}, false
 	}
 	if !hasArg {

@@ -1,0 +1,517 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"wscalc/calc"
+	"wscalc/rooms"
+)
+
+// Rooms is what the sessions of one server share about rooms: the registry of this
+// instance's replicas and who is a member of which room here. Build it with NewRooms and
+// give it to every transport's Config; nil means rooms are unavailable.
+type Rooms struct {
+	Registry *rooms.Registry
+
+	mu      sync.Mutex
+	members map[string]map[*member]struct{} // the members here, by room
+}
+
+// NewRooms returns the rooms of a server on the room log (nil: rooms unavailable).
+func NewRooms(log *rooms.Log, cfg rooms.RoomConfig, limits rooms.Limits) *Rooms {
+	d := &Rooms{members: map[string]map[*member]struct{}{}}
+	if log != nil {
+		d.Registry = rooms.NewRegistry(log, cfg, limits, d.Count)
+	}
+	return d
+}
+
+// Close closes the registry's replicas.
+func (d *Rooms) Close() {
+	if d != nil && d.Registry != nil {
+		d.Registry.Close()
+	}
+}
+
+// Count is how many members the room has.
+func (d *Rooms) Count(room string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.members[room])
+}
+
+// Members returns the room's members sorted (rooms.SortMembers).
+func (d *Rooms) Members(room string) []rooms.Member {
+	d.mu.Lock()
+	list := make([]rooms.Member, 0, len(d.members[room]))
+	for m := range d.members[room] {
+		list = append(list, m.info())
+	}
+	d.mu.Unlock()
+	rooms.SortMembers(list)
+	return list
+}
+
+// LocalMembers is how many room members are connected here, and in how many rooms.
+func (d *Rooms) LocalMembers() (members, rooms int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, set := range d.members {
+		members += len(set)
+	}
+	return members, len(d.members)
+}
+
+// add makes m a member of room and tells the others; it returns the count after.
+func (d *Rooms) add(room string, m *member) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	set := d.members[room]
+	if set == nil {
+		set = map[*member]struct{}{}
+		d.members[room] = set
+	}
+	set[m] = struct{}{}
+	d.tellLocked(room, m, rooms.JoinedNotice(m.nickNow(), room, len(set)))
+	return len(set)
+}
+
+// remove takes m out of room and tells the others.
+func (d *Rooms) remove(room string, m *member) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	set := d.members[room]
+	delete(set, m)
+	if len(set) == 0 {
+		delete(d.members, room)
+	}
+	d.tellLocked(room, m, rooms.LeftNotice(m.nickNow(), room, len(set)))
+}
+
+// renamed tells the others of room that m renamed.
+func (d *Rooms) renamed(room string, m *member, old string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tellLocked(room, m, rooms.RenamedNotice(old, m.nickNow()))
+}
+
+func (d *Rooms) tellLocked(room string, from *member, notice string) {
+	for o := range d.members[room] {
+		if o != from {
+			o.enqueue(RoomMsg{Kind: RoomNotice, Text: notice, Room: room})
+		}
+	}
+}
+
+// RoomMsgKind says what a RoomMsg is.
+type RoomMsgKind uint8
+
+const (
+	// RoomReply answers the member's own line: Text (Err: an error line), or Event, its
+	// own event; Req is the request it answers.
+	RoomReply RoomMsgKind = iota
+	// RoomEvent is another member's event (or an own event stored although its reply was a
+	// refusal): Event.
+	RoomEvent
+	// RoomNotice is presence: Text is the "# " line.
+	RoomNotice
+	// RoomState is the room as the member now sees it, after a join's reply or a reset
+	// (Reset true): View.
+	RoomState
+	// RoomLeft follows the reply to a leave, or to a join that left Room.
+	RoomLeft
+)
+
+// RoomMsg is one thing a room member is sent, in its place in the member's order.
+type RoomMsg struct {
+	Kind  RoomMsgKind
+	Room  string
+	Text  string
+	Err   bool
+	Req   any
+	Event *rooms.Event
+	View  *rooms.View
+	Reset bool
+	Since *rooms.View // unused by text mode
+}
+
+// RoomSink is how a transport sends what a room member receives.
+type RoomSink interface {
+	// Deliver sends msgs, in order, through the session's outbox, and flushes them.
+	Deliver(msgs []RoomMsg) error
+	// TooFarBehind ends the session of a member with more than rooms.MaxUnsent messages
+	// unsent (WebSocket: 1008 "too far behind"). It must not block.
+	TooFarBehind()
+	// Result is the JSON reply to an event (without id and seq) that the room stores for
+	// the JSON members, or nil.
+	Result(res calc.Result, err error) []byte
+	// MembersChanged notes that the room's member list changed (JSON members message).
+	MembersChanged()
+}
+
+// member is the room side of a session, made on its first room command. The owner
+// goroutine (the session's reader) changes room, name and unsub; the rest is under mu.
+type member struct {
+	s     *Session
+	sink  RoomSink
+	room  *rooms.Room
+	name  string
+	unsub func()
+
+	mu      sync.Mutex
+	nick    string
+	queue   []RoomMsg
+	early   []RoomMsg // updates while a join is being answered
+	joining bool
+	sending bool
+	cut     bool
+	pending bool // an Evaluate of the member's runs: its own event is its reply
+	req     any
+	replied bool
+	idle    chan struct{} // closed when the queue is empty and nothing is being sent
+}
+
+func (m *member) nickNow() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.nick
+}
+
+func (m *member) info() rooms.Member {
+	return rooms.Member{ID: m.s.id, Nick: m.nickNow(), Transport: string(m.s.cfg.Transport)}
+}
+
+// enqueue queues msg and starts sending if nothing is being sent. It never blocks: a
+// member with more than rooms.MaxUnsent messages waiting is cut off.
+func (m *member) enqueue(msg RoomMsg) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.enqueueLocked(msg)
+}
+
+func (m *member) enqueueLocked(msg RoomMsg) {
+	if m.cut {
+		return
+	}
+	if m.joining {
+		m.early = append(m.early, msg)
+		return
+	}
+	if len(m.queue) >= rooms.MaxUnsent {
+		m.cut = true
+		m.queue = nil
+		m.s.End(rooms.CloseTooFarBehind)
+		go m.sink.TooFarBehind()
+		return
+	}
+	m.queue = append(m.queue, msg)
+	if !m.sending {
+		m.sending = true
+		go m.send()
+	}
+}
+
+// send delivers the queue until it is empty.
+func (m *member) send() {
+	for {
+		m.mu.Lock()
+		batch := m.queue
+		m.queue = nil
+		if len(batch) == 0 || m.cut {
+			m.sending = false
+			if m.idle != nil {
+				close(m.idle)
+				m.idle = nil
+			}
+			m.mu.Unlock()
+			return
+		}
+		m.mu.Unlock()
+		if err := m.sink.Deliver(batch); err != nil {
+			m.mu.Lock()
+			m.cut = true // the write failed: the transport ends the session
+			m.mu.Unlock()
+		}
+	}
+}
+
+// flushed waits until everything queued has been sent (or the member was cut off).
+func (m *member) flushed() {
+	m.mu.Lock()
+	if !m.sending {
+		m.mu.Unlock()
+		return
+	}
+	if m.idle == nil {
+		m.idle = make(chan struct{})
+	}
+	idle := m.idle
+	m.mu.Unlock()
+	<-idle
+}
+
+// receive is the room's subscriber: it queues and returns (the room is locked).
+func (m *member) receive(u rooms.Update) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case u.Reset != nil:
+		m.enqueueLocked(RoomMsg{Kind: RoomNotice, Room: u.Reset.Room, Text: rooms.ResetNotice(u.Reset.Room)})
+		m.enqueueLocked(RoomMsg{Kind: RoomState, Room: u.Reset.Room, View: u.Reset, Reset: true})
+	case u.Event.Member.ID == m.s.id && m.pending && !m.replied:
+		m.replied = true
+		m.enqueueLocked(RoomMsg{Kind: RoomReply, Room: m.name, Event: u.Event, Req: m.req})
+	default:
+		m.enqueueLocked(RoomMsg{Kind: RoomEvent, Room: m.name, Event: u.Event})
+	}
+}
+
+// SetRoomSink lets the session take part in rooms, through sink; without one, room
+// commands are lines for the calculator as before.
+func (s *Session) SetRoomSink(sink RoomSink) { s.sink = sink }
+
+// InRoom reports whether the session is a member of a room (owner goroutine).
+func (s *Session) InRoom() bool { return s.member != nil && s.member.room != nil }
+
+// RoomSide reports whether the session ever used a room command: its outbox may then be
+// written by its room's sender too (owner goroutine).
+func (s *Session) RoomSide() bool { return s.member != nil }
+
+// RoomSend sends a reply of the session's, in a room, after what the member was sent
+// before (a refusal before evaluation: line too long, invalid UTF-8…).
+func (s *Session) RoomSend(text string, req any) {
+	s.member.enqueue(RoomMsg{Kind: RoomReply, Room: s.member.name, Text: text, Err: true, Req: req})
+}
+
+// RoomLine handles line if it is a room command or the session is in a room; handled
+// false means the line is the private session's, as before. Replies go through the sink;
+// req is what they answer (the JSON id). quit: the session ends now (it left its room).
+func (s *Session) RoomLine(line string, req any) (handled, quit bool) {
+	if s.sink == nil {
+		return false, false
+	}
+	cmd, isCmd := rooms.ParseCommand(line)
+	if !isCmd && !s.InRoom() {
+		return false, false
+	}
+	m := s.memberOf()
+	if isCmd {
+		s.command(m, cmd, req)
+	} else if quit = s.roomLine(m, line, req); quit {
+		s.LeaveRoom()
+	}
+	if !s.InRoom() {
+		m.flushed() // the private replies that follow go straight to the outbox
+	}
+	return true, quit
+}
+
+func (s *Session) memberOf() *member {
+	if s.member == nil {
+		s.member = &member{s: s, sink: s.sink, nick: rooms.DefaultNick(s.id)}
+	}
+	return s.member
+}
+
+// reply queues a reply line of the member's.
+func (m *member) reply(text string, isErr bool, req any) {
+	m.enqueue(RoomMsg{Kind: RoomReply, Room: m.name, Text: text, Err: isErr, Req: req})
+}
+
+func (m *member) fail(err error, req any) { m.reply(err.Error(), true, req) }
+
+// command answers a room command (§2).
+func (s *Session) command(m *member, cmd rooms.Command, req any) {
+	cmd, err := cmd.Check()
+	switch {
+	case err != nil:
+		m.fail(err, req)
+	case cmd.Verb == rooms.Who:
+		if m.room == nil {
+			m.fail(rooms.ErrNotInRoom, req)
+			return
+		}
+		d := s.cfg.Rooms
+		m.reply(rooms.WhoReply(m.name, d.Count(m.name), d.Members(m.name)), false, req)
+	case cmd.Verb == rooms.Leave && m.room == nil:
+		m.fail(rooms.ErrNotInRoom, req)
+	case cmd.Verb == rooms.Join && m.room != nil && cmd.Arg == m.name:
+		m.fail(rooms.AlreadyIn(m.name), req)
+	default:
+		if err := s.calc.Charge(rooms.CommandCost); err != nil {
+			m.fail(err, req)
+			return
+		}
+		switch cmd.Verb {
+		case rooms.Join:
+			s.join(m, cmd.Arg, req)
+		case rooms.Leave:
+			name := m.name
+			s.LeaveRoom()
+			m.reply(rooms.LeftReply(name), false, req)
+			m.enqueue(RoomMsg{Kind: RoomLeft, Room: name})
+		case rooms.Nick:
+			s.rename(m, cmd.Arg, req)
+		}
+	}
+}
+
+func (s *Session) rename(m *member, nick string, req any) {
+	m.mu.Lock()
+	old := m.nick
+	m.nick = nick
+	m.mu.Unlock()
+	if m.room != nil {
+		s.cfg.Rooms.renamed(m.name, m, old)
+	}
+	m.reply(rooms.RenamedReply(old, nick), false, req)
+	m.sink.MembersChanged()
+}
+
+// join answers join NAME: the room is joined first, so that a refused join leaves the
+// member where it was.
+func (s *Session) join(m *member, name string, req any) {
+	d := s.cfg.Rooms
+	if d == nil || d.Registry == nil {
+		m.fail(rooms.ErrUnavailable, req)
+		return
+	}
+	room, err := d.Registry.Join(s.ctx, name)
+	if err != nil {
+		m.fail(err, req)
+		return
+	}
+	old := m.name
+	if m.room != nil {
+		s.LeaveRoom()
+	}
+	s.calc.Restore(calc.State{}) // the private variables are dropped, not carried in
+	m.mu.Lock()
+	m.joining = true
+	m.mu.Unlock()
+	view, unsub := room.Subscribe(m.receive)
+	m.room, m.name, m.unsub = room, name, unsub
+	n := d.add(name, m)
+	m.mu.Lock()
+	early := m.early
+	m.early, m.joining = nil, false
+	if old != "" {
+		m.enqueueLocked(RoomMsg{Kind: RoomLeft, Room: old})
+	}
+	m.enqueueLocked(RoomMsg{Kind: RoomReply, Room: name, Text: rooms.JoinedReply(name, m.nick, n, view.Seq), Req: req})
+	m.enqueueLocked(RoomMsg{Kind: RoomState, Room: name, View: &view})
+	for _, msg := range early {
+		m.enqueueLocked(msg)
+	}
+	m.mu.Unlock()
+	m.sink.MembersChanged()
+}
+
+// LeaveRoom leaves the session's room, if any, telling the others; the session is back to
+// a fresh private calculator. Transports call it when the session ends.
+func (s *Session) LeaveRoom() {
+	m := s.member
+	if m == nil || m.room == nil {
+		return
+	}
+	m.unsub()
+	s.cfg.Rooms.remove(m.name, m)
+	s.cfg.Rooms.Registry.Leave(m.name)
+	m.room, m.unsub = nil, nil
+	s.calc.Restore(calc.State{})
+}
+
+// errPrivate carries the answer of a line that is not an event (help, vars): the member is
+// answered privately.
+type errPrivate struct{ res calc.Result }
+
+func (errPrivate) Error() string { return "private" }
+
+// roomLine evaluates a member's line in its room (§3); true for quit or exit.
+func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
+	if calc.IsQuit(line) {
+		return true
+	}
+	if !calc.NeedsReply(line, s.calc.Limits.WithDefaults().MaxLineBytes) {
+		return false
+	}
+	m.mu.Lock()
+	m.pending, m.req, m.replied = true, req, false
+	m.mu.Unlock()
+	_, err := m.room.Evaluate(s.ctx, rooms.Member{ID: s.id, Nick: m.nickNow()}, line, &s.calc, s.evalInRoom)
+	m.mu.Lock()
+	replied := m.replied
+	m.pending, m.req = false, nil
+	m.mu.Unlock()
+	var priv errPrivate
+	switch {
+	case replied || err == nil:
+	case errors.As(err, &priv):
+		m.reply(priv.res.Display, false, req)
+	default:
+		m.fail(err, req)
+	}
+	return false
+}
+
+// evalInRoom is the rooms.EvalFunc of the session's lines: through the scheduler, charged
+// to the member; refusals before evaluation and commands are not events.
+func (s *Session) evalInRoom(ctx context.Context, cs *calc.Session, line string) (rooms.Outcome, error) {
+	res, err := s.cfg.Sched.Eval(ctx, s.cfg.Transport, cs, line)
+	if ce, ok := err.(*calc.Error); ok {
+		switch ce.Refusal {
+		case calc.RefusalBudget, calc.RefusalCost, calc.RefusalServerMemory, calc.RefusalBusy:
+			return rooms.Outcome{}, err
+		}
+	} else if err != nil {
+		return rooms.Outcome{}, err
+	}
+	if err == nil && res.Kind != calc.KindInteger && res.Kind != calc.KindRational && res.Kind != calc.KindApprox {
+		return rooms.Outcome{}, errPrivate{res}
+	}
+	out := rooms.Outcome{Effect: cs.EffectOf(res, err), Result: s.sink.Result(res, err)}
+	if err != nil {
+		out.Display = err.Error()
+	} else {
+		out.Display = res.Display
+	}
+	return out, nil
+}
+
+// EndRoom leaves the session's room as it ends and waits until what the member was sent
+// is out, so that a goodbye follows it.
+func (s *Session) EndRoom() {
+	if s.member != nil {
+		s.LeaveRoom()
+		s.member.flushed()
+	}
+}
+
+// TextLines writes msg as the line protocol shows it (§4): replies as they are, every
+// other line starting with "# ".
+func TextLines(msg RoomMsg, line func(string) error) error {
+	switch msg.Kind {
+	case RoomReply:
+		if msg.Event != nil {
+			return line(msg.Event.Display)
+		}
+		return line(msg.Text)
+	case RoomEvent:
+		ev := msg.Event
+		return line(rooms.EventLine(ev.Seq, ev.Member.Nick, ev.Input, ev.Display))
+	case RoomNotice:
+		return line(msg.Text)
+	case RoomState:
+		if msg.Reset {
+			return nil
+		}
+		for _, ev := range msg.View.Last(rooms.JoinHistoryLines) {
+			if err := line(rooms.EventLine(ev.Seq, ev.Member.Nick, ev.Input, ev.Display)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
