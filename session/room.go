@@ -17,6 +17,71 @@ type Rooms struct {
 
 	mu      sync.Mutex
 	members map[string]map[*member]struct{} // the members here, by room
+	remote  RemoteMembers
+}
+
+// RemoteMembers is the members of rooms on the other instances of a cluster
+// (cluster.RoomMembers).
+type RemoteMembers interface {
+	// Set publishes this instance's members of room.
+	Set(room string, members []rooms.Member)
+	// Members returns the room's members on the other instances.
+	Members(room string) []rooms.Member
+}
+
+// SetRemote makes counts, lists and notices cover the other instances' members too; call
+// it before the first session starts, and RemoteChanged on each change of theirs.
+func (d *Rooms) SetRemote(r RemoteMembers) { d.remote = r }
+
+// RemoteChanged tells the members here that a room's members elsewhere went from before
+// to after: joined, left (or dropped with their instance), renamed.
+func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
+	old := make(map[string]rooms.Member, len(before))
+	for _, m := range before {
+		old[m.ID] = m
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := len(d.members[room]) + len(after)
+	now := make(map[string]bool, len(after))
+	for _, m := range after {
+		now[m.ID] = true
+		o, was := old[m.ID]
+		switch {
+		case !was:
+			d.tellLocked(room, nil, rooms.JoinedNotice(m.Nick, room, n))
+		case o.Nick != m.Nick:
+			d.tellLocked(room, nil, rooms.RenamedNotice(o.Nick, m.Nick))
+		}
+	}
+	for _, m := range before {
+		if !now[m.ID] {
+			d.tellLocked(room, nil, rooms.LeftNotice(m.Nick, room, n))
+		}
+	}
+	for o := range d.members[room] {
+		o.sink.MembersChanged()
+	}
+}
+
+// publishLocked tells the other instances this one's members of room.
+func (d *Rooms) publishLocked(room string) {
+	if d.remote == nil {
+		return
+	}
+	list := make([]rooms.Member, 0, len(d.members[room]))
+	for m := range d.members[room] {
+		list = append(list, m.info())
+	}
+	d.remote.Set(room, list)
+}
+
+// remoteCount is how many members room has elsewhere.
+func (d *Rooms) remoteMembers(room string) []rooms.Member {
+	if d.remote == nil {
+		return nil
+	}
+	return d.remote.Members(room)
 }
 
 // NewRooms returns the rooms of a server on the room log (nil: rooms unavailable).
@@ -39,7 +104,7 @@ func (d *Rooms) Close() {
 func (d *Rooms) Count(room string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.members[room])
+	return len(d.members[room]) + len(d.remoteMembers(room))
 }
 
 // Members returns the room's members sorted (rooms.SortMembers).
@@ -49,6 +114,7 @@ func (d *Rooms) Members(room string) []rooms.Member {
 	for m := range d.members[room] {
 		list = append(list, m.info())
 	}
+	list = append(list, d.remoteMembers(room)...)
 	d.mu.Unlock()
 	rooms.SortMembers(list)
 	return list
@@ -74,8 +140,10 @@ func (d *Rooms) add(room string, m *member) int {
 		d.members[room] = set
 	}
 	set[m] = struct{}{}
-	d.tellLocked(room, m, rooms.JoinedNotice(m.nickNow(), room, len(set)))
-	return len(set)
+	n := len(set) + len(d.remoteMembers(room))
+	d.tellLocked(room, m, rooms.JoinedNotice(m.nickNow(), room, n))
+	d.publishLocked(room)
+	return n
 }
 
 // remove takes m out of room and tells the others.
@@ -87,7 +155,8 @@ func (d *Rooms) remove(room string, m *member) {
 	if len(set) == 0 {
 		delete(d.members, room)
 	}
-	d.tellLocked(room, m, rooms.LeftNotice(m.nickNow(), room, len(set)))
+	d.tellLocked(room, m, rooms.LeftNotice(m.nickNow(), room, len(set)+len(d.remoteMembers(room))))
+	d.publishLocked(room)
 }
 
 // renamed tells the others of room that m renamed.
@@ -95,11 +164,15 @@ func (d *Rooms) renamed(room string, m *member, old string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.tellLocked(room, m, rooms.RenamedNotice(old, m.nickNow()))
+	d.publishLocked(room)
 }
 
 func (d *Rooms) tellLocked(room string, from *member, notice string) {
 	for o := range d.members[room] {
 		if o != from {
+			if from != nil {
+				o.sink.MembersChanged()
+			}
 			o.enqueue(RoomMsg{Kind: RoomNotice, Text: notice, Room: room})
 		}
 	}

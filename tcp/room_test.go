@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"wscalc/cluster"
 	"wscalc/rooms"
 	"wscalc/rooms/roomstest"
 	"wscalc/session"
@@ -19,6 +20,19 @@ func withRooms(t *testing.T, log *rooms.Log) func(*tcp.Config) {
 	return func(c *tcp.Config) { c.Session.Rooms = d }
 }
 
+// withClusterRooms gives the server rooms as an instance of the cluster on nats.
+func withClusterRooms(t *testing.T, nats *roomstest.Server, instance string) func(*tcp.Config) {
+	d := session.NewRooms(nats.Log(), rooms.RoomConfig{}, rooms.DefaultLimits())
+	remote, err := cluster.NewRoomMembersOn(nats.Conn(), instance, d.RemoteChanged)
+	require.NoError(t, err)
+	d.SetRemote(remote)
+	t.Cleanup(func() {
+		remote.Close()
+		d.Close()
+	})
+	return func(c *tcp.Config) { c.Session.Rooms = d }
+}
+
 // The contract's example (rooms.md, Examples), line for line, on one instance and on two
 // instances of one cluster.
 func TestRoomTwoMembers(t *testing.T) {
@@ -26,6 +40,11 @@ func TestRoomTwoMembers(t *testing.T) {
 	t.Run("one instance", func(t *testing.T) {
 		ts := start(t, withRooms(t, nats.Log()))
 		twoMembers(t, ts.addr, ts.addr, "lab")
+	})
+	t.Run("two instances", func(t *testing.T) {
+		a := start(t, withClusterRooms(t, nats, "a"))
+		b := start(t, withClusterRooms(t, nats, "b"))
+		twoMembers(t, a.addr, b.addr, "lab-2")
 	})
 }
 

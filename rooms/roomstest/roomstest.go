@@ -38,14 +38,20 @@ func Start(t testing.TB) *Server {
 	return &Server{t: t, srv: srv}
 }
 
-// Log connects as one wscalc instance would and opens the room log: two Logs of one
-// Server are two instances of one cluster. Closed when the test ends.
-func (s *Server) Log() *rooms.Log {
+// Conn is a new connection to the server, closed when the test ends.
+func (s *Server) Conn() *nats.Conn {
 	s.t.Helper()
 	nc, err := nats.Connect("", nats.InProcessServer(s.srv), nats.NoReconnect())
 	require.NoError(s.t, err)
 	s.t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	return nc
+}
+
+// Log connects as one wscalc instance would and opens the room log: two Logs of one
+// Server are two instances of one cluster. Closed when the test ends.
+func (s *Server) Log() *rooms.Log {
+	s.t.Helper()
+	js, err := jetstream.New(s.Conn())
 	require.NoError(s.t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
