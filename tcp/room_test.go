@@ -3,6 +3,7 @@ package tcp_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -21,7 +22,7 @@ func withRooms(t *testing.T, log *rooms.Log) func(*tcp.Config) {
 }
 
 // withClusterRooms gives the server rooms as an instance of the cluster on nats.
-func withClusterRooms(t *testing.T, nats *roomstest.Server, instance string) func(*tcp.Config) {
+func withClusterRooms(t *testing.T, nats *roomstest.Server, instance string) (func(*tcp.Config), *session.Rooms) {
 	d := session.NewRooms(nats.Log(), rooms.RoomConfig{}, rooms.DefaultLimits())
 	remote, err := cluster.NewRoomMembersOn(nats.Conn(), instance, d.RemoteChanged)
 	require.NoError(t, err)
@@ -30,7 +31,7 @@ func withClusterRooms(t *testing.T, nats *roomstest.Server, instance string) fun
 		remote.Close()
 		d.Close()
 	})
-	return func(c *tcp.Config) { c.Session.Rooms = d }
+	return func(c *tcp.Config) { c.Session.Rooms = d }, d
 }
 
 // The contract's example (rooms.md, Examples), line for line, on one instance and on two
@@ -39,22 +40,30 @@ func TestRoomTwoMembers(t *testing.T) {
 	nats := roomstest.Start(t)
 	t.Run("one instance", func(t *testing.T) {
 		ts := start(t, withRooms(t, nats.Log()))
-		twoMembers(t, ts.addr, ts.addr, "lab")
+		twoMembers(t, ts.addr, ts.addr, "lab", func() {})
 	})
 	t.Run("two instances", func(t *testing.T) {
-		a := start(t, withClusterRooms(t, nats, "a"))
-		b := start(t, withClusterRooms(t, nats, "b"))
-		twoMembers(t, a.addr, b.addr, "lab-2")
+		configA, _ := withClusterRooms(t, nats, "a")
+		configB, roomsB := withClusterRooms(t, nats, "b")
+		a, b := start(t, configA), start(t, configB)
+		// Presence is not ordered with events: let b know alice's nick before bob joins.
+		twoMembers(t, a.addr, b.addr, "lab-2", func() {
+			require.Eventually(t, func() bool {
+				m := roomsB.Members("lab-2")
+				return len(m) == 1 && m[0].Nick == "alice"
+			}, patience, time.Millisecond)
+		})
 	})
 }
 
-func twoMembers(t *testing.T, addrA, addrB, room string) {
+func twoMembers(t *testing.T, addrA, addrB, room string, aliceKnown func()) {
 	lab := func(s string) string { return strings.ReplaceAll(s, "lab", room) }
 	alice := dial(t, addrA)
 	require.Regexp(t, `^joined lab(-2)? as guest-[0-9a-f]{4} \(1 member, seq 0\)$`, alice.ask(lab("join lab")))
 	require.Regexp(t, `^guest-[0-9a-f]{4} is now alice$`, alice.ask("nick alice"))
 	require.Equal(t, "x = 1/3 ≈ 0.33333333333333333333", alice.ask("x = 1/3"))
 
+	aliceKnown()
 	bob := dial(t, addrB)
 	require.Regexp(t, `^guest-[0-9a-f]{4} is now bob$`, bob.ask("nick bob"))
 	bob.send(lab("join lab\n"))
