@@ -13,11 +13,13 @@ import (
 // instance's replicas and who is a member of which room here. Build it with NewRooms and
 // give it to every transport's Config; nil means rooms are unavailable.
 type Rooms struct {
-	Registry *rooms.Registry
+	cfg    rooms.RoomConfig
+	limits rooms.Limits
 
-	mu      sync.Mutex
-	members map[string]map[*member]struct{} // the members here, by room
-	remote  RemoteMembers
+	mu       sync.Mutex
+	registry *rooms.Registry                 // nil until Open: rooms unavailable
+	members  map[string]map[*member]struct{} // the members here, by room
+	remote   RemoteMembers
 }
 
 // RemoteMembers is the members of rooms on the other instances of a cluster
@@ -84,19 +86,38 @@ func (d *Rooms) remoteMembers(room string) []rooms.Member {
 	return d.remote.Members(room)
 }
 
-// NewRooms returns the rooms of a server on the room log (nil: rooms unavailable).
+// NewRooms returns the rooms of a server on the room log; with a nil log, rooms are
+// unavailable until Open.
 func NewRooms(log *rooms.Log, cfg rooms.RoomConfig, limits rooms.Limits) *Rooms {
-	d := &Rooms{members: map[string]map[*member]struct{}{}}
+	d := &Rooms{cfg: cfg, limits: limits, members: map[string]map[*member]struct{}{}}
 	if log != nil {
-		d.Registry = rooms.NewRegistry(log, cfg, limits, d.Count)
+		d.Open(log)
 	}
 	return d
 }
 
+// Open makes rooms available on the room log (once; a server opens it when its cluster
+// node is ready).
+func (d *Rooms) Open(log *rooms.Log) {
+	g := rooms.NewRegistry(log, d.cfg, d.limits, d.Count)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.registry == nil {
+		d.registry = g
+	}
+}
+
+// Registry is the registry of the rooms' replicas here, nil while rooms are unavailable.
+func (d *Rooms) Registry() *rooms.Registry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.registry
+}
+
 // Close closes the registry's replicas.
 func (d *Rooms) Close() {
-	if d != nil && d.Registry != nil {
-		d.Registry.Close()
+	if g := d.Registry(); g != nil {
+		g.Close()
 	}
 }
 
@@ -447,11 +468,12 @@ func (s *Session) rename(m *member, nick string, req any) {
 // member where it was.
 func (s *Session) join(m *member, name string, req any) {
 	d := s.cfg.Rooms
-	if d == nil || d.Registry == nil {
+	g := d.Registry()
+	if g == nil {
 		m.fail(rooms.ErrUnavailable, req)
 		return
 	}
-	room, err := d.Registry.Join(s.ctx, name)
+	room, err := g.Join(s.ctx, name)
 	if err != nil {
 		m.fail(err, req)
 		return
@@ -491,7 +513,7 @@ func (s *Session) LeaveRoom() {
 	}
 	m.unsub()
 	s.cfg.Rooms.remove(m.name, m)
-	s.cfg.Rooms.Registry.Leave(m.name)
+	s.cfg.Rooms.Registry().Leave(m.name)
 	m.room, m.unsub = nil, nil
 	s.calc.Restore(calc.State{})
 }
