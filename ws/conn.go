@@ -83,6 +83,9 @@ func newConn(h *Handler, wsc *websocket.Conn, raw net.Conn, sock *batchConn, rem
 		pushes = session.Pushes[[]byte]{Interval: presenceInterval, Next: c.presence, Panicked: c.helperPanicked}
 	}
 	c.out.Init(c.write, pushes)
+	if h.cfg.Session.Rooms != nil {
+		c.sess.SetRoomSink(roomSink{c})
+	}
 	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
 	c.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
 	c.lastMsg.Store(time.Now().UnixNano())
@@ -135,6 +138,7 @@ func (c *conn) run() {
 	}
 	c.beginLive()
 	c.serve()
+	c.sess.EndRoom()
 	c.stop()
 	c.ws.CloseNow() // no-op unless the connection failed without a close
 }
@@ -343,6 +347,12 @@ func (c *conn) handle(typ websocket.MessageType, data []byte) (o outcome) {
 
 // handleText answers one line; out is a buffer for the reply.
 func (c *conn) handleText(line string, out []byte) outcome {
+	if handled, quit := c.sess.RoomLine(line, nil); handled {
+		if quit {
+			return outcome{code: websocket.StatusNormalClosure, reason: session.ReasonQuit}
+		}
+		return outcome{}
+	}
 	r := c.eval(line)
 	switch r.Kind {
 	case session.Quit:
