@@ -309,3 +309,15 @@ func (s *Session) ShareState(from *Session) {
 func (s *Session) Charge(units int) error {
 	return s.budget().charge(s.now(), float64(units))
 }
+
+// Shown is a stored value as a result shows it: its display, kind and exact value (the
+// variables and ans of a room as its members are sent them). ok is false for a value
+// that is not one (see Restore).
+func (sv StoredValue) Shown() (display string, kind Kind, value string, ok bool) {
+	v, err := parseValue(sv, math.MaxInt32)
+	if err != nil {
+		return "", KindNone, "", false
+	}
+	f := format(v)
+	return f.display, f.kind, f.value, true
+}

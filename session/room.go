@@ -7,6 +7,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/rooms"
+	"wscalc/wire"
 )
 
 // Rooms is what the sessions of one server share about rooms: the registry of this
@@ -222,13 +223,18 @@ const (
 type RoomMsg struct {
 	Kind  RoomMsgKind
 	Room  string
-	Text  string
-	Err   bool
-	Req   any
-	Event *rooms.Event
-	View  *rooms.View
-	Reset bool
-	Since *rooms.View // unused by text mode
+	Text  string // the reply or notice line
+	Err   bool   // the reply is an error: Error
+	Req   any    // what a reply answers (the JSON id)
+	Input string // the line a reply answers
+	// Error is the error a reply reports; Result the answer of a private line (help, vars).
+	Error  error
+	Result *calc.Result
+	Event  *rooms.Event
+	View   *rooms.View
+	Reset  bool
+	// Recovered: View's history holds exactly the events after the client's since (§6).
+	Recovered bool
 }
 
 // RoomSink is how a transport sends what a room member receives.
@@ -238,9 +244,6 @@ type RoomSink interface {
 	// TooFarBehind ends the session of a member with more than rooms.MaxUnsent messages
 	// unsent (WebSocket: 1008 "too far behind"). It must not block.
 	TooFarBehind()
-	// Result is the JSON reply to an event (without id and seq) that the room stores for
-	// the JSON members, or nil.
-	Result(res calc.Result, err error) []byte
 	// MembersChanged notes that the room's member list changed (JSON members message).
 	MembersChanged()
 }
@@ -254,23 +257,44 @@ type member struct {
 	name  string
 	unsub func()
 
-	mu      sync.Mutex
-	nick    string
-	queue   []RoomMsg
-	early   []RoomMsg // updates while a join is being answered
-	joining bool
-	sending bool
-	cut     bool
-	pending bool // an Evaluate of the member's runs: its own event is its reply
-	req     any
-	replied bool
-	idle    chan struct{} // closed when the queue is empty and nothing is being sent
+	input string // the line being answered (owner goroutine)
+
+	mu       sync.Mutex
+	nick     string
+	roomName string // the room's name, for other goroutines
+	queue    []RoomMsg
+	early    []RoomMsg // updates while a join is being answered
+	joining  bool
+	sending  bool
+	cut      bool
+	pending  bool // an Evaluate of the member's runs: its own event is its reply
+	req      any
+	replied  bool
+	idle     chan struct{} // closed when the queue is empty and nothing is being sent
 }
 
 func (m *member) nickNow() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.nick
+}
+
+// Nick is the session's nick in rooms.
+func (s *Session) Nick() string {
+	if s.member == nil {
+		return rooms.DefaultNick(s.id)
+	}
+	return s.member.nickNow()
+}
+
+// RoomName is the session's room, "" when it is in none. Safe from any goroutine.
+func (s *Session) RoomName() string {
+	if s.member == nil { // set before the first join, by the owner goroutine
+		return ""
+	}
+	s.member.mu.Lock()
+	defer s.member.mu.Unlock()
+	return s.member.roomName
 }
 
 func (m *member) info() rooms.Member {
@@ -379,6 +403,23 @@ func (s *Session) RoomSend(text string, req any) {
 	s.member.enqueue(RoomMsg{Kind: RoomReply, Room: s.member.name, Text: text, Err: true, Req: req})
 }
 
+// RoomFail sends an error reply of the session's, in a room (see RoomSend), to input.
+func (s *Session) RoomFail(err error, input string, req any) {
+	s.member.enqueue(RoomMsg{Kind: RoomReply, Room: s.member.name, Text: err.Error(), Err: true, Error: err, Req: req, Input: input})
+}
+
+// TakesRoomLine reports whether RoomLine would handle line (owner goroutine).
+func (s *Session) TakesRoomLine(line string) bool {
+	if s.sink == nil {
+		return false
+	}
+	if s.InRoom() {
+		return true
+	}
+	_, ok := rooms.ParseCommand(line)
+	return ok
+}
+
 // RoomLine handles line if it is a room command or the session is in a room; handled
 // false means the line is the private session's, as before. Replies go through the sink;
 // req is what they answer (the JSON id). quit: the session ends now (it left its room).
@@ -391,6 +432,7 @@ func (s *Session) RoomLine(line string, req any) (handled, quit bool) {
 		return false, false
 	}
 	m := s.memberOf()
+	m.input = line
 	if isCmd {
 		s.command(m, cmd, req)
 	} else if quit = s.roomLine(m, line, req); quit {
@@ -410,11 +452,13 @@ func (s *Session) memberOf() *member {
 }
 
 // reply queues a reply line of the member's.
-func (m *member) reply(text string, isErr bool, req any) {
-	m.enqueue(RoomMsg{Kind: RoomReply, Room: m.name, Text: text, Err: isErr, Req: req})
+func (m *member) reply(text string, req any) {
+	m.enqueue(RoomMsg{Kind: RoomReply, Room: m.name, Text: text, Req: req, Input: m.input})
 }
 
-func (m *member) fail(err error, req any) { m.reply(err.Error(), true, req) }
+func (m *member) fail(err error, req any) {
+	m.enqueue(RoomMsg{Kind: RoomReply, Room: m.name, Text: err.Error(), Err: true, Error: err, Req: req, Input: m.input})
+}
 
 // command answers a room command (§2).
 func (s *Session) command(m *member, cmd rooms.Command, req any) {
@@ -428,7 +472,7 @@ func (s *Session) command(m *member, cmd rooms.Command, req any) {
 			return
 		}
 		d := s.cfg.Rooms
-		m.reply(rooms.WhoReply(m.name, d.Count(m.name), d.Members(m.name)), false, req)
+		m.reply(rooms.WhoReply(m.name, d.Count(m.name), d.Members(m.name)), req)
 	case cmd.Verb == rooms.Leave && m.room == nil:
 		m.fail(rooms.ErrNotInRoom, req)
 	case cmd.Verb == rooms.Join && m.room != nil && cmd.Arg == m.name:
@@ -444,7 +488,7 @@ func (s *Session) command(m *member, cmd rooms.Command, req any) {
 		case rooms.Leave:
 			name := m.name
 			s.LeaveRoom()
-			m.reply(rooms.LeftReply(name), false, req)
+			m.reply(rooms.LeftReply(name), req)
 			m.enqueue(RoomMsg{Kind: RoomLeft, Room: name})
 		case rooms.Nick:
 			s.rename(m, cmd.Arg, req)
@@ -460,7 +504,7 @@ func (s *Session) rename(m *member, nick string, req any) {
 	if m.room != nil {
 		s.cfg.Rooms.renamed(m.name, m, old)
 	}
-	m.reply(rooms.RenamedReply(old, nick), false, req)
+	m.reply(rooms.RenamedReply(old, nick), req)
 	m.sink.MembersChanged()
 }
 
@@ -490,6 +534,7 @@ func (s *Session) join(m *member, name string, req any) {
 	m.room, m.name, m.unsub = room, name, unsub
 	n := d.add(name, m)
 	m.mu.Lock()
+	m.roomName = name
 	early := m.early
 	m.early, m.joining = nil, false
 	if old != "" {
@@ -512,6 +557,9 @@ func (s *Session) LeaveRoom() {
 		return
 	}
 	m.unsub()
+	m.mu.Lock()
+	m.roomName = ""
+	m.mu.Unlock()
 	s.cfg.Rooms.remove(m.name, m)
 	s.cfg.Rooms.Registry().Leave(m.name)
 	m.room, m.unsub = nil, nil
@@ -544,7 +592,8 @@ func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
 	switch {
 	case replied || err == nil:
 	case errors.As(err, &priv):
-		m.reply(priv.res.Display, false, req)
+		m.enqueue(RoomMsg{Kind: RoomReply, Room: m.name, Text: priv.res.Display, Result: &priv.res, Req: req, Input: line})
+	case s.ctx.Err() != nil: // the connection is gone: nobody to answer
 	default:
 		m.fail(err, req)
 	}
@@ -566,11 +615,14 @@ func (s *Session) evalInRoom(ctx context.Context, cs *calc.Session, line string)
 	if err == nil && res.Kind != calc.KindInteger && res.Kind != calc.KindRational && res.Kind != calc.KindApprox {
 		return rooms.Outcome{}, errPrivate{res}
 	}
-	out := rooms.Outcome{Effect: cs.EffectOf(res, err), Result: s.sink.Result(res, err)}
+	// The JSON reply without id and seq, for the JSON members whatever the sender's way in.
+	out := rooms.Outcome{Effect: cs.EffectOf(res, err)}
 	if err != nil {
 		out.Display = err.Error()
+		out.Result = wire.AppendError(nil, wire.NewError(nil, line, err))
 	} else {
 		out.Display = res.Display
+		out.Result = wire.AppendResult(nil, wire.NewResult(nil, line, res))
 	}
 	return out, nil
 }

@@ -42,10 +42,9 @@ func (k *sink) Deliver(msgs []session.RoomMsg) error {
 	}
 	return nil
 }
-func (k *sink) TooFarBehind()                    { close(k.cut) }
-func (k *sink) Result(calc.Result, error) []byte { return nil }
-func (k *sink) MembersChanged()                  {}
-func (k *sink) last() string                     { k.mu.Lock(); defer k.mu.Unlock(); return k.lines[len(k.lines)-1] }
+func (k *sink) TooFarBehind()   { close(k.cut) }
+func (k *sink) MembersChanged() {}
+func (k *sink) last() string    { k.mu.Lock(); defer k.mu.Unlock(); return k.lines[len(k.lines)-1] }
 func (k *sink) all() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"wscalc/calc"
 	"wscalc/session"
 )
 
@@ -19,7 +18,5 @@ func (r roomSink) Deliver(msgs []session.RoomMsg) error {
 
 // TooFarBehind closes the connection: its reader ends the session.
 func (r roomSink) TooFarBehind() { r.c.Force() }
-
-func (roomSink) Result(calc.Result, error) []byte { return nil }
 
 func (roomSink) MembersChanged() {}

@@ -55,7 +55,10 @@ type conn struct {
 
 	watch   peer.Busy    // reader goroutine only: watches for the client leaving while busy
 	lastMsg atomic.Int64 // UnixNano of the last client message, for the idle timer
-	helpers sync.WaitGroup
+	// membersChanged: the member list of the session's room changed, a members message is
+	// due (JSON mode).
+	membersChanged atomic.Bool
+	helpers        sync.WaitGroup
 
 	mu          sync.Mutex
 	busy        bool
@@ -157,6 +160,10 @@ func (c *conn) hello() bool {
 
 // presence is the outbox's push: the current counts, if they differ from the last sent.
 func (c *conn) presence() ([]byte, bool) {
+	if b, ok := c.membersPush(); ok {
+		c.out.Changed() // the counts may have changed too: they come next
+		return b, true
+	}
 	counts := c.h.cfg.Session.Presence.Counts()
 	if counts == c.sent {
 		return nil, false
@@ -378,9 +385,20 @@ func (c *conn) handleJSON(data, out []byte) outcome {
 		if err != nil || !wire.ValidID(id) {
 			id = nil
 		}
+		if c.sess.InRoom() { // after what the member was sent before
+			c.sess.RoomFail(&calc.Error{Msg: invalidRequest}, "", append(json.RawMessage(nil), id...))
+			return outcome{}
+		}
 		return c.reply(wire.AppendError(out, wire.NewError(id, "", &calc.Error{Msg: invalidRequest})))
 	}
 	line := *req.Expr
+	if c.sess.TakesRoomLine(line) {
+		// The id outlives the message's buffer: the reply may be sent by the room's sender.
+		if _, quit := c.sess.RoomLine(line, append(json.RawMessage(nil), req.ID...)); quit {
+			return outcome{code: websocket.StatusNormalClosure, reason: session.ReasonQuit}
+		}
+		return outcome{}
+	}
 	r := c.eval(line)
 	switch r.Kind {
 	case session.Quit:

@@ -1,7 +1,9 @@
 package ws_test
 
 import (
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
@@ -63,4 +65,79 @@ func TestRoomTextMode(t *testing.T) {
 
 	write(t, alice, "exit")
 	requireClose(t, alice, websocket.StatusNormalClosure, "quit")
+}
+
+// nextOf reads messages until one of type typ (skipping the presence pushes of other
+// types) and returns it decoded.
+func nextOf(t *testing.T, c *websocket.Conn, typ string) map[string]any {
+	t.Helper()
+	for range 50 {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(readText(t, c)), &m))
+		if m["type"] == typ {
+			return m
+		}
+		require.Contains(t, []any{"clients", "members"}, m["type"], "unexpected %v", m)
+	}
+	t.Fatalf("no %s message", typ)
+	return nil
+}
+
+// JSON mode (rooms.md §5): the reply to an own event carries its seq; the others' events,
+// the room message after a join, the members pushes and left.
+func TestRoomJSONMode(t *testing.T) {
+	e := roomsEnv(t)
+	carol := e.dial(t, true)
+	bob := e.dial(t, false)
+	require.Contains(t, ask(t, bob, "join lab"), "(1 member, seq 0)")
+	require.Equal(t, "x = 7", ask(t, bob, "x = 7"))
+
+	request(t, carol, 1, "join lab")
+	reply := nextOf(t, carol, "result")
+	require.Equal(t, float64(1), reply["id"])
+	require.Regexp(t, `^joined lab as guest-[0-9a-f]{4} \(2 members, seq 1\)$`, reply["display"])
+	room := nextOf(t, carol, "room")
+	require.Equal(t, "lab", room["room"])
+	require.Equal(t, float64(1), room["seq"])
+	require.Equal(t, false, room["recovered"])
+	require.Equal(t, []any{map[string]any{"name": "x", "display": "7", "kind": "integer", "value": "7"}}, room["vars"])
+	require.Equal(t, map[string]any{"display": "7", "kind": "integer", "value": "7"}, room["ans"])
+	history := room["history"].([]any)
+	require.Len(t, history, 1)
+	require.Equal(t, "x = 7", history[0].(map[string]any)["input"])
+	members := room["members"].(map[string]any)
+	require.Equal(t, float64(2), members["total"])
+
+	request(t, carol, "a", "x * 2")
+	reply = nextOf(t, carol, "result")
+	require.Equal(t, "a", reply["id"])
+	require.Equal(t, "14", reply["display"])
+	require.Equal(t, float64(2), reply["seq"])
+	require.Regexp(t, `^# guest-[0-9a-f]{4} joined lab \(2 members\)$`, readText(t, bob))
+	require.Regexp(t, `^# 2 guest-[0-9a-f]{4}: x \* 2 → 14$`, readText(t, bob))
+
+	require.Equal(t, "Error at column 2: division by zero", ask(t, bob, "1/0"))
+	ev := nextOf(t, carol, "event")
+	require.Equal(t, float64(3), ev["seq"])
+	require.Equal(t, "1/0", ev["input"])
+	result := ev["result"].(map[string]any)
+	require.Equal(t, "error", result["type"])
+	require.Equal(t, "Error at column 2: division by zero", result["display"])
+	require.NotContains(t, result, "id")
+
+	require.Regexp(t, `is now bob$`, ask(t, bob, "nick bob"))
+	require.Eventually(t, func() bool {
+		m := nextOf(t, carol, "members")
+		list := m["members"].([]any)
+		return len(list) == 2 && list[0].(map[string]any)["nick"] == "bob" && list[0].(map[string]any)["transport"] == "ws"
+	}, ioTimeout, time.Millisecond)
+
+	request(t, carol, 2, "leave")
+	reply = nextOf(t, carol, "result")
+	require.Equal(t, "left lab", reply["display"])
+	require.Equal(t, map[string]any{"type": "left", "room": "lab"}, nextOf(t, carol, "left"))
+	request(t, carol, 3, "who")
+	reply = nextOf(t, carol, "error")
+	require.Equal(t, "Error: not in a room", reply["display"])
+	require.Equal(t, "not in a room", reply["message"])
 }
