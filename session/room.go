@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 
 	"wscalc/calc"
@@ -511,17 +512,28 @@ func (s *Session) rename(m *member, nick string, req any) {
 // join answers join NAME: the room is joined first, so that a refused join leaves the
 // member where it was.
 func (s *Session) join(m *member, name string, req any) {
-	d := s.cfg.Rooms
-	g := d.Registry()
-	if g == nil {
-		m.fail(rooms.ErrUnavailable, req)
-		return
-	}
-	room, err := g.Join(s.ctx, name)
+	room, err := s.cfg.Rooms.join(s.ctx, name)
 	if err != nil {
 		m.fail(err, req)
 		return
 	}
+	s.enter(m, room, entry{req: req, reply: true})
+}
+
+// entry says how a member enters a room: with a reply to a join (req), and whether it
+// recovers from epoch and since (a URL join, §6).
+type entry struct {
+	req     any
+	reply   bool
+	recover bool
+	epoch   string
+	since   uint64
+}
+
+// enter makes m a member of room, which the registry counts it in already: it leaves its
+// room if any, follows the room and queues the reply and the room's state.
+func (s *Session) enter(m *member, room *rooms.Room, e entry) {
+	name := room.Name()
 	old := m.name
 	if m.room != nil {
 		s.LeaveRoom()
@@ -532,21 +544,121 @@ func (s *Session) join(m *member, name string, req any) {
 	m.mu.Unlock()
 	view, unsub := room.Subscribe(m.receive)
 	m.room, m.name, m.unsub = room, name, unsub
-	n := d.add(name, m)
+	n := s.cfg.Rooms.add(name, m)
+	state := RoomMsg{Kind: RoomState, Room: name, View: &view}
+	if e.recover {
+		if events, ok := view.Since(e.epoch, e.since); ok {
+			view.History, state.Recovered = events, true
+		}
+	}
 	m.mu.Lock()
 	m.roomName = name
 	early := m.early
 	m.early, m.joining = nil, false
+	if e.reply {
+		m.enqueueLocked(RoomMsg{Kind: RoomReply, Room: name, Text: rooms.JoinedReply(name, m.nick, n, view.Seq), Req: e.req, Input: m.input})
+	}
 	if old != "" {
 		m.enqueueLocked(RoomMsg{Kind: RoomLeft, Room: old})
 	}
-	m.enqueueLocked(RoomMsg{Kind: RoomReply, Room: name, Text: rooms.JoinedReply(name, m.nick, n, view.Seq), Req: req})
-	m.enqueueLocked(RoomMsg{Kind: RoomState, Room: name, View: &view})
+	m.enqueueLocked(state)
 	for _, msg := range early {
 		m.enqueueLocked(msg)
 	}
 	m.mu.Unlock()
 	m.sink.MembersChanged()
+}
+
+// join counts one more member of the room here, opening its replica if needed.
+func (d *Rooms) join(ctx context.Context, name string) (*rooms.Room, error) {
+	g := d.Registry()
+	if g == nil {
+		return nil, rooms.ErrUnavailable
+	}
+	return g.Join(ctx, name)
+}
+
+// URLJoin is a join asked for in a WebSocket URL (rooms.md §6).
+type URLJoin struct {
+	Nick    string // "" keeps the default
+	Room    string // as shown; "" joins none
+	Recover bool   // epoch and since were both given
+	Epoch   string
+	Since   uint64
+	room    *rooms.Room // the registry's, between Prepare and Finish
+}
+
+// ParseURLJoin reads room, nick, epoch and since; nil when none of them is given. The
+// error refuses the connection (its Close and Code).
+func ParseURLJoin(room, nick, epoch, since string, hasEpoch, hasSince bool) (*URLJoin, *rooms.Error) {
+	if room == "" && nick == "" {
+		return nil, nil
+	}
+	j := &URLJoin{Nick: nick}
+	if room != "" {
+		name, err := rooms.RoomName(room)
+		if err != nil {
+			return nil, err.(*rooms.Error)
+		}
+		j.Room = name
+	}
+	if nick != "" {
+		if err := rooms.CheckNick(nick); err != nil {
+			return nil, err.(*rooms.Error)
+		}
+	}
+	if hasSince {
+		n, err := strconv.ParseUint(since, 10, 64)
+		if err != nil {
+			return nil, rooms.ErrInvalidSince
+		}
+		j.Since = n
+	}
+	j.Recover = room != "" && hasEpoch && hasSince
+	j.Epoch = epoch
+	return j, nil
+}
+
+// PrepareURLJoin sets the nick and counts the session in the room, or refuses (a
+// *rooms.Error: room full, too many rooms, unavailable). Nothing is sent until
+// FinishURLJoin.
+func (s *Session) PrepareURLJoin(j *URLJoin) error {
+	m := s.memberOf()
+	if j.Nick != "" {
+		m.mu.Lock()
+		m.nick = j.Nick
+		m.mu.Unlock()
+	}
+	if j.Room == "" {
+		return nil
+	}
+	room, err := s.cfg.Rooms.join(s.ctx, j.Room)
+	if err != nil {
+		var re *rooms.Error
+		if !errors.As(err, &re) {
+			re = rooms.ErrUnavailable
+		}
+		return re
+	}
+	j.room = room
+	return nil
+}
+
+// FinishURLJoin enters the room PrepareURLJoin joined: the text mode's joined line (reply)
+// and the room's state.
+func (s *Session) FinishURLJoin(j *URLJoin, reply bool) {
+	if j.room != nil {
+		s.enter(s.member, j.room, entry{reply: reply, recover: j.Recover, epoch: j.Epoch, since: j.Since})
+		j.room = nil
+	}
+}
+
+// AbandonURLJoin undoes PrepareURLJoin when the session ends before FinishURLJoin.
+func (s *Session) AbandonURLJoin(j *URLJoin) {
+	if j.room != nil {
+		s.cfg.Rooms.Registry().Leave(j.room.Name())
+		j.room = nil
+	}
 }
 
 // LeaveRoom leaves the session's room, if any, telling the others; the session is back to

@@ -20,6 +20,7 @@ import (
 	"wscalc/calc"
 	"wscalc/internal/peer"
 	"wscalc/presence"
+	"wscalc/rooms"
 	"wscalc/session"
 	"wscalc/wire"
 )
@@ -48,6 +49,10 @@ type conn struct {
 	sess session.Session
 	out  session.Outbox[[]byte] // replies and presence pushes, one writer
 	sent presence.Counts        // last presence sent: hello, then the push in progress only
+
+	// urlJoin is the room join the URL asks for (nil: none), urlRefusal its refusal.
+	urlJoin    *session.URLJoin
+	urlRefusal *rooms.Error
 
 	// perAddressLimit > 0: the connection's address is over its limit (admission); the
 	// session is refused.
@@ -121,6 +126,12 @@ func (c *conn) run() {
 	defer c.sess.Leave()
 	c.sess.LogStart("protocol", c.protocol())
 	defer c.sess.LogEnd(slog.LevelInfo)
+	if !c.prepareURLJoin() {
+		return
+	}
+	if c.urlJoin != nil {
+		defer c.sess.AbandonURLJoin(c.urlJoin) // if the session ends before it enters the room
+	}
 	defer func() {
 		// handle recovers the panics of evaluation; this catches any other, so that a bug
 		// costs one session, never the process.
@@ -139,11 +150,34 @@ func (c *conn) run() {
 			return
 		}
 	}
+	if c.urlJoin != nil {
+		c.sess.FinishURLJoin(c.urlJoin, !c.json)
+	}
 	c.beginLive()
 	c.serve()
 	c.sess.EndRoom()
 	c.stop()
 	c.ws.CloseNow() // no-op unless the connection failed without a close
+}
+
+// prepareURLJoin joins the room the URL asks for, or closes the connection at once with
+// the refusal's code and reason (rooms.md §6), no message sent.
+func (c *conn) prepareURLJoin() bool {
+	refusal := c.urlRefusal
+	if refusal == nil && c.urlJoin != nil {
+		if !c.json {
+			c.urlJoin.Recover = false // epoch and since count only in JSON mode
+		}
+		if err := c.sess.PrepareURLJoin(c.urlJoin); err != nil {
+			refusal = err.(*rooms.Error)
+		}
+	}
+	if refusal == nil {
+		return true
+	}
+	c.sess.End(refusal.Close)
+	_ = c.ws.Close(websocket.StatusCode(refusal.Code), refusal.Close)
+	return false
 }
 
 // hello sends the JSON session's greeting and the current presence.

@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -140,4 +141,57 @@ func TestRoomJSONMode(t *testing.T) {
 	reply = nextOf(t, carol, "error")
 	require.Equal(t, "Error: not in a room", reply["display"])
 	require.Equal(t, "not in a room", reply["message"])
+}
+
+// A join by URL (rooms.md §6): refusals close at once with no message; text mode gets the
+// joined line and the history; JSON mode the room message after hello and clients, and
+// recovers from epoch and since.
+func TestRoomURLJoin(t *testing.T) {
+	e := roomsEnv(t)
+	for query, want := range map[string]string{
+		"room=no%20way": "invalid room name", "nick=%C3%BC": "invalid nick", "room=lab&since=-1": "invalid since",
+	} {
+		conn, _, err := websocket.Dial(t.Context(), e.url+"?"+query, e.dialOpts(true))
+		require.NoError(t, err, query)
+		requireClose(t, conn, websocket.StatusPolicyViolation, want)
+	}
+
+	alice, _, err := websocket.Dial(t.Context(), e.url+"?room=Lab&nick=alice", e.dialOpts(false))
+	require.NoError(t, err)
+	t.Cleanup(func() { alice.CloseNow() })
+	require.Equal(t, "joined lab as alice (1 member, seq 0)", readText(t, alice))
+	for i := range 3 {
+		require.Equal(t, fmt.Sprint(i), ask(t, alice, fmt.Sprintf("x = %d", i))[4:])
+	}
+
+	carol := func(query string) (*websocket.Conn, map[string]any) {
+		c, _, err := websocket.Dial(t.Context(), e.url+"?"+query, e.dialOpts(true))
+		require.NoError(t, err)
+		t.Cleanup(func() { c.CloseNow() })
+		require.Equal(t, "hello", readMsg(t, c).Type)
+		require.Equal(t, "clients", readMsg(t, c).Type)
+		return c, nextOf(t, c, "room")
+	}
+	c1, room := carol("room=lab&nick=carol")
+	require.Equal(t, float64(3), room["seq"])
+	require.Equal(t, false, room["recovered"])
+	require.Len(t, room["history"], 3)
+	require.Equal(t, map[string]any{"id": room["you"].(map[string]any)["id"], "nick": "carol"}, room["you"])
+	epoch := room["epoch"].(string)
+	c1.Close(websocket.StatusNormalClosure, "")
+	write(t, alice, "x = 3")
+	for l := readText(t, alice); l != "x = 3"; l = readText(t, alice) {
+		require.Regexp(t, `^# carol (joined|left) lab`, l)
+	}
+
+	_, room = carol("room=lab&nick=carol&epoch=" + epoch + "&since=2")
+	require.Equal(t, true, room["recovered"])
+	history := room["history"].([]any)
+	require.Len(t, history, 2)
+	require.Equal(t, float64(3), history[0].(map[string]any)["seq"])
+	require.Equal(t, float64(4), history[1].(map[string]any)["seq"])
+
+	_, room = carol("room=lab&epoch=other&since=2")
+	require.Equal(t, false, room["recovered"])
+	require.Len(t, room["history"], 4)
 }
