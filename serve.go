@@ -328,6 +328,7 @@ func (s *servers) newHTTP(cfg config, m *metrics.Metrics, limits calc.Limits, ht
 		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: errorLog}),
 		HTTPMetrics: m,
 		Ready:       s.node.Ready,
+		Rooms:       s.rooms.rooms,
 		Draining:    s.draining.Load,
 		Limits:      limits,
 		ListenAddr:  listenAddr,

@@ -20,6 +20,7 @@ type Rooms struct {
 
 	mu       sync.Mutex
 	registry *rooms.Registry                 // nil until Open: rooms unavailable
+	log      *rooms.Log                      // the registry's
 	members  map[string]map[*member]struct{} // the members here, by room
 	remote   RemoteMembers
 }
@@ -105,8 +106,25 @@ func (d *Rooms) Open(log *rooms.Log) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.registry == nil {
-		d.registry = g
+		d.registry, d.log = g, log
 	}
+}
+
+// Peek reads a room from the log without creating it or keeping it alive (GET
+// /api/rooms/NAME): ok false when it does not exist; rooms.ErrUnavailable while rooms
+// are.
+func (d *Rooms) Peek(ctx context.Context, room string) (v rooms.View, members int, ok bool, err error) {
+	d.mu.Lock()
+	log := d.log
+	d.mu.Unlock()
+	if log == nil {
+		return rooms.View{}, 0, false, rooms.ErrUnavailable
+	}
+	v, ok, err = log.Peek(ctx, room, d.cfg.Limits)
+	if err != nil {
+		return rooms.View{}, 0, false, rooms.ErrUnavailable
+	}
+	return v, d.Count(room), ok, nil
 }
 
 // Registry is the registry of the rooms' replicas here, nil while rooms are unavailable.

@@ -1,6 +1,10 @@
 package wire
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"wscalc/calc"
+)
 
 // The messages of rooms in JSON mode (rooms.md §5).
 
@@ -67,4 +71,40 @@ type Members struct {
 type Left struct {
 	Type string `json:"type"` // "left"
 	Room string `json:"room"`
+}
+
+// RoomInfo answers GET /api/rooms/NAME: the room without its members' list and history.
+type RoomInfo struct {
+	Type    string `json:"type"` // "room"
+	Room    string `json:"room"`
+	Epoch   string `json:"epoch"`
+	Seq     uint64 `json:"seq"`
+	Members struct {
+		Total int `json:"total"`
+	} `json:"members"`
+	Vars []Var  `json:"vars"`
+	Ans  *Value `json:"ans"`
+}
+
+// RoomValues converts a room's state: its variables in first-assignment order (never nil)
+// and ans (nil before any result).
+func RoomValues(st calc.State) (vars []Var, ans *Value) {
+	vars = make([]Var, 0, len(st.Vars))
+	for _, v := range st.Vars {
+		if val, ok := shown(v.StoredValue); ok {
+			vars = append(vars, Var{Name: v.Name, Value: *val})
+		}
+	}
+	if st.Ans != nil {
+		ans, _ = shown(*st.Ans)
+	}
+	return vars, ans
+}
+
+func shown(sv calc.StoredValue) (*Value, bool) {
+	display, kind, value, ok := sv.Shown()
+	if !ok {
+		return nil, false
+	}
+	return &Value{Display: display, Kind: string(kind), Value: value}, true
 }

@@ -124,15 +124,8 @@ func (c *conn) roomMessage(m session.RoomMsg) wire.Room {
 	v := m.View
 	msg := wire.Room{Type: "room", Room: v.Room, Epoch: v.Epoch, Seq: v.Seq,
 		You:     wire.RoomMember{ID: c.sess.ID(), Nick: c.sess.Nick()},
-		Members: c.memberList(v.Room), Vars: []wire.Var{}, History: []wire.Event{}, Recovered: m.Recovered}
-	for _, sv := range v.State.Vars {
-		if val, ok := shown(sv.StoredValue); ok {
-			msg.Vars = append(msg.Vars, wire.Var{Name: sv.Name, Value: *val})
-		}
-	}
-	if v.State.Ans != nil {
-		msg.Ans, _ = shown(*v.State.Ans)
-	}
+		Members: c.memberList(v.Room), History: []wire.Event{}, Recovered: m.Recovered}
+	msg.Vars, msg.Ans = wire.RoomValues(v.State)
 	history := v.History
 	if !m.Recovered {
 		history = v.Last(rooms.RoomHistoryMessages)
@@ -141,14 +134,6 @@ func (c *conn) roomMessage(m session.RoomMsg) wire.Room {
 		msg.History = append(msg.History, eventMessage(v.Room, &history[i]))
 	}
 	return msg
-}
-
-func shown(sv calc.StoredValue) (*wire.Value, bool) {
-	display, kind, value, ok := sv.Shown()
-	if !ok {
-		return nil, false
-	}
-	return &wire.Value{Display: display, Kind: string(kind), Value: value}, true
 }
 
 // memberList is the room's member count and its first rooms.MembersListMax members.
