@@ -236,6 +236,10 @@ func newServers(cfg config, log *slog.Logger, node *cluster.Node, httpLn, tcpLn 
 		in.leave()
 		return nil, err
 	}
+	m.WatchRooms(func() metrics.RoomFigures {
+		members, rooms := rs.rooms.LocalMembers()
+		return metrics.RoomFigures{Rooms: rooms, Members: members, Events: rs.rooms.Events()}
+	})
 	s := &servers{log: log, drainDelay: cfg.drainDelay, node: node, instances: in, rooms: rs, presence: p, sched: sc,
 		conns: admission.New(cfg.maxConnsPerIP)}
 	if err := s.newTransports(cfg, m, limits, build, httpLn, tcpLn); err != nil {

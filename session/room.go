@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"wscalc/calc"
 	"wscalc/rooms"
@@ -23,6 +24,7 @@ type Rooms struct {
 	log      *rooms.Log                      // the registry's
 	members  map[string]map[*member]struct{} // the members here, by room
 	remote   RemoteMembers
+	events   atomic.Uint64 // events stored by this instance's members
 }
 
 // RemoteMembers is the members of rooms on the other instances of a cluster
@@ -160,6 +162,9 @@ func (d *Rooms) Members(room string) []rooms.Member {
 	rooms.SortMembers(list)
 	return list
 }
+
+// Events is how many events the members here stored.
+func (d *Rooms) Events() uint64 { return d.events.Load() }
 
 // LocalMembers is how many room members are connected here, and in how many rooms.
 func (d *Rooms) LocalMembers() (members, rooms int) {
@@ -714,6 +719,9 @@ func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
 	m.pending, m.req, m.replied = true, req, false
 	m.mu.Unlock()
 	_, err := m.room.Evaluate(s.ctx, rooms.Member{ID: s.id, Nick: m.nickNow()}, line, &s.calc, s.evalInRoom)
+	if err == nil {
+		s.cfg.Rooms.events.Add(1)
+	}
 	m.mu.Lock()
 	replied := m.replied
 	m.pending, m.req = false, nil
