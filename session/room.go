@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -701,6 +702,15 @@ func (s *Session) LeaveRoom() {
 	s.calc.Restore(calc.State{})
 }
 
+// withRoomsHelp adds the room commands to the reply to help alone, where rooms are.
+func withRoomsHelp(line string, res calc.Result) calc.Result {
+	word, _, _ := strings.Cut(line, "#")
+	if strings.EqualFold(strings.TrimSpace(word), "help") {
+		res.Display += "; " + rooms.HelpText
+	}
+	return res
+}
+
 // errPrivate carries the answer of a line that is not an event (help, vars): the member is
 // answered privately.
 type errPrivate struct{ res calc.Result }
@@ -730,6 +740,7 @@ func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
 	switch {
 	case replied || err == nil:
 	case errors.As(err, &priv):
+		priv.res = withRoomsHelp(line, priv.res)
 		m.enqueue(RoomMsg{Kind: RoomReply, Room: m.name, Text: priv.res.Display, Result: &priv.res, Req: req, Input: line})
 	case s.ctx.Err() != nil: // the connection is gone: nobody to answer
 	default:

@@ -269,6 +269,8 @@ func (s *Session) Eval(line string) Outcome {
 		return Outcome{Kind: Failed, Err: err}
 	case res.Kind == calc.KindNone:
 		return Outcome{Kind: Silent, Result: res}
+	case res.Kind == calc.KindText && s.sink != nil:
+		res = withRoomsHelp(line, res)
 	}
 	return Outcome{Kind: Answer, Result: res}
 }

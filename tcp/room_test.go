@@ -81,6 +81,7 @@ func twoMembers(t *testing.T, addrA, addrB, room string, aliceKnown func()) {
 	alice.expect(lab("# bob left lab (1 member)"))
 	require.Equal(t, "Error: not in a room", bob.ask("who"))
 	require.Equal(t, "Error at column 1: unknown name 'x'", bob.ask("x"))
+	require.Contains(t, bob.ask("HELP # private"), "; rooms: join NAME, leave, who, nick NAME")
 	alice.send("quit\n")
 	alice.expectEOF()
 }
