@@ -15,6 +15,17 @@ const (
 
 var verbs = map[string]Verb{"join": Join, "leave": Leave, "who": Who, "nick": Nick}
 
+// lookupVerb finds a command word in any case, without allocating (a private session's
+// lines all pass here).
+func lookupVerb(word string) (Verb, bool) {
+	for w, v := range verbs {
+		if strings.EqualFold(word, w) {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
 // Command is a line recognised as a room command. Arg is the argument of join or nick as
 // typed, "" when the word came alone.
 type Command struct {
@@ -32,7 +43,7 @@ func ParseCommand(line string) (Command, bool) {
 	if len(word) < len("who") || len(word) > len("leave") { // most lines: no lookup, no allocation
 		return Command{}, false
 	}
-	verb, ok := verbs[strings.ToLower(word)]
+	verb, ok := lookupVerb(word)
 	if !ok {
 		return Command{}, false
 	}

@@ -441,8 +441,28 @@ func (s *Session) TakesRoomLine(line string) bool {
 	if s.InRoom() {
 		return true
 	}
+	if !mayBeCommand(line) {
+		return false
+	}
 	_, ok := rooms.ParseCommand(line)
 	return ok
+}
+
+// mayBeCommand is a quick look at the first letter, so that a private session's lines
+// (nearly all of which are not commands) skip rooms.ParseCommand.
+func mayBeCommand(line string) bool {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if i == len(line) {
+		return false
+	}
+	switch line[i] | 0x20 { // lower case, for letters
+	case 'j', 'l', 'w', 'n':
+		return true
+	}
+	return line[i] >= 0x80 // another blank (U+3000): let ParseCommand decide
 }
 
 // RoomLine handles line if it is a room command or the session is in a room; handled
@@ -450,6 +470,9 @@ func (s *Session) TakesRoomLine(line string) bool {
 // req is what they answer (the JSON id). quit: the session ends now (it left its room).
 func (s *Session) RoomLine(line string, req any) (handled, quit bool) {
 	if s.sink == nil {
+		return false, false
+	}
+	if !s.InRoom() && !mayBeCommand(line) {
 		return false, false
 	}
 	cmd, isCmd := rooms.ParseCommand(line)

@@ -115,3 +115,31 @@ func TestRoomBudgetPerMember(t *testing.T) {
 	require.Contains(t, line(t, a, ka, "nick bob"), "Error: session budget exhausted")
 	require.Contains(t, line(t, b, kb, "join lab"), "(2 members, seq 1)", "b has a budget of its own")
 }
+
+// A private session's line costs the room checks no allocation (nor lock).
+func TestPrivateLineAllocatesNothingForRooms(t *testing.T) {
+	cfg := &session.Config{Presence: presence.New(nil), Sched: sched.New(sched.Options{MaxMemory: -1}),
+		Logger: slog.New(slog.DiscardHandler), Rooms: session.NewRooms(nil, rooms.RoomConfig{}, rooms.DefaultLimits())}
+	require.NoError(t, cfg.Prepare(presence.TCP))
+	s := newMember(t, cfg, newSink())
+	for _, l := range []string{"2 + 3 * 4", "  x = 1", "Who * 2", "nick = 3", "# join lab"} {
+		allocs := testing.AllocsPerRun(100, func() {
+			if handled, _ := s.RoomLine(l, nil); handled {
+				t.Fatalf("%q handled as a room line", l)
+			}
+		})
+		require.Zero(t, allocs, l)
+	}
+}
+
+func BenchmarkPrivateLineRoomCheck(b *testing.B) {
+	var s session.Session
+	cfg := &session.Config{Presence: presence.New(nil), Sched: sched.New(sched.Options{MaxMemory: -1}),
+		Logger: slog.New(slog.DiscardHandler), Rooms: session.NewRooms(nil, rooms.RoomConfig{}, rooms.DefaultLimits())}
+	require.NoError(b, cfg.Prepare(presence.TCP))
+	s.Init(context.Background(), cfg, "192.0.2.1:1")
+	s.SetRoomSink(newSink())
+	for b.Loop() {
+		s.RoomLine("2 + 3 * 4", nil)
+	}
+}
