@@ -68,6 +68,7 @@ func newRoomMembers(nc *nats.Conn, instance string, changed func(string, []rooms
 		return nil, err
 	}
 	r.sub = sub
+	r.publish(false) // hello: the others answer with theirs (see receive)
 	go r.loop()
 	return r, nil
 }
@@ -96,13 +97,18 @@ func (r *RoomMembers) Members(room string) []rooms.Member {
 }
 
 // Close says goodbye and stops.
-func (r *RoomMembers) Close() {
+func (r *RoomMembers) Close() { r.close(true) }
+
+// close stops; without goodbye, as an instance that dies (tests).
+func (r *RoomMembers) close(goodbye bool) {
 	r.once.Do(func() {
 		close(r.stop)
 		<-r.done
 		r.sub.Unsubscribe()
-		r.publish(true)
-		r.nc.Flush()
+		if goodbye {
+			r.publish(true)
+			r.nc.Flush()
+		}
 	})
 }
 
@@ -157,6 +163,9 @@ func (r *RoomMembers) receive(msg *nats.Msg) {
 	}
 	changes := r.diffLocked(m.Instance, before, m.Rooms)
 	r.mu.Unlock()
+	if old == nil && !m.Bye {
+		r.publish(false) // a new instance: tell it this one's members without waiting for a heartbeat
+	}
 	changes()
 }
 
