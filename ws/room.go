@@ -51,8 +51,9 @@ func (r roomSink) TooFarBehind() {
 	r.c.requestClose(websocket.StatusPolicyViolation, rooms.CloseTooFarBehind)
 }
 
-// MembersChanged has a members message pushed (at most MembersPushesPerSecond... with the
-// presence pushes' pace; JSON mode only).
+// MembersChanged has a members message pushed, with the presence pushes and at their pace
+// (presenceInterval: rooms.MembersPushesPerSecond a second, the last state always
+// delivered); JSON mode only.
 func (r roomSink) MembersChanged() {
 	if r.c.json {
 		r.c.membersChanged.Store(true)

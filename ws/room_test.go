@@ -16,9 +16,11 @@ import (
 )
 
 // roomsEnv is a server whose sessions have rooms on a room log of their own.
-func roomsEnv(t *testing.T) *env {
+func roomsEnv(t *testing.T) *env { return roomsEnvWith(t, rooms.DefaultLimits()) }
+
+func roomsEnvWith(t *testing.T, limits rooms.Limits) *env {
 	log := roomstest.Start(t).Log()
-	d := session.NewRooms(log, rooms.RoomConfig{}, rooms.DefaultLimits())
+	d := session.NewRooms(log, rooms.RoomConfig{}, limits)
 	t.Cleanup(d.Close) // registered before the env's: runs after the handler is closed
 	return newEnv(t, envConfig{opts: func(c *ws.Config) { c.Session.Rooms = d }})
 }
@@ -194,4 +196,28 @@ func TestRoomURLJoin(t *testing.T) {
 	_, room = carol("room=lab&epoch=other&since=2")
 	require.Equal(t, false, room["recovered"])
 	require.Len(t, room["history"], 4)
+}
+
+// The limits refuse a URL join with 1013 and no message, and a join command with its
+// error, the member staying where it was.
+func TestRoomLimits(t *testing.T) {
+	limits := rooms.DefaultLimits()
+	limits.MembersPerRoom, limits.MaxRooms = 1, 2
+	e := roomsEnvWith(t, limits)
+	alice, _, err := websocket.Dial(t.Context(), e.url+"?room=lab", e.dialOpts(false))
+	require.NoError(t, err)
+	t.Cleanup(func() { alice.CloseNow() })
+	require.Contains(t, readText(t, alice), "joined lab")
+
+	full, _, err := websocket.Dial(t.Context(), e.url+"?room=lab", e.dialOpts(true))
+	require.NoError(t, err)
+	requireClose(t, full, websocket.StatusTryAgainLater, "room is full (limit 1 members)")
+
+	bob := e.dial(t, false)
+	require.Equal(t, "Error: room is full (limit 1 members)", ask(t, bob, "join lab"))
+	require.Equal(t, "Error: not in a room", ask(t, bob, "who"), "a refused join leaves the member where it was")
+	require.Contains(t, ask(t, bob, "join two"), "joined two")
+	require.Equal(t, "Error: too many rooms (limit 2)", ask(t, bob, "join three"))
+	require.Regexp(t, `is now bob$`, ask(t, bob, "nick bob"))
+	require.Equal(t, "two (1 member): bob", ask(t, bob, "who"))
 }
