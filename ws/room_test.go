@@ -221,3 +221,15 @@ func TestRoomLimits(t *testing.T) {
 	require.Regexp(t, `is now bob$`, ask(t, bob, "nick bob"))
 	require.Equal(t, "two (1 member): bob", ask(t, bob, "who"))
 }
+
+// Without its room log, a server refuses a URL join with 1013 and a join with the error.
+func TestRoomsUnavailable(t *testing.T) {
+	d := session.NewRooms(nil, rooms.RoomConfig{}, rooms.DefaultLimits())
+	e := newEnv(t, envConfig{opts: func(c *ws.Config) { c.Session.Rooms = d }})
+	c, _, err := websocket.Dial(t.Context(), e.url+"?room=lab", e.dialOpts(false))
+	require.NoError(t, err)
+	requireClose(t, c, websocket.StatusTryAgainLater, "rooms unavailable, try again")
+	bob := e.dial(t, false)
+	require.Equal(t, "Error: rooms unavailable, try again", ask(t, bob, "join lab"))
+	require.Equal(t, "2", ask(t, bob, "1 + 1"), "private sessions unaffected")
+}
