@@ -306,6 +306,7 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		c.sess.Request()
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
+	c.watch.Begin() // until the session waits for input again (more)
 	text := string(line)
 	if handled, quit := c.sess.RoomLine(text, nil); handled {
 		c.sess.Request()
@@ -314,7 +315,6 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		}
 		return nil, nil
 	}
-	c.watch.Begin() // until the session waits for input again (more)
 	r := c.sess.Eval(text)
 	if r.Kind != session.Silent { // a blank or comment line is not a request
 		c.sess.Request()
