@@ -20,6 +20,7 @@ import (
 	"wscalc/admission"
 	"wscalc/calc"
 	"wscalc/cluster"
+	"wscalc/rooms"
 	"wscalc/session"
 	"wscalc/web"
 	"wscalc/ws"
@@ -41,6 +42,7 @@ type config struct {
 	maxMemory       int64 // bytes; 0: a quarter of the machine's memory
 	logFormat       string
 	logLevel        slog.Level
+	rooms           rooms.Limits   // -room-members, -max-rooms, -room-ttl
 	cluster         cluster.Config // -instance, -data-dir, -cluster-*, -nats-*: package cluster's flags
 	showVersion     bool           // -version: print the version and exit
 	unknownEnv      []string       // WSCALC_* variables that name no flag, for a warning at start
@@ -446,6 +448,13 @@ func newFlagSet(c *config) *flag.FlagSet {
 	fs.Var(formatFlag{&c.logFormat}, "log-format", "log `format`: text or json")
 	c.logLevel = slog.LevelInfo
 	fs.Var(levelFlag{&c.logLevel}, "log-level", "log `level`: debug, info, warn or error")
+	c.rooms = rooms.DefaultLimits()
+	fs.Var(intFlag{&c.rooms.MembersPerRoom}, "room-members",
+		"most members (`count`) of one room, the whole cluster's; beyond, a join is refused")
+	fs.Var(intFlag{&c.rooms.MaxRooms}, "max-rooms",
+		"most rooms (`count`) an instance holds, with members or empty within -room-ttl; beyond, joining a new room is refused")
+	fs.Var(durationFlag{&c.rooms.RoomTTL}, "room-ttl",
+		"how long an empty room is kept (variables, history) before it is forgotten; 0: not kept (`duration`)")
 	cluster.RegisterFlags(fs, &c.cluster)
 	fs.BoolVar(&c.showVersion, "version", false, "print the version (as wscalc version does) and exit")
 	return fs
@@ -530,6 +539,12 @@ func (c config) validate(fromEnv map[string]bool) error {
 		return bad("shutdown-timeout", c.shutdownTimeout, "want a positive duration")
 	case c.maxConnsPerIP < 1:
 		return bad("max-conns-per-ip", c.maxConnsPerIP, "want at least 1")
+	case c.rooms.MembersPerRoom < 1:
+		return bad("room-members", c.rooms.MembersPerRoom, "want at least 1")
+	case c.rooms.MaxRooms < 1:
+		return bad("max-rooms", c.rooms.MaxRooms, "want at least 1")
+	case c.rooms.RoomTTL < 0:
+		return bad("room-ttl", c.rooms.RoomTTL, "want 0 or a positive duration")
 	case c.drainDelay < 0:
 		return bad("drain-delay", c.drainDelay, "want 0 or a positive duration")
 	case c.sessionMemory < minSessionMemory:

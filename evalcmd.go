@@ -11,6 +11,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/client"
+	"wscalc/rooms"
 )
 
 const evalUsage = `usage: wscalc eval [-e LINE]... [-history FILE] [EXPR ...]
@@ -128,7 +129,7 @@ func runEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var s calc.Session
 	failed := false
 	reply := func(line string) bool {
-		res, err := s.Eval(line)
+		res, err := evalLine(&s, line)
 		switch {
 		case errors.Is(err, calc.ErrQuit):
 			return false
@@ -156,6 +157,15 @@ func runEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// evalLine evaluates a line of wscalc eval, which has no connection to be a room member
+// with: the room commands are refused.
+func evalLine(s *calc.Session, line string) (calc.Result, error) {
+	if _, ok := rooms.ParseCommand(strings.TrimRight(line, "\r\n")); ok { // lines keep their newline here
+		return calc.Result{}, &calc.Error{Msg: rooms.ErrNeedConnection.Msg}
+	}
+	return s.Eval(line)
+}
+
 // evalTerminal is `wscalc eval` on a terminal: a prompt with line editing, history and
 // completion. It exits 0: the person has seen every error.
 func evalTerminal(in, out *os.File, history string, stderr io.Writer) int {
@@ -171,7 +181,7 @@ func evalTerminal(in, out *os.File, history string, stderr io.Writer) int {
 		if err != nil { // Ctrl-D or Ctrl-C: readline has ended the line
 			return 0
 		}
-		res, err := s.Eval(line)
+		res, err := evalLine(&s, line)
 		switch {
 		case errors.Is(err, calc.ErrQuit):
 			return 0

@@ -141,3 +141,10 @@ func TestEvalOnATerminalQuitAndCtrlC(t *testing.T) {
 		assert.NotContains(t, p.Rest(), client.Prompt)
 	}
 }
+
+// wscalc eval has no connection to be a room member with (rooms.md §2).
+func TestEvalRefusesRoomCommands(t *testing.T) {
+	code, out, _ := evalCmd("join lab\nwho\njoin = 2\njoin * 3\n")
+	require.Equal(t, 1, code)
+	require.Equal(t, "Error: rooms need a TCP or WebSocket connection\nError: rooms need a TCP or WebSocket connection\njoin = 2\n6\n", out)
+}

@@ -207,6 +207,7 @@ type servers struct {
 	drainDelay time.Duration
 	node       *cluster.Node
 	instances  *instances // presence across the cluster, over presence
+	rooms      *roomService
 	presence   *presence.Presence
 	sched      *sched.Scheduler
 	conns      *admission.Counter // connections per client address, across both listeners
@@ -230,9 +231,19 @@ func newServers(cfg config, log *slog.Logger, node *cluster.Node, httpLn, tcpLn 
 	if err != nil {
 		return nil, err
 	}
-	s := &servers{log: log, drainDelay: cfg.drainDelay, node: node, instances: in, presence: p, sched: sc,
+	rs, err := startRooms(node, log, limits, cfg.rooms)
+	if err != nil {
+		in.leave()
+		return nil, err
+	}
+	m.WatchRooms(func() metrics.RoomFigures {
+		members, rooms := rs.rooms.LocalMembers()
+		return metrics.RoomFigures{Rooms: rooms, Members: members, Events: rs.rooms.Events()}
+	})
+	s := &servers{log: log, drainDelay: cfg.drainDelay, node: node, instances: in, rooms: rs, presence: p, sched: sc,
 		conns: admission.New(cfg.maxConnsPerIP)}
 	if err := s.newTransports(cfg, m, limits, build, httpLn, tcpLn); err != nil {
+		rs.close()
 		in.leave()
 		return nil, err
 	}
@@ -250,7 +261,7 @@ func (s *servers) newTransports(cfg config, m *metrics.Metrics, limits calc.Limi
 		tcpAddr = displayAddr(tcpLn.Addr())
 	}
 	sessions := session.Config{Presence: s.presence, Sched: s.sched, MaxClients: cfg.maxClients,
-		IdleTimeout: cfg.idleTimeout, Limits: limits, Logger: s.log}
+		IdleTimeout: cfg.idleTimeout, Limits: limits, Logger: s.log, Rooms: s.rooms.rooms}
 	var err error
 	if s.tcp, err = tcp.New(tcp.Config{Session: sessions, HTTPAddr: httpAddr}); err != nil {
 		return err
@@ -321,6 +332,7 @@ func (s *servers) newHTTP(cfg config, m *metrics.Metrics, limits calc.Limits, ht
 		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: errorLog}),
 		HTTPMetrics: m,
 		Ready:       s.node.Ready,
+		Rooms:       s.rooms.rooms,
 		Draining:    s.draining.Load,
 		Limits:      limits,
 		ListenAddr:  listenAddr,
@@ -430,6 +442,7 @@ func (s *servers) serve(ctx context.Context, httpLn, tcpLn net.Listener, shutdow
 	shutdownErr := s.shutdown(shutdownTimeout)
 	wg.Wait()
 	// Sessions are over: say goodbye to the other instances, then stop this one's NATS.
+	s.rooms.close()
 	s.instances.leave()
 	s.node.Close()
 	if serveErr != nil {

@@ -30,6 +30,7 @@ import (
 	"wscalc/calc"
 	"wscalc/cluster"
 	"wscalc/internal/logtest"
+	"wscalc/rooms"
 	"wscalc/wire"
 )
 
@@ -232,6 +233,9 @@ func TestRunBadCommandLine(t *testing.T) {
 		{[]string{"-http", "", "-tcp", ""}, "nothing to serve"},
 		{[]string{"-max-conns-per-ip", "0"}, "max-conns-per-ip"},
 		{[]string{"-drain-delay", "-1s"}, "drain-delay"},
+		{[]string{"-room-members", "0"}, "room-members"},
+		{[]string{"-max-rooms", "0"}, "max-rooms"},
+		{[]string{"-room-ttl", "-1s"}, "room-ttl"},
 		{[]string{"-allow-host", "*"}, "every host"},
 		{[]string{"-allow-host", "http://example.com"}, "not a URL"},
 		{[]string{"-max-memory", "lots"}, "want a size such as"},
@@ -257,7 +261,7 @@ func TestRunHelpListsFlagsEnvAndSubcommands(t *testing.T) {
 	usage := out.String()
 	for _, f := range []string{"http", "tcp", "max-clients", "idle-timeout", "shutdown-timeout",
 		"allow-origin", "log-format", "log-level", "max-conns-per-ip", "drain-delay", "allow-host",
-		"session-memory", "max-memory"} {
+		"session-memory", "max-memory", "room-members", "max-rooms", "room-ttl"} {
 		assert.Contains(t, usage, "-"+f+" ")
 		assert.Contains(t, usage, envName(f))
 	}
@@ -284,7 +288,8 @@ func TestConfigFromEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, config{httpAddr: "127.0.0.1:8080", tcpAddr: "127.0.0.1:10000", maxClients: 10000,
 		sessionBudget: 200_000, idleTimeout: 10 * time.Minute, shutdownTimeout: 10 * time.Second,
-		maxConnsPerIP: 256, sessionMemory: 4 << 20, logFormat: "text", logLevel: slog.LevelInfo}, c)
+		maxConnsPerIP: 256, sessionMemory: 4 << 20, logFormat: "text", logLevel: slog.LevelInfo,
+		rooms: rooms.Limits{MembersPerRoom: 1000, MaxRooms: 10000, RoomTTL: 10 * time.Minute}}, c)
 
 	c, err = parseConfig(nil, env(
 		"WSCALC_HTTP", "0.0.0.0:80", "WSCALC_TCP", "", "WSCALC_MAX_CLIENTS", "5", "WSCALC_SESSION_BUDGET", "1000000",
@@ -292,8 +297,10 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"WSCALC_ALLOW_ORIGIN", "a.example, *.b.example,", "WSCALC_LOG_FORMAT", "json", "WSCALC_LOG_LEVEL", "DEBUG",
 		"WSCALC_MAX_CONNS_PER_IP", "50", "WSCALC_DRAIN_DELAY", "5s", "WSCALC_ALLOW_HOST", "Calc.Example, *.dev.example",
 		"WSCALC_SESSION_MEMORY", "512KiB", "WSCALC_MAX_MEMORY", "1.5GiB",
+		"WSCALC_ROOM_MEMBERS", "20", "WSCALC_MAX_ROOMS", "30", "WSCALC_ROOM_TTL", "0",
 	), io.Discard)
 	require.NoError(t, err)
+	assert.Equal(t, rooms.Limits{MembersPerRoom: 20, MaxRooms: 30}, c.rooms)
 	assert.Equal(t, "0.0.0.0:80", c.httpAddr)
 	assert.Equal(t, "", c.tcpAddr, "an empty variable disables the listener")
 	assert.Equal(t, 5, c.maxClients)
@@ -770,6 +777,9 @@ var badValues = map[string][]string{
 	"allow-origin":     {"*", "https://*"},
 	"allow-host":       {"*", "http://example.com"},
 	"max-conns-per-ip": {"many", "0"},
+	"room-members":     {"many", "0"},
+	"max-rooms":        {"many", "0"},
+	"room-ttl":         {"10", "-1s"},
 	"session-memory":   {"lots", "10", "4MB"},
 	"max-memory":       {"lots", "1MiB"},
 	"log-format":       {"xml"},
@@ -894,7 +904,7 @@ func TestUnknownEnvironmentVariableIsWarnedAbout(t *testing.T) {
 	assert.Equal(t, "WSCALC_LOG_FORMAT", closestEnv("WSCALC_LOGFORMAT", known))
 	assert.Equal(t, "", closestEnv("WSCALC_FROBNICATE", known))
 	assert.NotContains(t, known, "WSCALC_VERSION", "-version is not configuration")
-	assert.Len(t, known, 20)
+	assert.Len(t, known, 23)
 
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	logs := captureStderr(t)

@@ -137,6 +137,44 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(clusterClientsDesc, prometheus.GaugeValue, float64(f.WS), "ws")
 }
 
+// RoomFigures are this instance's rooms, read at each scrape.
+type RoomFigures struct {
+	Rooms   int    // rooms with a member here
+	Members int    // room members connected here
+	Events  uint64 // events this instance stored, since it started
+}
+
+// WatchRooms adds the gauges wscalc_rooms and wscalc_room_members and the counter
+// wscalc_room_events_total (rooms.md §8), read from figures at each scrape; no label names
+// a room or a nick. Call it once.
+func (m *Metrics) WatchRooms(figures func() RoomFigures) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(roomsCollector{figures})
+}
+
+var (
+	roomsDesc       = prometheus.NewDesc("wscalc_rooms", "Rooms with a member connected to this instance.", nil, nil)
+	roomMembersDesc = prometheus.NewDesc("wscalc_room_members", "Room members connected to this instance.", nil, nil)
+	roomEventsDesc  = prometheus.NewDesc("wscalc_room_events_total", "Room events this instance stored in the room log.", nil, nil)
+)
+
+type roomsCollector struct{ figures func() RoomFigures }
+
+func (c roomsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- roomsDesc
+	ch <- roomMembersDesc
+	ch <- roomEventsDesc
+}
+
+func (c roomsCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.figures()
+	ch <- prometheus.MustNewConstMetric(roomsDesc, prometheus.GaugeValue, float64(f.Rooms))
+	ch <- prometheus.MustNewConstMetric(roomMembersDesc, prometheus.GaugeValue, float64(f.Members))
+	ch <- prometheus.MustNewConstMetric(roomEventsDesc, prometheus.CounterValue, float64(f.Events))
+}
+
 // UnmatchedRoute is the route label of an HTTP request that no route serves (a 404).
 const UnmatchedRoute = "unmatched"
 

@@ -24,7 +24,16 @@
 //     backlog;
 //   - when the sessions end because the server stops (Group): Shutdown as in net/http
 //     (admit nothing more, drain every session, wait, or return ctx.Err()), Close forces;
-//   - the close reasons that every transport shares.
+//   - the close reasons that every transport shares;
+//   - membership of a room (room.go): the room commands (RoomLine, through
+//     rooms.ParseCommand and the rooms.Registry in Config.Rooms), a member's lines
+//     evaluated in its room through the scheduler, and everything a member receives — its
+//     replies, the others' events, the notices — in one queue per member, in seq order,
+//     sent by a goroutine of the member's (while there is something to send) through the
+//     transport's RoomSink; a member with rooms.MaxUnsent messages waiting is cut off, so
+//     the room never waits for it. Rooms also knows the members of the other instances
+//     (RemoteMembers, cluster.RoomMembers). A private session pays one look at its line's
+//     first letter.
 //
 // The transports keep only what is theirs: how a request is framed, how bytes reach the
 // socket (tcp's pooled line buffer and reply batching, ws's batchConn under the WebSocket

@@ -59,6 +59,8 @@ type Config struct {
 	Limits calc.Limits
 	// Logger receives the session logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Rooms are the server's rooms, shared by its transports; nil: rooms unavailable.
+	Rooms *Rooms
 }
 
 // Prepare checks that c names its dependencies, fills in the defaults of its zero fields
@@ -107,6 +109,8 @@ type Session struct {
 	requests int // owner goroutine only
 	leave    func()
 	calc     calc.Session
+	sink     RoomSink // nil: the transport takes no part in rooms
+	member   *member  // the room side, from the first room command (owner goroutine)
 
 	// ctx ends with the connection: when the transport drops it, or when the client is
 	// found gone while a line runs. Evaluations run under it.
@@ -321,6 +325,8 @@ func (s *Session) Eval(line string) Outcome {
 		return Outcome{Kind: Failed, Err: err}
 	case res.Kind == calc.KindNone:
 		return Outcome{Kind: Silent, Result: res}
+	case res.Kind == calc.KindText && s.sink != nil:
+		res = withRoomsHelp(line, res)
 	}
 	return Outcome{Kind: Answer, Result: res}
 }

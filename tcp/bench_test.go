@@ -8,14 +8,23 @@ import (
 	"testing"
 	"time"
 
+	"wscalc/rooms"
+	"wscalc/session"
 	"wscalc/tcp"
 	"wscalc/tools/echo"
 )
 
+// benchConfig is the server's configuration for the benchmarks: rooms on (though without a
+// log), so that a private session's lines pass the room checks they pass in wscalc.
+func benchConfig(cfg *tcp.Config) {
+	cfg.Session.Limits = unlimitedBudget
+	cfg.Session.Rooms = session.NewRooms(nil, rooms.RoomConfig{}, rooms.DefaultLimits())
+}
+
 // BenchmarkRoundTrip measures one line and its reply at a time, as an interactive nc user
 // or a script that waits for each answer.
 func BenchmarkRoundTrip(b *testing.B) {
-	ts := start(b, func(cfg *tcp.Config) { cfg.Session.Limits = unlimitedBudget })
+	ts := start(b, benchConfig)
 	c := dial(b, ts.addr)
 	for b.Loop() {
 		if got := c.ask("2 + 3 * 4"); got != "14" {
@@ -27,7 +36,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // BenchmarkPipelined measures lines sent 100 at a time, as a script that pipelines; the
 // time reported is per line.
 func BenchmarkPipelined(b *testing.B) {
-	ts := start(b, func(cfg *tcp.Config) { cfg.Session.Limits = unlimitedBudget })
+	ts := start(b, benchConfig)
 	c := dial(b, ts.addr)
 	batch := strings.Repeat("2 + 3 * 4\n", 100)
 	for b.Loop() {

@@ -89,6 +89,9 @@ func (s *Server) newConn(rw net.Conn) *conn {
 	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.cfg.Session.WriteTimeout}
 	c.out.Init(c.w.line, session.Pushes[string]{})
+	if s.cfg.Session.Rooms != nil {
+		c.sess.SetRoomSink(roomSink{c})
+	}
 	return c
 }
 
@@ -269,6 +272,7 @@ func (c *conn) finish(end ending) {
 	defer c.srv.sessions.Leave(c)
 	c.watch.End()
 	defer c.sess.Cancel()
+	c.sess.EndRoom()
 	if end.goodbye != "" {
 		if err := c.reply(end.goodbye); err != nil {
 			end = c.writeFailure(err)
@@ -303,7 +307,15 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
 	c.watch.Begin() // until the session waits for input again (more)
-	r := c.sess.Eval(string(line))
+	text := string(line)
+	if handled, quit := c.sess.RoomLine(text, nil); handled {
+		c.sess.Request()
+		if quit {
+			return &ending{reason: session.ReasonQuit, linger: true}, nil
+		}
+		return nil, nil
+	}
+	r := c.sess.Eval(text)
 	if r.Kind != session.Silent { // a blank or comment line is not a request
 		c.sess.Request()
 	}
@@ -329,6 +341,10 @@ func (c *conn) answer(line []byte) (*ending, error) {
 // when it fills and before the session waits for input (see flush), so pipelined replies
 // go out in few writes.
 func (c *conn) reply(line string) error {
+	if c.sess.InRoom() { // after what the member was sent before
+		c.sess.RoomSend(line, nil)
+		return nil
+	}
 	if err := c.out.Send(line); err != nil {
 		return writeError{err}
 	}

@@ -75,7 +75,8 @@ func (c *conn) discardLine() error {
 // long wait ends early with handOn (see stackReset).
 func (c *conn) more(mayHandOn bool) (handOn bool, err error) {
 	c.watch.End()
-	if c.w.buffered() > 0 {
+	// A room member's lines are also written by its room's sender: look under the outbox.
+	if c.sess.RoomSide() || c.w.buffered() > 0 {
 		if err := c.flush(); err != nil {
 			return false, writeError{err}
 		}

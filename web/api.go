@@ -15,6 +15,7 @@ import (
 
 	"wscalc/calc"
 	"wscalc/presence"
+	"wscalc/rooms"
 	"wscalc/sched"
 	"wscalc/wire"
 )
@@ -185,6 +186,10 @@ func (a *api) readForm(w http.ResponseWriter, r *http.Request) (string, int, err
 // scheduler, so API requests share the evaluation slots fairly with the sessions. It
 // stops when the request is cancelled (the client has gone).
 func (a *api) eval(w http.ResponseWriter, r *http.Request, expr string) {
+	if _, ok := rooms.ParseCommand(expr); ok { // the API is stateless: no room to be in
+		a.fail(w, http.StatusBadRequest, expr, &calc.Error{Msg: rooms.ErrNeedConnection.Msg})
+		return
+	}
 	s := &calc.Session{Limits: a.limits, Budget: a.budgets.get(clientAddr(r)), ExactValue: true}
 	res, err := a.sched.Eval(r.Context(), presence.HTTP, s, expr)
 	var ce *calc.Error

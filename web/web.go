@@ -54,6 +54,8 @@ type Config struct {
 	// AllowHosts are more Host names /ws and /api/eval answer on a loopback listener:
 	// "example.com" (any port), "example.com:8080", "*.example.com" (see CheckHostPattern).
 	AllowHosts []string
+	// Rooms answer GET /api/rooms/NAME; nil: 503 rooms unavailable.
+	Rooms *session.Rooms
 	// Logger receives one line per request and handler panics; nil discards them.
 	Logger *slog.Logger
 }
@@ -107,6 +109,7 @@ func mountSessions(r chi.Router, cfg Config) {
 	api := r.With(checkHost(hosts, cfg.Presence, presence.HTTP))
 	api.Get("/api/eval", a.serveGET)
 	api.Post("/api/eval", a.servePOST)
+	api.Get("/api/rooms/{name}", roomInfo(cfg.Rooms))
 }
 
 // mountProbes mounts what operators and load balancers ask: /healthz, /readyz and, if

@@ -19,6 +19,7 @@ import (
 	"wscalc/calc"
 	"wscalc/loadgen"
 	"wscalc/presence"
+	"wscalc/rooms"
 	"wscalc/sched"
 	"wscalc/session"
 	"wscalc/tools/echo"
@@ -51,7 +52,10 @@ func serveBench(b *testing.B, h http.Handler) string {
 
 func benchHandler(b *testing.B) *ws.Handler {
 	h, err := ws.New(ws.Config{Session: session.Config{Presence: presence.New(nil),
-		Sched: sched.New(sched.Options{}), Limits: unlimited, Logger: slog.New(slog.DiscardHandler)}})
+		Sched: sched.New(sched.Options{}), Limits: unlimited, Logger: slog.New(slog.DiscardHandler),
+		// Rooms on (though without a log), so that a private session's lines pass the room
+		// checks they pass in wscalc.
+		Rooms: session.NewRooms(nil, rooms.RoomConfig{}, rooms.DefaultLimits())}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"wscalc/calc"
 	"wscalc/internal/peer"
 	"wscalc/presence"
+	"wscalc/rooms"
 	"wscalc/session"
 	"wscalc/wire"
 )
@@ -49,13 +50,20 @@ type conn struct {
 	out  session.Outbox[[]byte] // replies and presence pushes, one writer
 	sent presence.Counts        // last presence sent: hello, then the push in progress only
 
+	// urlJoin is the room join the URL asks for (nil: none), urlRefusal its refusal.
+	urlJoin    *session.URLJoin
+	urlRefusal *rooms.Error
+
 	// perAddressLimit > 0: the connection's address is over its limit (admission); the
 	// session is refused.
 	perAddressLimit int
 
 	watch   peer.Busy    // reader goroutine only: watches for the client leaving while busy
 	lastMsg atomic.Int64 // UnixNano of the last client message, for the idle timer
-	helpers sync.WaitGroup
+	// membersChanged: the member list of the session's room changed, a members message is
+	// due (JSON mode).
+	membersChanged atomic.Bool
+	helpers        sync.WaitGroup
 
 	mu         sync.Mutex
 	ended      bool // run is finishing: no helper may start
@@ -80,6 +88,9 @@ func newConn(h *Handler, wsc *websocket.Conn, raw net.Conn, sock *batchConn, rem
 		pushes = session.Pushes[[]byte]{Interval: presenceInterval, Next: c.presence, Panicked: c.helperPanicked}
 	}
 	c.out.Init(c.write, pushes)
+	if h.cfg.Session.Rooms != nil {
+		c.sess.SetRoomSink(roomSink{c})
+	}
 	// A WebSocket client never half-closes: its FIN means it has gone (peer.ReadHangUp).
 	c.watch = peer.Busy{Conn: raw, Mode: peer.ReadHangUp, Gone: c.sess.Cancel, After: calc.HeavyTime}
 	c.lastMsg.Store(time.Now().UnixNano())
@@ -112,6 +123,12 @@ func (c *conn) run() {
 	defer c.sess.Leave()
 	c.sess.LogStart("protocol", c.protocol())
 	defer c.sess.LogEnd(slog.LevelInfo)
+	if !c.prepareURLJoin() {
+		return
+	}
+	if c.urlJoin != nil {
+		defer c.sess.AbandonURLJoin(c.urlJoin) // if the session ends before it enters the room
+	}
 	defer func() {
 		// handle recovers the panics of evaluation; this catches any other, so that a bug
 		// costs one session, never the process.
@@ -130,10 +147,34 @@ func (c *conn) run() {
 			return
 		}
 	}
+	if c.urlJoin != nil {
+		c.sess.FinishURLJoin(c.urlJoin, !c.json)
+	}
 	c.beginLive()
 	c.serve()
+	c.sess.EndRoom()
 	c.stop()
 	c.ws.CloseNow() // no-op unless the connection failed without a close
+}
+
+// prepareURLJoin joins the room the URL asks for, or closes the connection at once with
+// the refusal's code and reason (rooms.md §6), no message sent.
+func (c *conn) prepareURLJoin() bool {
+	refusal := c.urlRefusal
+	if refusal == nil && c.urlJoin != nil {
+		if !c.json {
+			c.urlJoin.Recover = false // epoch and since count only in JSON mode
+		}
+		if err := c.sess.PrepareURLJoin(c.urlJoin); err != nil {
+			refusal = err.(*rooms.Error)
+		}
+	}
+	if refusal == nil {
+		return true
+	}
+	c.sess.End(refusal.Close)
+	_ = c.ws.Close(websocket.StatusCode(refusal.Code), refusal.Close)
+	return false
 }
 
 // hello sends the JSON session's greeting and the current presence.
@@ -150,6 +191,10 @@ func (c *conn) hello() bool {
 
 // presence is the outbox's push: the current counts, if they differ from the last sent.
 func (c *conn) presence() ([]byte, bool) {
+	if b, ok := c.membersPush(); ok {
+		c.out.Changed() // the counts may have changed too: they come next
+		return b, true
+	}
 	counts := c.h.cfg.Session.Presence.Counts()
 	if counts == c.sent {
 		return nil, false
@@ -321,6 +366,12 @@ func (c *conn) handle(typ websocket.MessageType, data []byte) (o outcome) {
 
 // handleText answers one line; out is a buffer for the reply.
 func (c *conn) handleText(line string, out []byte) outcome {
+	if handled, quit := c.sess.RoomLine(line, nil); handled {
+		if quit {
+			return outcome{code: websocket.StatusNormalClosure, reason: session.ReasonQuit}
+		}
+		return outcome{}
+	}
 	r := c.eval(line)
 	switch r.Kind {
 	case session.Quit:
@@ -346,9 +397,20 @@ func (c *conn) handleJSON(data, out []byte) outcome {
 		if err != nil || !wire.ValidID(id) {
 			id = nil
 		}
+		if c.sess.InRoom() { // after what the member was sent before
+			c.sess.RoomFail(&calc.Error{Msg: invalidRequest}, "", append(json.RawMessage(nil), id...))
+			return outcome{}
+		}
 		return c.reply(wire.AppendError(out, wire.NewError(id, "", &calc.Error{Msg: invalidRequest})))
 	}
 	line := *req.Expr
+	if c.sess.TakesRoomLine(line) {
+		// The id outlives the message's buffer: the reply may be sent by the room's sender.
+		if _, quit := c.sess.RoomLine(line, append(json.RawMessage(nil), req.ID...)); quit {
+			return outcome{code: websocket.StatusNormalClosure, reason: session.ReasonQuit}
+		}
+		return outcome{}
+	}
 	r := c.eval(line)
 	switch r.Kind {
 	case session.Quit:

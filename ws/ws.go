@@ -120,6 +120,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(h.readLimit)
 
 	s := newConn(h, conn, rec.conn, rec.batch, r.RemoteAddr)
+	if h.cfg.Session.Rooms != nil {
+		q := r.URL.Query()
+		s.urlJoin, s.urlRefusal = session.ParseURLJoin(q.Get("room"), q.Get("nick"), q.Get("epoch"), q.Get("since"), q.Has("epoch"), q.Has("since"))
+	}
 	if ac := admission.FromContext(r.Context()); ac.Refused() {
 		s.perAddressLimit = ac.Limit() // run refuses it
 	}

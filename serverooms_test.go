@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// Rooms in the server: two nc clients in one room, GET /api/rooms/NAME and the rooms'
+// metrics.
+func TestRunServesRooms(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	r := startRun(t, 2, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0")
+	type nc struct {
+		c net.Conn
+		r *bufio.Reader
+	}
+	dial := func() nc {
+		c, err := net.Dial("tcp", r.tcpAddr)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+		return nc{c, bufio.NewReader(c)}
+	}
+	send := func(n nc, line string) {
+		_, err := n.c.Write([]byte(line + "\n"))
+		require.NoError(t, err)
+	}
+	read := func(n nc) string {
+		l, err := n.r.ReadString('\n')
+		require.NoError(t, err)
+		return strings.TrimSuffix(l, "\n")
+	}
+	alice, bob := dial(), dial()
+	// The room log opens once the node is ready: until then a join is refused.
+	require.Eventually(t, func() bool {
+		send(alice, "join lab")
+		return strings.HasPrefix(read(alice), "joined lab as ")
+	}, 20*time.Second, 50*time.Millisecond)
+	send(alice, "nick alice")
+	assert.Regexp(t, `is now alice$`, read(alice))
+	send(alice, "x = 5")
+	assert.Equal(t, "x = 5", read(alice))
+	send(bob, "join lab")
+	assert.Regexp(t, `^joined lab as guest-[0-9a-f]{4} \(2 members, seq 1\)$`, read(bob))
+	assert.Equal(t, "# 1 alice: x = 5 → x = 5", read(bob))
+
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	info := scrape(t, client, "http://"+r.httpAddr+"/api/rooms/lab")
+	assert.Contains(t, info, `"seq":1,"members":{"total":2},"vars":[{"name":"x","display":"5","kind":"integer","value":"5"}]`)
+	m := scrape(t, client, "http://"+r.httpAddr+"/metrics")
+	assert.Contains(t, m, "\nwscalc_rooms 1\n")
+	assert.Contains(t, m, "\nwscalc_room_members 2\n")
+	assert.Contains(t, m, "\nwscalc_room_events_total 1\n")
+
+	alice.c.Close()
+	assert.Equal(t, "# alice left lab (1 member)", read(bob))
+	bob.c.Close()
+	client.CloseIdleConnections()
+	require.NoError(t, r.stop(t))
+}
