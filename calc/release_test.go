@@ -37,7 +37,7 @@ func TestOperandsDroppedWhenConsumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.run(tr, lim, m, &Result{}); err == nil || !strings.Contains(err.Error(), "division by zero") {
+	if err := s.run(tr, lim, m, reply{res: &Result{}}); err == nil || !strings.Contains(err.Error(), "division by zero") {
 		t.Fatalf("got %v, want division by zero", err)
 	}
 	if n := liveSlots(s.scratch.eval.vals); n != 1 {

@@ -109,39 +109,103 @@ func (s *Session) Eval(line string) (Result, error) {
 // unchanged; the work done until then is charged to the budget all the same. An error of
 // the Gate is returned as it is.
 func (s *Session) EvalContext(ctx context.Context, line string) (res Result, err error) {
+	err = s.evalInto(ctx, line, reply{res: &res})
+	return res, err
+}
+
+// EvalAppend evaluates one line like EvalContext and appends its reply line (what
+// Result.Display would hold, without a line break) to dst, for a transport that writes
+// bytes anyway: an integer, a fraction of int64s or an approximate result is written
+// straight into dst, so such a line allocates nothing, where EvalContext allocates the
+// Display string. kind is the Result's Kind: KindNone (a blank or comment-only line)
+// appends nothing, and nothing is to be replied. On error dst is returned as it was.
+// The structured parts of a Result (Value, Decimal, Name) are not produced, so the
+// session's ExactValue is of no use here.
+func (s *Session) EvalAppend(ctx context.Context, dst []byte, line string) (out []byte, kind Kind, err error) {
+	a := appended{dst: dst}
+	if err := s.evalInto(ctx, line, reply{app: &a}); err != nil {
+		return dst, KindNone, err
+	}
+	return a.dst, a.kind, nil
+}
+
+// reply is where a line's answer goes: a Result (EvalContext), or its display text
+// appended to a buffer (EvalAppend). The two are behind separate pointers so that the
+// buffer, which escapes to the heap when it grows, does not make EvalContext's Result
+// escape with it (escape analysis does not tell a struct's fields apart: one struct
+// holding both cost EvalContext an allocation a line).
+type reply struct {
+	res *Result
+	app *appended
+}
+
+// appended is EvalAppend's buffer and the Kind of what was appended to it.
+type appended struct {
+	dst  []byte
+	kind Kind
+}
+
+// set records the answer of a line given as a Result.
+func (r reply) set(res Result) {
+	if r.res != nil {
+		*r.res = res
+		return
+	}
+	r.app.dst, r.app.kind = append(r.app.dst, res.Display...), res.Kind
+}
+
+// appendSmall appends the display of a plain (not assigned) value when the reply goes to
+// a buffer and the value is one appendSmallDisplay writes without a string: that is the
+// allocation EvalAppend spares. It reports whether it did.
+func (r reply) appendSmall(v *value) bool {
+	if r.app == nil {
+		return false
+	}
+	dst, kind, ok := appendSmallDisplay(r.app.dst, v)
+	if ok {
+		r.app.dst, r.app.kind = dst, kind
+	}
+	return ok
+}
+
+// evalInto evaluates one line into r: EvalContext and EvalAppend.
+func (s *Session) evalInto(ctx context.Context, line string, r reply) error {
 	lim := s.limits()
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if len(line) > lim.MaxLineBytes {
-		return Result{}, TooLongError(lim.MaxLineBytes)
+		return TooLongError(lim.MaxLineBytes)
 	}
 	src, ok := s.mapLine(line)
 	if !ok {
-		return Result{}, NotUTF8Error()
+		return NotUTF8Error()
 	}
 	s.lastDuration = 0
 	first, blank := firstNonBlank(src)
 	if blank {
-		return Result{}, nil
+		return nil
 	}
 	if ctx.Done() != nil && ctx.Err() != nil {
-		return Result{}, ctx.Err()
+		return ctx.Err()
 	}
 	if isLetter(first) { // every command, and a function's name alone, is a word
 		if res, err, ok := s.command(src); ok {
-			return res, err
+			if err == nil {
+				r.set(res)
+			}
+			return err
 		}
 	}
 	start := s.now()
 	m := &s.scratch.meter
 	m.begin(ctx, s, lim, start)
 	s.scratch.eval.dynCost = 0
-	err = s.evalLine(src, lim, m, &res)
+	err := s.evalLine(src, lim, m, r)
 	waited := m.end()
 	dynCost := s.scratch.eval.dynCost
 	s.scratch.release()
 	s.lastDuration = s.since(start)
 	s.budget().debit(float64(dynCost) + workUnits(s.lastDuration-waited))
-	return res, err
+	return err
 }
 
 // limits returns the session's limits with their defaults filled in, by pointer: the
@@ -167,15 +231,15 @@ func firstNonBlank(src []rune) (r rune, blank bool) {
 
 func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7F }
 
-// evalLine parses and evaluates a line into res, which is left alone on error. The
+// evalLine parses and evaluates a line into r, whose Result is left alone on error. The
 // result is written in place: a Result is twelve words, and returning it by value
 // through the calls copied it three times (the profile of a line "1" showed the copies).
-func (s *Session) evalLine(src []rune, lim *Limits, m *meter, res *Result) error {
+func (s *Session) evalLine(src []rune, lim *Limits, m *meter, r reply) error {
 	t, err := s.parse(src, lim, m)
 	if err != nil {
 		return err
 	}
-	return s.run(t, lim, m, res)
+	return s.run(t, lim, m, r)
 }
 
 // LastDuration is how long the last expression line took to parse and evaluate (zero for
@@ -327,8 +391,8 @@ func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
 	return t, nil
 }
 
-// run charges the line's static cost, evaluates it and records the result in res.
-func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
+// run charges the line's static cost, evaluates it and records the result in r.
+func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 	if err := s.budget().charge(m.start, float64(t.cost)); err != nil {
 		return err
 	}
@@ -343,6 +407,9 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
 			return err
 		}
 	}
+	if t.assign == nil && r.appendSmall(&v) { // EvalAppend: no string made
+		return s.keepAns(v, lim)
+	}
 	f := format(v)
 	if err := e.exactValue(v, &f); err != nil {
 		return err
@@ -354,11 +421,20 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
 		if err := s.store(*t.assign, v, f, lim); err != nil {
 			return err
 		}
-	} else if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
+		s.ans, s.hasAns = v, true
+	} else if err := s.keepAns(v, lim); err != nil {
+		return err
+	}
+	r.set(Result{Display: display, Kind: f.kind, Value: f.value, Decimal: f.decimal, Name: name})
+	return nil
+}
+
+// keepAns makes a line's result, not assigned, the session's ans, if it may be held.
+func (s *Session) keepAns(v value, lim *Limits) error {
+	if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
 		return err
 	}
 	s.ans, s.hasAns = v, true
-	res.Display, res.Kind, res.Value, res.Decimal, res.Name = display, f.kind, f.value, f.decimal, name
 	return nil
 }
 
