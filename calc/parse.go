@@ -20,16 +20,16 @@ type parser struct {
 // begin readies the parser, kept in the session's scratch, for a line. Field by field,
 // as evaluator.begin: a parser built whole on the stack for every line was a tenth of a
 // line "1".
-func (p *parser) begin(src []rune, t *tree, vars map[string]variable, lim *Limits, m *meter) {
+func (p *parser) begin(src []byte, wide []rune, t *tree, vars map[string]variable, lim *Limits, m *meter) {
 	lx := &p.lx
-	lx.src, lx.i, lx.eol, lx.t, lx.maxBits, lx.m = src, 0, len(src)+1, t, lim.MaxBits, m
+	lx.src, lx.wide, lx.i, lx.eol, lx.t, lx.maxBits, lx.m = src, wide, 0, len(src)+1, t, lim.MaxBits, m
 	lx.maxBytes, lx.litBytes, lx.err, lx.vars = lim.MaxSessionMemory, 0, nil, vars
 	p.hasPeek, p.depth, p.maxDepth, p.t, p.vars, p.contAns = false, 0, lim.MaxDepth, t, vars, false
 }
 
 // end lets go of what the line referred to.
 func (p *parser) end() {
-	p.lx.src, p.lx.t, p.lx.m, p.lx.err, p.lx.vars, p.t, p.vars = nil, nil, nil, nil, nil, nil, nil
+	p.lx.src, p.lx.wide, p.lx.t, p.lx.m, p.lx.err, p.lx.vars, p.t, p.vars = nil, nil, nil, nil, nil, nil, nil, nil
 	p.tok, p.prev, p.peeked = token{}, token{}, token{}
 }
 

@@ -28,12 +28,12 @@ func TestOperandsDroppedWhenConsumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 450 values of 125 KB, then a division by zero: stop there and look at the slots.
-	src, _ := s.mapLine("-a" + strings.Repeat("-a", 450) + " + 1/0")
+	src, wide, _ := s.mapLine("-a" + strings.Repeat("-a", 450) + " + 1/0")
 	lim := s.limits()
 	m := &s.scratch.meter
 	m.begin(context.Background(), &s, lim, s.now())
 	defer m.end()
-	tr, err := s.parse(src, lim, m)
+	tr, err := s.parse(src, wide, lim, m)
 	if err != nil {
 		t.Fatal(err)
 	}

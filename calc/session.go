@@ -1,8 +1,8 @@
 package calc
 
 import (
+	"bytes"
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +54,8 @@ type variable struct {
 // scratch holds per-line buffers that a session reuses, so that a typical line allocates
 // little beyond its result.
 type scratch struct {
-	runes  []rune
+	line   []byte // the mapped line, one byte a code point (mapLine)
+	runes  []rune // its code points, for a line that is not all ASCII and for commands
 	parser parser
 	tree   tree
 	eval   evaluator
@@ -175,7 +176,7 @@ func (s *Session) evalInto(ctx context.Context, line string, r reply) error {
 	if len(line) > lim.MaxLineBytes {
 		return TooLongError(lim.MaxLineBytes)
 	}
-	src, ok := s.mapLine(line)
+	src, wide, ok := s.mapLine(line)
 	if !ok {
 		return NotUTF8Error()
 	}
@@ -187,8 +188,8 @@ func (s *Session) evalInto(ctx context.Context, line string, r reply) error {
 	if ctx.Done() != nil && ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if isLetter(first) { // every command, and a function's name alone, is a word
-		if res, err, ok := s.command(src); ok {
+	if isLetter(rune(first)) { // every command, and a function's name alone, is a word
+		if res, err, ok := s.command(s.runesOf(src, wide)); ok {
 			if err == nil {
 				r.set(res)
 			}
@@ -199,7 +200,7 @@ func (s *Session) evalInto(ctx context.Context, line string, r reply) error {
 	m := &s.scratch.meter
 	m.begin(ctx, s, lim, start)
 	s.scratch.eval.dynCost = 0
-	err := s.evalLine(src, lim, m, r)
+	err := s.evalLine(src, wide, lim, m, r)
 	waited := m.end()
 	dynCost := s.scratch.eval.dynCost
 	s.scratch.release()
@@ -220,10 +221,10 @@ func (s *Session) limits() *Limits {
 // firstNonBlank returns the line's first character that is not a blank; blank is true
 // when there is none (a blank line, or only a comment). It stops there: a line is not
 // scanned to its end to know that it is not blank.
-func firstNonBlank(src []rune) (r rune, blank bool) {
-	for _, r := range src {
-		if !isBlank(r) {
-			return r, false
+func firstNonBlank(src []byte) (c byte, blank bool) {
+	for _, c := range src {
+		if !isBlank(rune(c)) {
+			return c, false
 		}
 	}
 	return 0, true
@@ -234,8 +235,8 @@ func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 // evalLine parses and evaluates a line into r, whose Result is left alone on error. The
 // result is written in place: a Result is twelve words, and returning it by value
 // through the calls copied it three times (the profile of a line "1" showed the copies).
-func (s *Session) evalLine(src []rune, lim *Limits, m *meter, r reply) error {
-	t, err := s.parse(src, lim, m)
+func (s *Session) evalLine(src []byte, wide []rune, lim *Limits, m *meter, r reply) error {
+	t, err := s.parse(src, wide, lim, m)
 	if err != nil {
 		return err
 	}
@@ -255,50 +256,80 @@ func (s *Session) since(start time.Time) time.Duration {
 }
 
 // mapLine maps the line's characters and cuts its comment, checking the UTF-8 (ok is false
-// if it is not valid): the leading ASCII at once (asciiRunes), then the rest rune by rune.
-func (s *Session) mapLine(line string) (src []rune, ok bool) {
-	src, i := asciiRunes(s.scratch.runes[:0], line)
-	cut := slices.Index(src, '#')
-	for i < len(line) {
-		if b := line[i]; b < utf8.RuneSelf { // ASCII: mapRune leaves it alone
-			if b == '#' && cut < 0 {
-				cut = len(src)
-			}
-			src = append(src, rune(b))
-			i++
-			continue
+// if it is not valid). src holds one byte a code point, so that its indexes are the
+// columns and the lexer scans bytes: a line all ASCII, nearly every line, is copied as it
+// is, with no conversion to runes (mapping its characters to runes one by one was a
+// tenth of a typical line, and a tight loop still 4 %). A mapped character that is not
+// ASCII stands in src as the byte nonASCII; wide then holds every mapped code point of
+// the line (mapWide); it is nil for a line all ASCII.
+func (s *Session) mapLine(line string) (src []byte, wide []rune, ok bool) {
+	n := asciiPrefix(line)
+	src = append(s.scratch.line[:0], line[:n]...)
+	if n < len(line) {
+		if src, wide, ok = mapWide(src, s.scratch.runes[:0], line[n:]); !ok {
+			return nil, nil, false
 		}
-		r, size := utf8.DecodeRuneInString(line[i:])
-		if r == utf8.RuneError && size == 1 {
-			return nil, false
-		}
-		r = mapRune(r)
-		if r == '#' && cut < 0 { // a full-width ＃
-			cut = len(src)
-		}
-		src = append(src, r)
-		i += size
+		s.scratch.runes = wide
 	}
-	s.scratch.runes = src
-	if cut >= 0 {
+	s.scratch.line = src
+	if cut := bytes.IndexByte(src, '#'); cut >= 0 {
 		src = src[:cut]
+		if wide != nil {
+			wide = wide[:cut]
+		}
 	}
-	return src, true
+	return src, wide, true
 }
 
-// asciiRunes appends the runes of line's leading ASCII bytes (all of a typical line) to
-// dst, the buffer grown once and filled in a tight loop: appending rune by rune with
-// mapLine's checks cost 4 ns a byte, a tenth of a typical line. It returns the index of
-// the first byte it did not convert.
-func asciiRunes(dst []rune, line string) ([]rune, int) {
-	dst = slices.Grow(dst, len(line))
-	buf := dst[len(dst) : len(dst)+len(line)]
-	n := 0
-	for n < len(line) && line[n] < utf8.RuneSelf {
-		buf[n] = rune(line[n])
-		n++
+// nonASCII stands in mapLine's bytes for a mapped character that is not ASCII.
+const nonASCII = utf8.RuneSelf
+
+// asciiPrefix returns the length of line's leading ASCII: all of it for nearly every line.
+func asciiPrefix(line string) int {
+	for i := 0; i < len(line); i++ {
+		if line[i] >= utf8.RuneSelf {
+			return i
+		}
 	}
-	return dst[:len(dst)+n], n
+	return len(line)
+}
+
+// mapWide maps rest, the line after its leading ASCII (already in src), character by
+// character, appending to src one byte a code point and to wide every code point of the
+// line; ok is false if rest is not valid UTF-8.
+func mapWide(src []byte, wide []rune, rest string) ([]byte, []rune, bool) {
+	for _, c := range src {
+		wide = append(wide, rune(c))
+	}
+	for i := 0; i < len(rest); {
+		r, size := utf8.DecodeRuneInString(rest[i:])
+		if r == utf8.RuneError && size == 1 {
+			return nil, nil, false
+		}
+		r = mapRune(r)
+		wide = append(wide, r)
+		if r >= utf8.RuneSelf {
+			src = append(src, nonASCII)
+		} else {
+			src = append(src, byte(r))
+		}
+		i += size
+	}
+	return src, wide, true
+}
+
+// runesOf returns the code points of a mapped line: wide, or the bytes of a line all
+// ASCII as runes (for the commands, whose words may be any letters).
+func (s *Session) runesOf(src []byte, wide []rune) []rune {
+	if wide != nil {
+		return wide
+	}
+	runes := s.scratch.runes[:0]
+	for _, c := range src {
+		runes = append(runes, rune(c))
+	}
+	s.scratch.runes = runes
+	return runes
 }
 
 // commands are whole-line, case-insensitive words; they cannot be assigned.
@@ -375,11 +406,11 @@ func isReserved(name string) bool {
 	return name == "ans" || name == "_" || name == "mod" || commands[strings.ToLower(name)]
 }
 
-func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
+func (s *Session) parse(src []byte, wide []rune, lim *Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := &s.scratch.parser
-	p.begin(src, t, s.vars, lim, m)
+	p.begin(src, wide, t, s.vars, lim, m)
 	err := p.parseLine()
 	p.end()
 	if err != nil {
