@@ -250,20 +250,22 @@ func (p *parser) parsePrimary() (int32, error) {
 		p.contAns = false
 		return p.t.add(nAns, &p.tok, 0, 0), nil
 	}
-	t := p.tok
-	switch {
+	// The token is read where it is, not copied: a copy of the token the lexer has just
+	// written field by field stalled on those stores (7 % of a typical line by the profile).
+	switch t := &p.tok; {
 	case t.kind == tNum:
 		return p.parseNumber()
 	case t.kind == tLParen:
 		return p.parseParens()
 	case t.kind == tName && t.text != "mod":
 		if p.peek().kind == tLParen {
-			if f, ok := p.callee(&t); ok {
+			if f, ok := p.callee(t); ok {
 				return p.parseCall(f)
 			}
 		}
+		i := p.t.add(nName, t, 0, 0)
 		p.advance()
-		return p.t.add(nName, &t, 0, 0), nil
+		return i, nil
 	}
 	return 0, p.unexpected()
 }
@@ -281,9 +283,9 @@ func (p *parser) callee(t *token) (f *function, ok bool) {
 
 // parseNumber makes the node of a number, whose value the lexer stored when it scanned it.
 func (p *parser) parseNumber() (int32, error) {
-	t := p.tok
+	i := p.t.add(nLit, &p.tok, 0, 0) // before advance overwrites the token: no copy
 	p.advance()
-	return p.t.add(nLit, &t, 0, 0), nil
+	return i, nil
 }
 
 func (p *parser) parseParens() (int32, error) {
