@@ -20,7 +20,7 @@ func sameReply(t *testing.T, viaString, viaAppend *calc.Session, line string) {
 	res, err := viaString.Eval(line)
 	const prefix = "earlier replies\n"
 	dst := append(make([]byte, 0, 8), prefix...)
-	out, kind, appendErr := viaAppend.EvalAppend(context.Background(), dst, line)
+	out, kind, appendErr := viaAppend.EvalAppend(context.Background(), dst, []byte(line))
 	if err != nil {
 		require.Error(t, appendErr, "%q", line)
 		assert.Equal(t, err.Error(), appendErr.Error(), "%q", line)
@@ -58,6 +58,10 @@ func TestEvalAppendForms(t *testing.T) {
 		"1/3 + 2**70":                  "3541774862152233910273/3 ≈ 1.1805916207174113034e+21",
 		"x = 5":                        "x = 5",
 		"help":                         "",
+		"1 + 1\r\n":                    "2",
+		"7\r":                          "7",
+		"３ × ４ ＃ full width":           "12",
+		"  # a comment":                "",
 	} {
 		var viaString, viaAppend calc.Session
 		sameReply(t, &viaString, &viaAppend, line)
@@ -72,10 +76,10 @@ func TestEvalAppendForms(t *testing.T) {
 func TestEvalAppendAllocatesNothing(t *testing.T) {
 	var s calc.Session
 	s.Limits.Budget = 1 << 62
-	buf := make([]byte, 0, 64)
+	buf, line := make([]byte, 0, 64), []byte("(1 + 2) * 3 / 4 - 5 ** 2 % 7\r\n")
 	allocs := testing.AllocsPerRun(100, func() {
 		var err error
-		buf, _, err = s.EvalAppend(context.Background(), buf[:0], "(1 + 2) * 3 / 4 - 5 ** 2 % 7")
+		buf, _, err = s.EvalAppend(context.Background(), buf[:0], line)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,13 +82,13 @@ func TestLexerErrors(t *testing.T) {
 // testLexer is a lexer of the mapped line, without a tree: tokens only.
 func testLexer(line string) lexer {
 	var s Session
-	src, wide, _ := s.mapLine(line)
+	src, wide, _ := mapLine(&s, line)
 	return lexer{src: src, wide: wide, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
 }
 
 func parseString(line string) (*tree, error) {
 	var s Session
-	src, wide, _ := s.mapLine(line)
+	src, wide, _ := mapLine(&s, line)
 	return s.parse(src, wide, s.limits(), nil)
 }
 

@@ -21,7 +21,7 @@ func BenchmarkLineOne(b *testing.B) {
 func BenchmarkPhaseMapLine(b *testing.B) {
 	var s Session
 	for b.Loop() {
-		s.mapLine(typicalLine)
+		mapLine(&s, typicalLine)
 	}
 }
 
@@ -29,7 +29,7 @@ func BenchmarkPhaseMapLine(b *testing.B) {
 func phaseSession() (*Session, []byte, *Limits, *meter) {
 	s := &Session{}
 	lim := s.limits()
-	src, _, _ := s.mapLine(typicalLine)
+	src, _, _ := mapLine(s, typicalLine)
 	m := &s.scratch.meter
 	m.begin(context.Background(), s, lim, s.now())
 	return s, append([]byte(nil), src...), lim, m

@@ -28,7 +28,7 @@ func TestOperandsDroppedWhenConsumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 450 values of 125 KB, then a division by zero: stop there and look at the slots.
-	src, wide, _ := s.mapLine("-a" + strings.Repeat("-a", 450) + " + 1/0")
+	src, wide, _ := mapLine(&s, "-a"+strings.Repeat("-a", 450)+" + 1/0")
 	lim := s.limits()
 	m := &s.scratch.meter
 	m.begin(context.Background(), &s, lim, s.now())

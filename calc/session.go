@@ -110,21 +110,21 @@ func (s *Session) Eval(line string) (Result, error) {
 // unchanged; the work done until then is charged to the budget all the same. An error of
 // the Gate is returned as it is.
 func (s *Session) EvalContext(ctx context.Context, line string) (res Result, err error) {
-	err = s.evalInto(ctx, line, reply{res: &res})
+	err = evalInto(s, ctx, line, reply{res: &res})
 	return res, err
 }
 
 // EvalAppend evaluates one line like EvalContext and appends its reply line (what
-// Result.Display would hold, without a line break) to dst, for a transport that writes
-// bytes anyway: an integer, a fraction of int64s or an approximate result is written
-// straight into dst, so such a line allocates nothing, where EvalContext allocates the
-// Display string. kind is the Result's Kind: KindNone (a blank or comment-only line)
+// Result.Display would hold, without a line break) to dst, for a transport that reads
+// and writes bytes anyway: the line is read as it is, without a string made of it, and
+// an integer, a fraction of int64s or an approximate result is written straight into
+// dst, so such a line allocates nothing, where EvalContext allocates the Display string. kind is the Result's Kind: KindNone (a blank or comment-only line)
 // appends nothing, and nothing is to be replied. On error dst is returned as it was.
 // The structured parts of a Result (Value, Decimal, Name) are not produced, so the
 // session's ExactValue is of no use here.
-func (s *Session) EvalAppend(ctx context.Context, dst []byte, line string) (out []byte, kind Kind, err error) {
+func (s *Session) EvalAppend(ctx context.Context, dst, line []byte) (out []byte, kind Kind, err error) {
 	a := appended{dst: dst}
-	if err := s.evalInto(ctx, line, reply{app: &a}); err != nil {
+	if err := evalInto(s, ctx, line, reply{app: &a}); err != nil {
 		return dst, KindNone, err
 	}
 	return a.dst, a.kind, nil
@@ -169,14 +169,17 @@ func (r reply) appendSmall(v *value) bool {
 	return ok
 }
 
+// lineText is a line as the callers hold it: a string (EvalContext) or bytes (EvalAppend).
+type lineText interface{ string | []byte }
+
 // evalInto evaluates one line into r: EvalContext and EvalAppend.
-func (s *Session) evalInto(ctx context.Context, line string, r reply) error {
+func evalInto[L lineText](s *Session, ctx context.Context, line L, r reply) error {
 	lim := s.limits()
-	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	line = trimEOL(line)
 	if len(line) > lim.MaxLineBytes {
 		return TooLongError(lim.MaxLineBytes)
 	}
-	src, wide, ok := s.mapLine(line)
+	src, wide, ok := mapLine(s, line)
 	if !ok {
 		return NotUTF8Error()
 	}
@@ -216,6 +219,17 @@ func (s *Session) limits() *Limits {
 		s.lim, s.limFrom, s.limOK = s.Limits.WithDefaults(), s.Limits, true
 	}
 	return &s.lim
+}
+
+// trimEOL drops the line's trailing "\n", then its trailing "\r".
+func trimEOL[L lineText](line L) L {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
 }
 
 // firstNonBlank returns the line's first character that is not a blank; blank is true
@@ -262,11 +276,11 @@ func (s *Session) since(start time.Time) time.Duration {
 // tenth of a typical line, and a tight loop still 4 %). A mapped character that is not
 // ASCII stands in src as the byte nonASCII; wide then holds every mapped code point of
 // the line (mapWide); it is nil for a line all ASCII.
-func (s *Session) mapLine(line string) (src []byte, wide []rune, ok bool) {
+func mapLine[L lineText](s *Session, line L) (src []byte, wide []rune, ok bool) {
 	n := asciiPrefix(line)
 	src = append(s.scratch.line[:0], line[:n]...)
-	if n < len(line) {
-		if src, wide, ok = mapWide(src, s.scratch.runes[:0], line[n:]); !ok {
+	if n < len(line) { // the rest as a string: a copy for bytes, on this rarer path only
+		if src, wide, ok = mapWide(src, s.scratch.runes[:0], string(line[n:])); !ok {
 			return nil, nil, false
 		}
 		s.scratch.runes = wide
@@ -285,7 +299,7 @@ func (s *Session) mapLine(line string) (src []byte, wide []rune, ok bool) {
 const nonASCII = utf8.RuneSelf
 
 // asciiPrefix returns the length of line's leading ASCII: all of it for nearly every line.
-func asciiPrefix(line string) int {
+func asciiPrefix[L lineText](line L) int {
 	for i := 0; i < len(line); i++ {
 		if line[i] >= utf8.RuneSelf {
 			return i
