@@ -81,10 +81,7 @@ func (lx *lexer) scan(t *token) {
 		return
 	}
 	start := lx.i
-	r := rune(lx.src[start])
-	if r == nonASCII {
-		r = lx.wide[start]
-	}
+	r := lx.char(start)
 	// The token is built here, in place: the helpers only move lx.i.
 	*t = token{pos: int32(start + 1)}
 	switch {
@@ -120,6 +117,14 @@ func (lx *lexer) scan(t *token) {
 	}
 	col := start + 1
 	*t = lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
+}
+
+// char returns the mapped code point at index i of the line.
+func (lx *lexer) char(i int) rune {
+	if c := lx.src[i]; c != nonASCII {
+		return rune(c)
+	}
+	return lx.wide[i]
 }
 
 // fail records a lexical error and returns the token that stands for it.
