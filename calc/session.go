@@ -147,12 +147,15 @@ type appended struct {
 }
 
 // set records the answer of a line given as a Result.
-func (r reply) set(res Result) {
-	if r.res != nil {
-		*r.res = res
+func (r reply) set(res *Result) {
+	if r.res == nil {
+		r.app.dst, r.app.kind = append(r.app.dst, res.Display...), res.Kind
 		return
 	}
-	r.app.dst, r.app.kind = append(r.app.dst, res.Display...), res.Kind
+	// Field by field: a whole Result assigned through a pointer is copied by the runtime
+	// with write barriers, which made a line "1" 10 % slower.
+	out := r.res
+	out.Display, out.Kind, out.Value, out.Decimal, out.Name = res.Display, res.Kind, res.Value, res.Decimal, res.Name
 }
 
 // appendSmall appends the display of a plain (not assigned) value when the reply goes to
@@ -194,7 +197,7 @@ func evalInto[L lineText](s *Session, ctx context.Context, line L, r reply) erro
 	if isLetter(rune(first)) { // every command, and a function's name alone, is a word
 		if res, err, ok := s.command(s.runesOf(src, wide)); ok {
 			if err == nil {
-				r.set(res)
+				r.set(&res)
 			}
 			return err
 		}
@@ -470,7 +473,7 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 	} else if err := s.keepAns(v, lim); err != nil {
 		return err
 	}
-	r.set(Result{Display: display, Kind: f.kind, Value: f.value, Decimal: f.decimal, Name: name})
+	r.set(&Result{Display: display, Kind: f.kind, Value: f.value, Decimal: f.decimal, Name: name})
 	return nil
 }
 
