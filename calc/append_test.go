@@ -2,6 +2,7 @@ package calc_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,22 +15,35 @@ import (
 // sameReply evaluates line in two sessions kept in step, one through Eval and one through
 // EvalAppend, and fails unless both give the same reply: EvalAppend appends exactly
 // Result.Display after what dst held, with the same Kind and error, and leaves dst as it
-// was on error.
+// was on error. A refusal of the time limit on either side is not compared (timeRefusal).
 func sameReply(t *testing.T, viaString, viaAppend *calc.Session, line string) {
 	t.Helper()
 	res, err := viaString.Eval(line)
 	const prefix = "earlier replies\n"
 	dst := append(make([]byte, 0, 8), prefix...)
 	out, kind, appendErr := viaAppend.EvalAppend(context.Background(), dst, []byte(line))
+	if appendErr != nil {
+		assert.Equal(t, prefix, string(out), "%q: dst changed on error", line)
+	}
+	if timeRefusal(err) || timeRefusal(appendErr) {
+		return // whether a line ends in time depends on the machine at that moment
+	}
 	if err != nil {
 		require.Error(t, appendErr, "%q", line)
 		assert.Equal(t, err.Error(), appendErr.Error(), "%q", line)
-		assert.Equal(t, prefix, string(out), "%q: dst changed on error", line)
 		return
 	}
 	require.NoError(t, appendErr, "%q", line)
 	assert.Equal(t, prefix+res.Display, string(out), "%q", line)
 	assert.Equal(t, res.Kind, kind, "%q", line)
+}
+
+// timeRefusal reports whether err is the refusal of the time limit: the meter scales its
+// estimates by the slowdown it measures, so on a loaded machine (or under the fuzzer's
+// instrumentation) the same line may be refused once and answered the next time.
+func timeRefusal(err error) bool {
+	var e *calc.Error
+	return errors.As(err, &e) && e.Refusal == calc.RefusalTime
 }
 
 // Every line of the golden corpus gets the same reply through EvalAppend as through Eval,
