@@ -13,6 +13,9 @@
 // its Error method is the reply line), or ErrQuit for quit and exit. A blank or
 // comment-only line gives a Result of KindNone: nothing is replied. EvalContext is Eval
 // that stops when its context is done (the client has gone), returning ctx.Err().
+// EvalAppend is EvalContext for a transport that reads and writes bytes: it takes the line
+// as bytes and appends the reply line to the caller's buffer, so that a typical line
+// allocates nothing.
 // Session.Gate, Session.Budget and Limits let a server schedule heavy lines, share a
 // budget between sessions and bound time and memory (see Limits below).
 //
@@ -34,7 +37,8 @@
 //	primary  = number | name | name "(" [ expr { "," expr } ] ")" | "(" expr ")"
 //
 // Before scanning, full-width ASCII, the ideographic space, × · ⋅ ∗ ÷ ∕ − – and π are
-// mapped one code point for one, so columns stay those of the line as received.
+// mapped one code point for one, so columns stay those of the line as received. The
+// scanner reads the mapped line as bytes, one a code point (a line all ASCII as it came).
 //
 // # Numbers
 //

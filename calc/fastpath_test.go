@@ -102,7 +102,7 @@ func TestRoundingFastPathsAgreeWithGeneral(t *testing.T) {
 func TestLiteralFastPathAgreesWithGeneral(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		lit := rapid.StringMatching(`[0-9]{0,12}(\.[0-9]{0,10})?`).Draw(t, "lit")
-		v, ok := smallDecimal([]rune(lit))
+		v, ok := smallDecimal([]byte(lit))
 		if !ok {
 			return
 		}

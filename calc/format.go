@@ -53,18 +53,45 @@ func format(v value) formatted {
 }
 
 func formatFloat(f float64) formatted {
-	if f == 0 {
-		f = 0 // -0 shows as 0
-	}
 	// One string holds "≈ decimal" and then the shortest round-trip text: one allocation
 	// for the three fields.
 	var buf [64]byte
-	b := append(buf[:0], "≈ "...)
-	b = strconv.AppendFloat(b, f, 'g', floatDigits, 64)
+	b := appendApprox(buf[:0], f)
 	n := len(b)
 	b = strconv.AppendFloat(b, f, 'g', -1, 64)
 	all := string(b)
 	return formatted{display: all[:n], kind: KindApprox, value: all[n:], decimal: all[len("≈ "):n]}
+}
+
+// appendApprox appends the display of an approximate value: "≈ " and 15 digits.
+func appendApprox(b []byte, f float64) []byte {
+	if f == 0 {
+		f = 0 // -0 shows as 0
+	}
+	b = append(b, "≈ "...)
+	return strconv.AppendFloat(b, f, 'g', floatDigits, 64)
+}
+
+// appendSmallDisplay appends the display of an integer, a fraction of int64s or an
+// approximate value, the results of nearly every line, without making a string (ok is
+// false for any other value, and b is returned as it was): the text of format(v).display,
+// for EvalAppend.
+func appendSmallDisplay(b []byte, v *value) (out []byte, kind Kind, ok bool) {
+	switch v.kind {
+	case vSmall:
+		return strconv.AppendInt(b, v.i, 10), KindInteger, true
+	case vFloat:
+		return appendApprox(b, v.f), KindApprox, true
+	case vFrac:
+		out, terminating, ok := appendTerminating(b, v.i, v.d)
+		switch {
+		case ok:
+			return out, KindRational, true
+		case !terminating:
+			return appendRepeating(appendFrac(b, v.i, v.d), v.i, v.d), KindRational, true
+		}
+	}
+	return b, KindNone, false
 }
 
 // formatInt shows all digits up to maxIntDigits, else an approximation and the digit
@@ -159,6 +186,22 @@ func sciText(digits string, exp int) string {
 // decimal that fits in uint64 digits, without big arithmetic; ok is false otherwise, and
 // terminating says which reason.
 func formatSmallFrac(n, d int64) (f formatted, terminating, ok bool) {
+	// One string holds the decimal and then n/d: one allocation for the three fields.
+	var buf [96]byte
+	b, terminating, ok := appendTerminating(buf[:0], n, d)
+	if !ok {
+		return formatted{}, terminating, false
+	}
+	k := len(b)
+	b = appendFrac(b, n, d)
+	all := string(b)
+	return formatted{display: all[:k], kind: KindRational, value: all[k:], decimal: all[:k]}, true, true
+}
+
+// appendTerminating appends the decimal of n/d (d > 1, lowest terms) when it terminates
+// and its digits fit in a uint64; ok is false otherwise (b returned as it was), and
+// terminating says which reason.
+func appendTerminating(b []byte, n, d int64) (out []byte, terminating, ok bool) {
 	twos := bits.TrailingZeros64(uint64(d))
 	rest := uint64(d) >> twos
 	fives := 0
@@ -167,33 +210,27 @@ func formatSmallFrac(n, d int64) (f formatted, terminating, ok bool) {
 		fives++
 	}
 	if rest != 1 {
-		return formatted{}, false, false
+		return b, false, false
 	}
 	places := max(twos, fives)
 	digits := absU(n)
 	for range places - twos {
 		hi, lo := bits.Mul64(digits, 2)
 		if hi != 0 {
-			return formatted{}, true, false
+			return b, true, false
 		}
 		digits = lo
 	}
 	for range places - fives {
 		hi, lo := bits.Mul64(digits, 5)
 		if hi != 0 {
-			return formatted{}, true, false
+			return b, true, false
 		}
 		digits = lo
 	}
 	var digitBuf [24]byte
 	ds := strconv.AppendUint(digitBuf[:0], digits, 10)
-	// One string holds the decimal and then n/d: one allocation for the three fields.
-	var buf [96]byte
-	b := appendDecimal(buf[:0], n < 0, ds, len(ds)-1-places, exactPlainBelow)
-	k := len(b)
-	b = appendFrac(b, n, d)
-	all := string(b)
-	return formatted{display: all[:k], kind: KindRational, value: all[k:], decimal: all[:k]}, true, true
+	return appendDecimal(b, n < 0, ds, len(ds)-1-places, exactPlainBelow), true, true
 }
 
 // appendFrac appends n/d.
@@ -264,16 +301,20 @@ func appendDecimal(b []byte, negative bool, digits []byte, exp, plainBelow int) 
 // roundedDigits, without big arithmetic. The display is one string, of which the value
 // and the decimal are parts: one allocation.
 func formatSmallRepeating(n, d int64) formatted {
-	var digitBuf [64]byte
-	digits, exp := divideDigits(digitBuf[:0], absU(n), uint64(d), ratDigits)
 	var buf [128]byte
 	b := appendFrac(buf[:0], n, d)
 	k := len(b)
-	b = append(b, " ≈ "...)
-	j := len(b)
-	b = appendDecimal(b, n < 0, digits, exp, approxPlainBelow)
+	b = appendRepeating(b, n, d)
 	all := string(b)
-	return formatted{display: all, kind: KindRational, value: all[:k], decimal: all[j:]}
+	return formatted{display: all, kind: KindRational, value: all[:k], decimal: all[k+len(" ≈ "):]}
+}
+
+// appendRepeating appends the " ≈ 20 digits" part of formatSmallRepeating's form.
+func appendRepeating(b []byte, n, d int64) []byte {
+	var digitBuf [64]byte
+	digits, exp := divideDigits(digitBuf[:0], absU(n), uint64(d), ratDigits)
+	b = append(b, " ≈ "...)
+	return appendDecimal(b, n < 0, digits, exp, approxPlainBelow)
 }
 
 // divideDigits appends the first `want` significant digits of n/d (n > 0), rounded half

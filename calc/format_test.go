@@ -29,7 +29,7 @@ func TestSmallFractionFormatMatchesBig(t *testing.T) {
 
 func TestSmallLiteralsMatchBig(t *testing.T) {
 	for _, lit := range []string{"0.1", "2.25", "1.5e-7", "123.456e2", "1e18", "9.99e-18", "0.000_1", "1_0.5e+3"} {
-		src := []rune(lit)
+		src := []byte(lit)
 		fast, err := parseNumber(token{kind: tNum, pos: 1, end: int32(len(src))}, src, 1_000_000, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -24,6 +24,8 @@ func FuzzEval(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, line string) {
+		var viaString, viaAppend calc.Session
+		sameReply(t, &viaString, &viaAppend, line) // EvalAppend's reply is Eval's
 		var s calc.Session
 		res, err := s.Eval(line)
 		if errors.Is(err, calc.ErrQuit) {

@@ -34,9 +34,10 @@ const maxNameLen = 32
 // lexer produces tokens on demand, so that the leftmost problem of a line wins: a bad
 // character after a syntax error is never reached.
 type lexer struct {
-	src []rune // mapped line without its comment
-	i   int    // index of the next rune
-	eol int    // column reported for the end of input
+	src  []byte // mapped line without its comment, one byte a code point (Session.mapLine)
+	wide []rune // its code points when a character is not ASCII (nonASCII in src), else nil
+	i    int    // index of the next byte
+	eol  int    // column reported for the end of input
 
 	// Numbers are validated and converted as soon as they are scanned (the reference's
 	// "checked as soon as it is scanned"), even where no number may stand: their values go
@@ -72,7 +73,7 @@ func (lx *lexer) scan(t *token) {
 		*t = token{kind: tErr}
 		return
 	}
-	for lx.i < len(lx.src) && isBlank(lx.src[lx.i]) {
+	for lx.i < len(lx.src) && isBlank(rune(lx.src[lx.i])) {
 		lx.i++
 	}
 	if lx.i >= len(lx.src) {
@@ -80,11 +81,11 @@ func (lx *lexer) scan(t *token) {
 		return
 	}
 	start := lx.i
-	r := lx.src[start]
+	r := lx.char(start)
 	// The token is built here, in place: the helpers only move lx.i.
 	*t = token{pos: int32(start + 1)}
 	switch {
-	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(lx.src[start+1]):
+	case isDigit(r) || r == '.' && start+1 < len(lx.src) && isDigit(rune(lx.src[start+1])):
 		lx.number()
 		t.kind, t.end = tNum, int32(lx.i)
 		if err := lx.literal(t); err != nil {
@@ -92,7 +93,7 @@ func (lx *lexer) scan(t *token) {
 		}
 		return
 	case isNameStart(r):
-		for lx.i < len(lx.src) && isNameRune(lx.src[lx.i]) {
+		for lx.i < len(lx.src) && isNameRune(rune(lx.src[lx.i])) {
 			lx.i++
 		}
 		t.kind, t.end = tName, int32(lx.i)
@@ -118,6 +119,14 @@ func (lx *lexer) scan(t *token) {
 	*t = lx.fail(&Error{Msg: fmt.Sprintf("unexpected character %s (U+%04X)", quoteRune(r), r), Column: col, End: col})
 }
 
+// char returns the mapped code point at index i of the line.
+func (lx *lexer) char(i int) rune {
+	if c := lx.src[i]; c != nonASCII {
+		return rune(c)
+	}
+	return lx.wide[i]
+}
+
 // fail records a lexical error and returns the token that stands for it.
 func (lx *lexer) fail(err error) token {
 	lx.err = err
@@ -125,8 +134,8 @@ func (lx *lexer) fail(err error) token {
 }
 
 // operator recognises the operator at the start of s and returns its kind and length.
-func operator(s []rune) (tokKind, int) {
-	two := func(second rune) bool { return len(s) > 1 && s[1] == second }
+func operator(s []byte) (tokKind, int) {
+	two := func(second byte) bool { return len(s) > 1 && s[1] == second }
 	switch s[0] {
 	case '+':
 		return tPlus, 1
@@ -190,25 +199,16 @@ func quoteRune(r rune) string {
 // and the evaluator then find a function or constant from t.lit, without hashing its
 // name again: map lookups were 3 % of the built-in mix, two thirds of them for names
 // already looked up here.
-func (lx *lexer) name(t *token, src []rune) {
-	var buf [maxNameLen]byte
-	if len(src) > len(buf) {
-		t.text = string(src)
-		return
-	}
-	for i, r := range src {
-		buf[i] = byte(r) // isNameRune: ASCII only
-	}
-	b := buf[:len(src)]
-	if k, ok := knownNames[string(b)]; ok {
+func (lx *lexer) name(t *token, src []byte) {
+	if k, ok := knownNames[string(src)]; ok {
 		t.text, t.lit = knownNameList[k].text, int32(k+1)
 		return
 	}
-	if v, ok := lx.vars[string(b)]; ok {
+	if v, ok := lx.vars[string(src)]; ok {
 		t.text = v.name
 		return
 	}
-	t.text = string(b)
+	t.text = string(src)
 }
 
 // knownName is a name of the language: a function, a constant, ans, _ or mod.
@@ -294,9 +294,9 @@ func (lx *lexer) literal(t *token) error {
 // is validated and converted by literal.
 func (lx *lexer) number() {
 	src := lx.src
-	if src[lx.i] == '0' && lx.i+1 < len(src) && isRadixLetter(src[lx.i+1]) {
+	if src[lx.i] == '0' && lx.i+1 < len(src) && isRadixLetter(rune(src[lx.i+1])) {
 		lx.i += 2
-		for lx.i < len(src) && isNameRune(src[lx.i]) {
+		for lx.i < len(src) && isNameRune(rune(src[lx.i])) {
 			lx.i++
 		}
 		return
@@ -311,7 +311,7 @@ func (lx *lexer) number() {
 		if j < len(src) && (src[j] == '+' || src[j] == '-') {
 			j++
 		}
-		if j < len(src) && isDigit(src[j]) {
+		if j < len(src) && isDigit(rune(src[j])) {
 			lx.i = j
 			lx.digits()
 		}
@@ -319,7 +319,7 @@ func (lx *lexer) number() {
 }
 
 func (lx *lexer) digits() {
-	for lx.i < len(lx.src) && (isDigit(lx.src[lx.i]) || lx.src[lx.i] == '_') {
+	for lx.i < len(lx.src) && (isDigit(rune(lx.src[lx.i])) || lx.src[lx.i] == '_') {
 		lx.i++
 	}
 }

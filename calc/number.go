@@ -9,7 +9,7 @@ import (
 // parseNumber validates a number token and returns its exact value. A literal whose
 // numerator or denominator would exceed the bit limit is refused here, before the power of
 // ten is computed; one whose fraction is merely large (1e-40000) is approximate.
-func parseNumber(t token, src []rune, maxBits int, m *meter) (value, error) {
+func parseNumber(t token, src []byte, maxBits int, m *meter) (value, error) {
 	if v, ok := smallDecimal(src); ok {
 		return v, nil
 	}
@@ -42,11 +42,11 @@ func parseNumber(t token, src []rune, maxBits int, m *meter) (value, error) {
 	return scaleByPow10(mant, scale, t, maxBits, m)
 }
 
-// smallDecimal parses the common literals straight from the runes, without a string: a
+// smallDecimal parses the common literals straight from the line's bytes, without a string: a
 // plain decimal integer of up to 18 digits without leading zeros, or digits with a point
 // (2.5, 0.1, .5) of up to 18 digits in all. Anything else (underscores, exponents, radix
 // prefixes, errors) is left to parseNumber, which gives the same values (smallScaled).
-func smallDecimal(src []rune) (value, bool) {
+func smallDecimal(src []byte) (value, bool) {
 	var v value
 	n, d, ok := smallDecimalParts(src)
 	if ok {
@@ -57,7 +57,7 @@ func smallDecimal(src []rune) (value, bool) {
 
 // smallDecimalParts is smallDecimal's value as n/d in lowest terms, for the lexer to write
 // in place.
-func smallDecimalParts(src []rune) (n, d int64, ok bool) {
+func smallDecimalParts(src []byte) (n, d int64, ok bool) {
 	digits, point := 0, -1
 	for i, r := range src {
 		switch {

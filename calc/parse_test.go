@@ -9,11 +9,7 @@ import (
 
 func lexAll(t *testing.T, line string) ([]token, *lexer) {
 	t.Helper()
-	src := []rune(line)
-	for i, r := range src {
-		src[i] = mapRune(r)
-	}
-	lx := lexer{src: src, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
+	lx := testLexer(line)
 	var toks []token
 	for {
 		tok := lx.next()
@@ -72,8 +68,7 @@ func TestLexerErrors(t *testing.T) {
 		{"abcdefghijabcdefghijabcdefghijabc", "name too long (limit 32 characters)", 1},
 	}
 	for _, tt := range tests {
-		src := []rune(tt.line)
-		lx := lexer{src: src, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
+		lx := testLexer(tt.line)
 		for tok := lx.next(); tok.kind != tEOF && tok.kind != tErr; tok = lx.next() {
 		}
 		err := lx.err
@@ -84,10 +79,17 @@ func TestLexerErrors(t *testing.T) {
 	}
 }
 
+// testLexer is a lexer of the mapped line, without a tree: tokens only.
+func testLexer(line string) lexer {
+	var s Session
+	src, wide, _ := mapLine(&s, line)
+	return lexer{src: src, wide: wide, eol: len(src) + 1, maxBits: DefaultLimits().MaxBits}
+}
+
 func parseString(line string) (*tree, error) {
 	var s Session
-	src, _ := s.mapLine(line)
-	return s.parse(src, s.limits(), nil)
+	src, wide, _ := mapLine(&s, line)
+	return s.parse(src, wide, s.limits(), nil)
 }
 
 func TestParser(t *testing.T) {

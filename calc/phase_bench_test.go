@@ -21,31 +21,31 @@ func BenchmarkLineOne(b *testing.B) {
 func BenchmarkPhaseMapLine(b *testing.B) {
 	var s Session
 	for b.Loop() {
-		s.mapLine(typicalLine)
+		mapLine(&s, typicalLine)
 	}
 }
 
 // phaseSession returns a session with the typical line mapped and its meter started.
-func phaseSession() (*Session, []rune, *Limits, *meter) {
+func phaseSession() (*Session, []byte, *Limits, *meter) {
 	s := &Session{}
 	lim := s.limits()
-	src, _ := s.mapLine(typicalLine)
+	src, _, _ := mapLine(s, typicalLine)
 	m := &s.scratch.meter
 	m.begin(context.Background(), s, lim, s.now())
-	return s, append([]rune(nil), src...), lim, m
+	return s, append([]byte(nil), src...), lim, m
 }
 
 func BenchmarkPhaseParse(b *testing.B) {
 	s, src, lim, m := phaseSession()
 	for b.Loop() {
-		s.parse(src, lim, m)
+		s.parse(src, nil, lim, m)
 		s.scratch.release()
 	}
 }
 
 func BenchmarkPhaseEvaluate(b *testing.B) {
 	s, src, lim, m := phaseSession()
-	t, _ := s.parse(src, lim, m)
+	t, _ := s.parse(src, nil, lim, m)
 	e := &s.scratch.eval
 	for b.Loop() {
 		e.begin(t, s, lim, m)

@@ -28,16 +28,16 @@ func TestOperandsDroppedWhenConsumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 450 values of 125 KB, then a division by zero: stop there and look at the slots.
-	src, _ := s.mapLine("-a" + strings.Repeat("-a", 450) + " + 1/0")
+	src, wide, _ := mapLine(&s, "-a"+strings.Repeat("-a", 450)+" + 1/0")
 	lim := s.limits()
 	m := &s.scratch.meter
 	m.begin(context.Background(), &s, lim, s.now())
 	defer m.end()
-	tr, err := s.parse(src, lim, m)
+	tr, err := s.parse(src, wide, lim, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.run(tr, lim, m, &Result{}); err == nil || !strings.Contains(err.Error(), "division by zero") {
+	if err := s.run(tr, lim, m, reply{res: &Result{}}); err == nil || !strings.Contains(err.Error(), "division by zero") {
 		t.Fatalf("got %v, want division by zero", err)
 	}
 	if n := liveSlots(s.scratch.eval.vals); n != 1 {

@@ -1,8 +1,8 @@
 package calc
 
 import (
+	"bytes"
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,7 +54,8 @@ type variable struct {
 // scratch holds per-line buffers that a session reuses, so that a typical line allocates
 // little beyond its result.
 type scratch struct {
-	runes  []rune
+	line   []byte // the mapped line, one byte a code point (mapLine)
+	runes  []rune // its code points, for a line that is not all ASCII and for commands
 	parser parser
 	tree   tree
 	eval   evaluator
@@ -109,39 +110,109 @@ func (s *Session) Eval(line string) (Result, error) {
 // unchanged; the work done until then is charged to the budget all the same. An error of
 // the Gate is returned as it is.
 func (s *Session) EvalContext(ctx context.Context, line string) (res Result, err error) {
-	lim := s.limits()
-	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if len(line) > lim.MaxLineBytes {
-		return Result{}, TooLongError(lim.MaxLineBytes)
+	err = evalInto(s, ctx, line, reply{res: &res})
+	return res, err
+}
+
+// EvalAppend evaluates one line like EvalContext and appends its reply line (what
+// Result.Display would hold, without a line break) to dst, for a transport that reads
+// and writes bytes anyway: the line is read as it is, without a string made of it, and
+// an integer, a fraction of int64s or an approximate result is written straight into
+// dst, so such a line allocates nothing, where EvalContext allocates the Display string. kind is the Result's Kind: KindNone (a blank or comment-only line)
+// appends nothing, and nothing is to be replied. On error dst is returned as it was.
+// The structured parts of a Result (Value, Decimal, Name) are not produced, so the
+// session's ExactValue is of no use here.
+func (s *Session) EvalAppend(ctx context.Context, dst, line []byte) (out []byte, kind Kind, err error) {
+	a := appended{dst: dst}
+	if err := evalInto(s, ctx, line, reply{app: &a}); err != nil {
+		return dst, KindNone, err
 	}
-	src, ok := s.mapLine(line)
+	return a.dst, a.kind, nil
+}
+
+// reply is where a line's answer goes: a Result (EvalContext), or its display text
+// appended to a buffer (EvalAppend). The two are behind separate pointers so that the
+// buffer, which escapes to the heap when it grows, does not make EvalContext's Result
+// escape with it (escape analysis does not tell a struct's fields apart: one struct
+// holding both cost EvalContext an allocation a line).
+type reply struct {
+	res *Result
+	app *appended
+}
+
+// appended is EvalAppend's buffer and the Kind of what was appended to it.
+type appended struct {
+	dst  []byte
+	kind Kind
+}
+
+// set records the answer of a line given as a Result.
+func (r reply) set(res *Result) {
+	if r.res == nil {
+		r.app.dst, r.app.kind = append(r.app.dst, res.Display...), res.Kind
+		return
+	}
+	// Field by field: a whole Result assigned through a pointer is copied by the runtime
+	// with write barriers, which made a line "1" 10 % slower.
+	out := r.res
+	out.Display, out.Kind, out.Value, out.Decimal, out.Name = res.Display, res.Kind, res.Value, res.Decimal, res.Name
+}
+
+// appendSmall appends the display of a plain (not assigned) value when the reply goes to
+// a buffer and the value is one appendSmallDisplay writes without a string: that is the
+// allocation EvalAppend spares. It reports whether it did.
+func (r reply) appendSmall(v *value) bool {
+	if r.app == nil {
+		return false
+	}
+	dst, kind, ok := appendSmallDisplay(r.app.dst, v)
+	if ok {
+		r.app.dst, r.app.kind = dst, kind
+	}
+	return ok
+}
+
+// lineText is a line as the callers hold it: a string (EvalContext) or bytes (EvalAppend).
+type lineText interface{ string | []byte }
+
+// evalInto evaluates one line into r: EvalContext and EvalAppend.
+func evalInto[L lineText](s *Session, ctx context.Context, line L, r reply) error {
+	lim := s.limits()
+	line = trimEOL(line)
+	if len(line) > lim.MaxLineBytes {
+		return TooLongError(lim.MaxLineBytes)
+	}
+	src, wide, ok := mapLine(s, line)
 	if !ok {
-		return Result{}, NotUTF8Error()
+		return NotUTF8Error()
 	}
 	s.lastDuration = 0
 	first, blank := firstNonBlank(src)
 	if blank {
-		return Result{}, nil
+		return nil
 	}
 	if ctx.Done() != nil && ctx.Err() != nil {
-		return Result{}, ctx.Err()
+		return ctx.Err()
 	}
-	if isLetter(first) { // every command, and a function's name alone, is a word
-		if res, err, ok := s.command(src); ok {
-			return res, err
+	if isLetter(rune(first)) { // every command, and a function's name alone, is a word
+		if res, err, ok := s.command(s.runesOf(src, wide)); ok {
+			if err == nil {
+				r.set(&res)
+			}
+			return err
 		}
 	}
 	start := s.now()
 	m := &s.scratch.meter
 	m.begin(ctx, s, lim, start)
 	s.scratch.eval.dynCost = 0
-	err = s.evalLine(src, lim, m, &res)
+	err := s.evalLine(src, wide, lim, m, r)
 	waited := m.end()
 	dynCost := s.scratch.eval.dynCost
 	s.scratch.release()
 	s.lastDuration = s.since(start)
 	s.budget().debit(float64(dynCost) + workUnits(s.lastDuration-waited))
-	return res, err
+	return err
 }
 
 // limits returns the session's limits with their defaults filled in, by pointer: the
@@ -153,13 +224,24 @@ func (s *Session) limits() *Limits {
 	return &s.lim
 }
 
+// trimEOL drops the line's trailing "\n", then its trailing "\r".
+func trimEOL[L lineText](line L) L {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
+}
+
 // firstNonBlank returns the line's first character that is not a blank; blank is true
 // when there is none (a blank line, or only a comment). It stops there: a line is not
 // scanned to its end to know that it is not blank.
-func firstNonBlank(src []rune) (r rune, blank bool) {
-	for _, r := range src {
-		if !isBlank(r) {
-			return r, false
+func firstNonBlank(src []byte) (c byte, blank bool) {
+	for _, c := range src {
+		if !isBlank(rune(c)) {
+			return c, false
 		}
 	}
 	return 0, true
@@ -167,15 +249,15 @@ func firstNonBlank(src []rune) (r rune, blank bool) {
 
 func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7F }
 
-// evalLine parses and evaluates a line into res, which is left alone on error. The
+// evalLine parses and evaluates a line into r, whose Result is left alone on error. The
 // result is written in place: a Result is twelve words, and returning it by value
 // through the calls copied it three times (the profile of a line "1" showed the copies).
-func (s *Session) evalLine(src []rune, lim *Limits, m *meter, res *Result) error {
-	t, err := s.parse(src, lim, m)
+func (s *Session) evalLine(src []byte, wide []rune, lim *Limits, m *meter, r reply) error {
+	t, err := s.parse(src, wide, lim, m)
 	if err != nil {
 		return err
 	}
-	return s.run(t, lim, m, res)
+	return s.run(t, lim, m, r)
 }
 
 // LastDuration is how long the last expression line took to parse and evaluate (zero for
@@ -191,50 +273,80 @@ func (s *Session) since(start time.Time) time.Duration {
 }
 
 // mapLine maps the line's characters and cuts its comment, checking the UTF-8 (ok is false
-// if it is not valid): the leading ASCII at once (asciiRunes), then the rest rune by rune.
-func (s *Session) mapLine(line string) (src []rune, ok bool) {
-	src, i := asciiRunes(s.scratch.runes[:0], line)
-	cut := slices.Index(src, '#')
-	for i < len(line) {
-		if b := line[i]; b < utf8.RuneSelf { // ASCII: mapRune leaves it alone
-			if b == '#' && cut < 0 {
-				cut = len(src)
-			}
-			src = append(src, rune(b))
-			i++
-			continue
+// if it is not valid). src holds one byte a code point, so that its indexes are the
+// columns and the lexer scans bytes: a line all ASCII, nearly every line, is copied as it
+// is, with no conversion to runes (mapping its characters to runes one by one was a
+// tenth of a typical line, and a tight loop still 4 %). A mapped character that is not
+// ASCII stands in src as the byte nonASCII; wide then holds every mapped code point of
+// the line (mapWide); it is nil for a line all ASCII.
+func mapLine[L lineText](s *Session, line L) (src []byte, wide []rune, ok bool) {
+	n := asciiPrefix(line)
+	src = append(s.scratch.line[:0], line[:n]...)
+	if n < len(line) { // the rest as a string: a copy for bytes, on this rarer path only
+		if src, wide, ok = mapWide(src, s.scratch.runes[:0], string(line[n:])); !ok {
+			return nil, nil, false
 		}
-		r, size := utf8.DecodeRuneInString(line[i:])
-		if r == utf8.RuneError && size == 1 {
-			return nil, false
-		}
-		r = mapRune(r)
-		if r == '#' && cut < 0 { // a full-width ＃
-			cut = len(src)
-		}
-		src = append(src, r)
-		i += size
+		s.scratch.runes = wide
 	}
-	s.scratch.runes = src
-	if cut >= 0 {
+	s.scratch.line = src
+	if cut := bytes.IndexByte(src, '#'); cut >= 0 {
 		src = src[:cut]
+		if wide != nil {
+			wide = wide[:cut]
+		}
 	}
-	return src, true
+	return src, wide, true
 }
 
-// asciiRunes appends the runes of line's leading ASCII bytes (all of a typical line) to
-// dst, the buffer grown once and filled in a tight loop: appending rune by rune with
-// mapLine's checks cost 4 ns a byte, a tenth of a typical line. It returns the index of
-// the first byte it did not convert.
-func asciiRunes(dst []rune, line string) ([]rune, int) {
-	dst = slices.Grow(dst, len(line))
-	buf := dst[len(dst) : len(dst)+len(line)]
-	n := 0
-	for n < len(line) && line[n] < utf8.RuneSelf {
-		buf[n] = rune(line[n])
-		n++
+// nonASCII stands in mapLine's bytes for a mapped character that is not ASCII.
+const nonASCII = utf8.RuneSelf
+
+// asciiPrefix returns the length of line's leading ASCII: all of it for nearly every line.
+func asciiPrefix[L lineText](line L) int {
+	for i := 0; i < len(line); i++ {
+		if line[i] >= utf8.RuneSelf {
+			return i
+		}
 	}
-	return dst[:len(dst)+n], n
+	return len(line)
+}
+
+// mapWide maps rest, the line after its leading ASCII (already in src), character by
+// character, appending to src one byte a code point and to wide every code point of the
+// line; ok is false if rest is not valid UTF-8.
+func mapWide(src []byte, wide []rune, rest string) ([]byte, []rune, bool) {
+	for _, c := range src {
+		wide = append(wide, rune(c))
+	}
+	for i := 0; i < len(rest); {
+		r, size := utf8.DecodeRuneInString(rest[i:])
+		if r == utf8.RuneError && size == 1 {
+			return nil, nil, false
+		}
+		r = mapRune(r)
+		wide = append(wide, r)
+		if r >= utf8.RuneSelf {
+			src = append(src, nonASCII)
+		} else {
+			src = append(src, byte(r))
+		}
+		i += size
+	}
+	return src, wide, true
+}
+
+// runesOf returns the code points of a mapped line: wide, or the bytes of a line all
+// ASCII as runes (for the commands, whose words may be any letters).
+func (s *Session) runesOf(src []byte, wide []rune) []rune {
+	if wide != nil {
+		return wide
+	}
+	runes := s.scratch.runes[:0]
+	for _, c := range src {
+		runes = append(runes, rune(c))
+	}
+	s.scratch.runes = runes
+	return runes
 }
 
 // commands are whole-line, case-insensitive words; they cannot be assigned.
@@ -311,11 +423,11 @@ func isReserved(name string) bool {
 	return name == "ans" || name == "_" || name == "mod" || commands[strings.ToLower(name)]
 }
 
-func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
+func (s *Session) parse(src []byte, wide []rune, lim *Limits, m *meter) (*tree, error) {
 	t := &s.scratch.tree
 	t.reset()
 	p := &s.scratch.parser
-	p.begin(src, t, s.vars, lim, m)
+	p.begin(src, wide, t, s.vars, lim, m)
 	err := p.parseLine()
 	p.end()
 	if err != nil {
@@ -327,8 +439,8 @@ func (s *Session) parse(src []rune, lim *Limits, m *meter) (*tree, error) {
 	return t, nil
 }
 
-// run charges the line's static cost, evaluates it and records the result in res.
-func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
+// run charges the line's static cost, evaluates it and records the result in r.
+func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 	if err := s.budget().charge(m.start, float64(t.cost)); err != nil {
 		return err
 	}
@@ -343,6 +455,9 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
 			return err
 		}
 	}
+	if t.assign == nil && r.appendSmall(&v) { // EvalAppend: no string made
+		return s.keepAns(v, lim)
+	}
 	f := format(v)
 	if err := e.exactValue(v, &f); err != nil {
 		return err
@@ -354,11 +469,20 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, res *Result) error {
 		if err := s.store(*t.assign, v, f, lim); err != nil {
 			return err
 		}
-	} else if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
+		s.ans, s.hasAns = v, true
+	} else if err := s.keepAns(v, lim); err != nil {
+		return err
+	}
+	r.set(&Result{Display: display, Kind: f.kind, Value: f.value, Decimal: f.decimal, Name: name})
+	return nil
+}
+
+// keepAns makes a line's result, not assigned, the session's ans, if it may be held.
+func (s *Session) keepAns(v value, lim *Limits) error {
+	if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
 		return err
 	}
 	s.ans, s.hasAns = v, true
-	res.Display, res.Kind, res.Value, res.Decimal, res.Name = display, f.kind, f.value, f.decimal, name
 	return nil
 }
 
