@@ -89,7 +89,7 @@ func TestExactValueRefusedWhenItCannotFit(t *testing.T) {
 			continue
 		}
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Refusal != RefusalTime || ce.Msg != errTimeLimit(limit).Msg {
+		if !errors.As(err, &ce) || ce.Refusal != RefusalTime || ce.Msg != TimeLimitError(limit).Msg {
 			t.Fatalf("with ExactValue and a limit of %v, %s gave %+v, %v; want the time-limit error", limit, line, res, err)
 		}
 		if r, err := s.Eval("ans"); err != nil || r.Display != "5" {

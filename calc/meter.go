@@ -118,7 +118,7 @@ func (m *meter) checkpoint(ns, bits float64) error {
 		}
 	}
 	if left := m.deadline().Sub(now); left <= 0 || ns*m.slow*m.scale > float64(left) {
-		return errTimeLimit(m.limit)
+		return TimeLimitError(m.limit)
 	}
 	m.last, m.pending = now, ns
 	return nil
@@ -151,8 +151,9 @@ func (m *meter) enterGate(now time.Time) (time.Time, error) {
 // never reach one.
 func (m *meter) deadline() time.Time { return m.start.Add(m.limit * time.Duration(m.scale)) }
 
-// errTimeLimit is the refusal of a line that cannot finish within its time limit.
-func errTimeLimit(limit time.Duration) *Error {
+// TimeLimitError is the refusal of a line that cannot finish within its time limit: the one
+// home of its message, for calc and for the scheduler that refuses a line waiting too long.
+func TimeLimitError(limit time.Duration) *Error {
 	return &Error{
 		Msg:     "evaluation took too long (limit " + strconv.FormatFloat(limit.Seconds(), 'g', -1, 64) + " s)",
 		Refusal: RefusalTime,

@@ -6,7 +6,6 @@ package sched
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"wscalc/calc"
@@ -33,9 +32,7 @@ func (g *gate) Heavy(ctx context.Context, deadline time.Time) (release func(), e
 	release, err = g.heavy(ctx, deadline, acct)
 	switch {
 	case errors.Is(err, errTooLong):
-		return nil, &calc.Error{Msg: "evaluation took too long (limit " +
-			strconv.FormatFloat(g.s.Limits.WithDefaults().MaxTime.Seconds(), 'g', -1, 64) + " s)",
-			Refusal: calc.RefusalTime}
+		return nil, calc.TimeLimitError(g.s.Limits.WithDefaults().MaxTime)
 	case errors.Is(err, errServerMemory):
 		return nil, &calc.Error{Msg: "server busy (memory), try again later", Refusal: calc.RefusalServerMemory}
 	}
