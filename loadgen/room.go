@@ -51,18 +51,18 @@ type RoomSummary struct {
 	P99 time.Duration `json:"p99_ns"`
 	Max time.Duration `json:"max_ns"`
 	// Errors: each counts against the run.
-	Missing     int64    `json:"missing"`      // seqs a member skipped (a gap)
-	OutOfOrder  int64    `json:"out_of_order"` // seqs a member got again or after a later one
-	Incomplete  int64    `json:"incomplete"`   // events some member never received
-	ErrorReplys int64    `json:"error_replies"`
-	FinalX      int64    `json:"final_x"`            // the last increment's value
-	Increments  int64    `json:"increments"`         // successful increments; FinalX must equal it
-	Failures    []string `json:"failures,omitempty"` // connections that failed
+	Missing      int64    `json:"missing"`      // seqs a member skipped (a gap)
+	OutOfOrder   int64    `json:"out_of_order"` // seqs a member got again or after a later one
+	Incomplete   int64    `json:"incomplete"`   // events some member never received
+	ErrorReplies int64    `json:"error_replies"`
+	FinalX       int64    `json:"final_x"`            // the last increment's value
+	Increments   int64    `json:"increments"`         // successful increments; FinalX must equal it
+	Failures     []string `json:"failures,omitempty"` // connections that failed
 }
 
 // OK reports whether every member saw every event once, in order, and no update was lost.
 func (s *RoomSummary) OK() bool {
-	return s.Missing == 0 && s.OutOfOrder == 0 && s.Incomplete == 0 && s.ErrorReplys == 0 &&
+	return s.Missing == 0 && s.OutOfOrder == 0 && s.Incomplete == 0 && s.ErrorReplies == 0 &&
 		s.FinalX == s.Increments && len(s.Failures) == 0
 }
 
@@ -74,7 +74,7 @@ func (s *RoomSummary) WriteText(w io.Writer) {
 		s.Sent, s.Events, float64(s.Events)/sec, s.Deliveries, s.DeliveryPS)
 	fmt.Fprintf(w, "send → last member: p50 %v  p99 %v  max %v\n", s.P50, s.P99, s.Max)
 	fmt.Fprintf(w, "missing %d, out of order or repeated %d, not received by all %d, error replies %d\n",
-		s.Missing, s.OutOfOrder, s.Incomplete, s.ErrorReplys)
+		s.Missing, s.OutOfOrder, s.Incomplete, s.ErrorReplies)
 	fmt.Fprintf(w, "increments %d, final x %d", s.Increments, s.FinalX)
 	if s.FinalX != s.Increments {
 		fmt.Fprint(w, " (lost updates!)")
@@ -137,15 +137,18 @@ func RunRoom(ctx context.Context, cfg RoomConfig) (*RoomSummary, error) {
 	r := &roomRun{cfg: cfg, events: map[string]*roomEvent{}, hist: NewHistogram()}
 	sum := &RoomSummary{Members: cfg.Members, Writers: cfg.Writers}
 	members, err := r.join(ctx)
-	defer func() {
+	var readers sync.WaitGroup
+	stop := func() { // ends every connection and waits for its reader
+		r.closing.Store(true)
 		for _, m := range members {
 			m.c.CloseNow()
 		}
-	}()
+		readers.Wait()
+	}
 	if err != nil {
+		stop()
 		return nil, err
 	}
-	var readers sync.WaitGroup
 	failures := make(chan string, cfg.Members)
 	for i, m := range members {
 		readers.Add(1)
@@ -158,17 +161,14 @@ func RunRoom(ctx context.Context, cfg RoomConfig) (*RoomSummary, error) {
 	}
 	// x starts at 0, as an event every member sees.
 	if err := members[0].ask(ctx, r, "x = 0 # bench start"); err != nil {
+		stop()
 		return nil, err
 	}
 	start := time.Now()
 	r.write(ctx, members[:cfg.Writers])
 	r.settle(ctx, members)
 	sum.Elapsed = time.Since(start)
-	r.closing.Store(true)
-	for _, m := range members {
-		m.c.CloseNow()
-	}
-	readers.Wait()
+	stop()
 	close(failures)
 	for f := range failures {
 		sum.Failures = append(sum.Failures, f)
@@ -289,7 +289,7 @@ func (m *roomMember) ask(ctx context.Context, r *roomRun, line string) error {
 		if msg.Type != "result" {
 			return fmt.Errorf("%s: %s reply", line, msg.Type)
 		}
-		r.maxSeq.Store(max(r.maxSeq.Load(), msg.Seq))
+		storeMax(&r.maxSeq, msg.Seq)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -397,7 +397,7 @@ func (r *roomRun) reply(msg roomMsg) {
 		r.mu.Unlock()
 	} else {
 		r.stored.Add(1)
-		r.maxSeq.Store(max(r.maxSeq.Load(), msg.Seq))
+		storeMax(&r.maxSeq, msg.Seq)
 	}
 	if msg.Type != "result" {
 		r.errReplies.Add(1)
@@ -405,7 +405,7 @@ func (r *roomRun) reply(msg roomMsg) {
 	}
 	r.increments.Add(1)
 	if v, err := strconv.ParseInt(msg.Value, 10, 64); err == nil {
-		r.finalX.Store(max(r.finalX.Load(), v))
+		storeMax(&r.finalX, v)
 	}
 }
 
@@ -431,9 +431,18 @@ func (r *roomRun) summarize(s *RoomSummary) {
 	s.Sent, s.Events, s.Deliveries = r.sent.Load(), r.stored.Load(), r.deliveries.Load()
 	s.DeliveryPS = float64(s.Deliveries) / s.Elapsed.Seconds()
 	s.P50, s.P99, s.Max = r.hist.Quantile(0.5), r.hist.Quantile(0.99), r.hist.Max()
-	s.Missing, s.OutOfOrder, s.ErrorReplys = r.missing.Load(), r.outOfOrder.Load(), r.errReplies.Load()
+	s.Missing, s.OutOfOrder, s.ErrorReplies = r.missing.Load(), r.outOfOrder.Load(), r.errReplies.Load()
 	s.Increments, s.FinalX = r.increments.Load(), r.finalX.Load()
 	r.mu.Lock()
 	s.Incomplete = int64(len(r.events))
 	r.mu.Unlock()
+}
+
+// storeMax raises a to v unless it is already higher: writers store concurrently.
+func storeMax[T int64 | uint64](a interface {
+	Load() T
+	CompareAndSwap(old, new T) bool
+}, v T) {
+	for old := a.Load(); v > old && !a.CompareAndSwap(old, v); old = a.Load() {
+	}
 }

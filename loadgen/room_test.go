@@ -71,7 +71,7 @@ func TestRoomLoadCountsErrorReplies(t *testing.T) {
 	addr := roomServer(t, calc.Limits{Budget: 20})
 	sum := runRoom(t, loadgen.RoomConfig{Addr: addr, Room: "poor", Members: 2, Writers: 1, Duration: 200 * time.Millisecond})
 	require.False(t, sum.OK())
-	require.Positive(t, sum.ErrorReplys)
+	require.Positive(t, sum.ErrorReplies)
 	require.Zero(t, sum.Missing+sum.OutOfOrder+sum.Incomplete)
 }
 
