@@ -271,8 +271,8 @@ func TestClientRoomCommandLineErrors(t *testing.T) {
 	}
 }
 
-// On a terminal in a room, another member's line is printed above the prompt, and the
-// line being typed is drawn again below it.
+// On a terminal in a room, another member's line is printed above the prompt, the line
+// being typed is drawn again below it, and the variable it assigned is offered on Tab.
 func TestClientRoomOnATerminal(t *testing.T) {
 	tcpAddr, httpAddr := realServer(t)
 	awaitRooms(t, httpAddr)
@@ -283,11 +283,11 @@ func TestClientRoomOnATerminal(t *testing.T) {
 	p.Expect(t, "joined lab as alice (1 member, seq 0)")
 	p.Expect(t, client.Prompt)
 	p.Type(t, "1 +")
-	code, _, errOut := clientCmd(t, "", "-ws", httpAddr, "-room", "lab", "-nick", "bob", "-e", "y = 2")
+	code, _, errOut := clientCmd(t, "", "-ws", httpAddr, "-room", "lab", "-nick", "bob", "-e", "yield = 2")
 	require.Equal(t, 0, code, errOut)
-	p.Expect(t, "# 1 bob: y = 2 → y = 2\r\n")
+	p.Expect(t, "# 1 bob: yield = 2 → yield = 2\r\n")
 	p.Expect(t, client.Prompt+"1 +")
-	p.Type(t, " y\r")
+	p.Type(t, " yie\t\r") // Tab completes the room's variable, which bob assigned
 	p.Expect(t, "3\r\n")
 	p.Type(t, "quit\r")
 	assert.Equal(t, 0, waitCode(t, done, p))

@@ -122,9 +122,13 @@ func (s *interactive) attach(c Conn) *link {
 }
 
 // handle prints one reply: help wrapped to the terminal's width; an assignment's variable
-// goes to the completer.
+// goes to the completer, another room member's too (its variables are the room's).
 func (s *interactive) handle(line, reply string) error {
-	if name, ok := AssignedName(line, reply); ok {
+	if input, display, ok := NoticeEvent(reply); ok {
+		if name, ok := AssignedName(input, display); ok {
+			s.t.Completer().AddVar(name)
+		}
+	} else if name, ok := AssignedName(line, reply); ok {
 		s.t.Completer().AddVar(name)
 	}
 	if IsHelpLine(line) && !IsError(reply) {

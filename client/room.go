@@ -108,3 +108,20 @@ func JoinTCP(c Conn, r Room) (string, error) {
 func joinFailed(r Room, err error) error {
 	return fmt.Errorf("cannot join room %s: %w", r.Name, err)
 }
+
+// NoticeEvent splits another member's event line, "# <seq> <nick>: <input> → <display>"
+// (rooms.md §4), into its input and display; ok is false for the other '#' lines.
+func NoticeEvent(line string) (input, display string, ok bool) {
+	rest, ok := strings.CutPrefix(line, "# ")
+	if !ok {
+		return "", "", false
+	}
+	seq, rest, ok := strings.Cut(rest, " ")
+	if !ok || seq == "" || strings.Trim(seq, "0123456789") != "" {
+		return "", "", false
+	}
+	if _, rest, ok = strings.Cut(rest, ": "); !ok {
+		return "", "", false
+	}
+	return strings.Cut(rest, " → ")
+}

@@ -88,3 +88,25 @@ func TestJoinRefused(t *testing.T) {
 	_, _, err = DialWSRoom(ctx, s.WS, Room{Name: strings.Repeat("x", 40)})
 	require.ErrorContains(t, err, "invalid room name (WebSocket status 1008)")
 }
+
+func TestNoticeEvent(t *testing.T) {
+	for _, c := range []struct {
+		line, input, display string
+		ok                   bool
+	}{
+		{"# 43 bob: 1/0 → Error at column 3: division by zero", "1/0", "Error at column 3: division by zero", true},
+		{"# 1 alice: x = 1/3 → x = 1/3 ≈ 0.33333333333333333333", "x = 1/3", "x = 1/3 ≈ 0.33333333333333333333", true},
+		{"# bob joined lab (2 members)", "", "", false},
+		{"# bob left lab (1 member)", "", "", false},
+		{"# guest-3fa2 is now bob", "", "", false},
+		{"# lab was reset", "", "", false},
+		{"x = 1", "", "", false},
+	} {
+		input, display, ok := NoticeEvent(c.line)
+		require.Equal(t, c.ok, ok, c.line)
+		if ok {
+			require.Equal(t, c.input, input)
+			require.Equal(t, c.display, display)
+		}
+	}
+}
