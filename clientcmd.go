@@ -167,14 +167,5 @@ func dialRoom(ctx context.Context, wsURL, tcpAddr string, r client.Room) (client
 	if wsURL != "" {
 		return client.DialWSRoom(ctx, wsURL, r)
 	}
-	c, err := client.DialTCP(ctx, tcpAddr)
-	if err != nil {
-		return nil, "", err
-	}
-	joined, err := client.JoinTCP(c, r)
-	if err != nil {
-		c.Close()
-		return nil, "", err
-	}
-	return c, joined, nil
+	return client.DialTCPRoom(ctx, tcpAddr, r)
 }

@@ -195,7 +195,11 @@ func (s *interactive) reconnect(ctx context.Context) *link {
 		return nil
 	}
 	s.t.Completer().ResetVars()
-	fmt.Fprintf(s.t, "wscalc: reconnected to %s: a new session, so variables and ans start afresh\n", c)
+	if room, ok := RoomOf(c); ok {
+		fmt.Fprintf(s.t, "wscalc: reconnected to %s and joined %s again: a new session in the room\n", c, room)
+	} else {
+		fmt.Fprintf(s.t, "wscalc: reconnected to %s: a new session, so variables and ans start afresh\n", c)
+	}
 	s.t.SetPrompt(Prompt)
 	return s.attach(c)
 }

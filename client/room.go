@@ -70,7 +70,22 @@ func DialWSRoom(ctx context.Context, rawURL string, r Room) (Conn, string, error
 		c.Close()
 		return nil, "", joinFailed(r, err)
 	}
-	return c, joined, nil
+	return inRoom(c, r), joined, nil
+}
+
+// DialTCPRoom connects to a TCP line-protocol server and joins the room there with
+// JoinTCP.
+func DialTCPRoom(ctx context.Context, addr string, r Room) (Conn, string, error) {
+	c, err := DialTCP(ctx, addr)
+	if err != nil {
+		return nil, "", err
+	}
+	joined, err := JoinTCP(c, r)
+	if err != nil {
+		c.Close()
+		return nil, "", err
+	}
+	return inRoom(c, r), joined, nil
 }
 
 // JoinTCP joins the room on a TCP connection just opened: nick NICK (if any), then
@@ -124,4 +139,24 @@ func NoticeEvent(line string) (input, display string, ok bool) {
 		return "", "", false
 	}
 	return strings.Cut(rest, " → ")
+}
+
+// roomConn is a connection that joined a room on connect.
+type roomConn struct {
+	Conn
+	room string // as shown by the server: lower-cased
+}
+
+// RoomOf returns the room c joined on connect (by DialWSRoom or JoinTCP), if any.
+func RoomOf(c Conn) (string, bool) {
+	rc, ok := c.(*roomConn)
+	if !ok {
+		return "", false
+	}
+	return rc.room, true
+}
+
+func inRoom(c Conn, r Room) Conn {
+	name, _ := rooms.RoomName(r.Name)
+	return &roomConn{Conn: c, room: name}
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -109,4 +110,38 @@ func TestNoticeEvent(t *testing.T) {
 			require.Equal(t, c.display, display)
 		}
 	}
+}
+
+// Reconnecting in a room joins it again: the room's variables are still there.
+func TestInteractiveReconnectsIntoTheRoom(t *testing.T) {
+	srv := startRoomServer(t)
+	lab := Room{Name: "Lab", Nick: "alice"}
+	for name, dial := range map[string]Redial{
+		"tcp": func(ctx context.Context) (Conn, error) { c, _, err := DialTCPRoom(ctx, srv.TCP, lab); return c, err },
+		"ws":  func(ctx context.Context) (Conn, error) { c, _, err := DialWSRoom(ctx, srv.WS, lab); return c, err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := dial(testCtx(t))
+			require.NoError(t, err)
+			room, ok := RoomOf(c)
+			require.True(t, ok)
+			require.Equal(t, "lab", room)
+			c.Close()
+
+			s := runInteractive(t, dial, "")
+			s.pty.Type(t, "x = 2\r")
+			s.pty.Expect(t, "x = 2\r\n")
+			srv.shutdown(t)
+			s.pty.Expect(t, "the next line reconnects\r\n")
+			srv.restart(t)
+			s.pty.Type(t, "x * 10\r")
+			s.pty.Expect(t, "wscalc: reconnected to ")
+			s.pty.Expect(t, "and joined lab again: a new session in the room\r\n")
+			s.pty.Expect(t, "20\r\n")
+			s.pty.Type(t, "\x04")
+			require.NoError(t, s.result(t))
+		})
+	}
+	_, ok := RoomOf(nil)
+	require.False(t, ok)
 }
