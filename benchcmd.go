@@ -18,7 +18,6 @@ import (
 
 	"wscalc/calc"
 	"wscalc/loadgen"
-	"wscalc/rooms"
 )
 
 const benchUsage = `usage: wscalc bench [flags]
@@ -96,7 +95,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if isSet(fs, "duration") && isSet(fs, "requests") {
 		return usage("use -duration or -requests, not both")
 	}
-	if *room != "" || isSet(fs, "room") {
+	if isSet(fs, "room") {
 		return benchRoom(ctx, fs, loadgen.RoomConfig{Addr: *addr, Room: *room, Members: cfg.Conns,
 			Writers: *roomWriters, Rate: cfg.Rate, Duration: cfg.Duration}, *asJSON, stdout, stderr)
 	}
@@ -166,18 +165,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // benchRoom is wscalc bench -room NAME: the fan-out load of loadgen.RunRoom.
 func benchRoom(ctx context.Context, fs *flag.FlagSet, cfg loadgen.RoomConfig, asJSON bool, stdout, stderr io.Writer) int {
-	for _, name := range []string{"proto", "requests", "pipeline", "exprs", "check", "hold", "cpuprofile"} {
+	for _, name := range []string{"proto", "requests", "pipeline", "exprs", "check", "hold", "cpuprofile", "timeout"} {
 		if isSet(fs, name) {
 			fmt.Fprintf(stderr, "wscalc bench: -%s does not apply to -room\n", name)
 			return 2
 		}
 	}
-	if _, err := rooms.RoomName(cfg.Room); err != nil {
+	if err := cfg.Check(); err != nil { // members are -conns, writers -room-writers
 		fmt.Fprintf(stderr, "wscalc bench: %s\n", strings.TrimPrefix(err.Error(), "Error: "))
-		return 2
-	}
-	if cfg.Writers < 1 || cfg.Writers > cfg.Members {
-		fmt.Fprintf(stderr, "wscalc bench: -room-writers must be 1 to -conns (%d), not %d\n", cfg.Members, cfg.Writers)
 		return 2
 	}
 	if cfg.Addr == "" {

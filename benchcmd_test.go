@@ -242,7 +242,7 @@ func TestBenchRoomCommandLineErrors(t *testing.T) {
 	}{
 		{[]string{"-room", "a b"}, "wscalc bench: invalid room name 'a b' (use 1-32 letters, digits, '-' or '_')\n"},
 		{[]string{"-room", ""}, "wscalc bench: invalid room name '' (use 1-32 letters, digits, '-' or '_')\n"},
-		{[]string{"-room", "lab", "-conns", "2", "-room-writers", "3"}, "wscalc bench: -room-writers must be 1 to -conns (2), not 3\n"},
+		{[]string{"-room", "lab", "-conns", "2", "-room-writers", "3"}, "wscalc bench: writers must be 1 to members (2), not 3\n"},
 		{[]string{"-room", "lab", "-proto", "tcp"}, "wscalc bench: -proto does not apply to -room\n"},
 		{[]string{"-room-writers", "2"}, "wscalc bench: -room-writers needs -room\n"},
 	} {

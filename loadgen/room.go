@@ -36,6 +36,18 @@ type RoomConfig struct {
 	Settle   time.Duration // how long to wait after the load for the last events to arrive
 }
 
+// Check reports a configuration RunRoom cannot run: an invalid room name (the rooms
+// package's message) or writers not from 1 to members.
+func (cfg RoomConfig) Check() error {
+	if _, err := rooms.RoomName(cfg.Room); err != nil {
+		return err
+	}
+	if cfg.Writers < 1 || cfg.Writers > cfg.Members {
+		return fmt.Errorf("writers must be 1 to members (%d), not %d", cfg.Members, cfg.Writers)
+	}
+	return nil
+}
+
 // RoomSummary is the outcome of a room load.
 type RoomSummary struct {
 	Members    int           `json:"members"`
@@ -125,11 +137,8 @@ type roomMember struct {
 
 // RunRoom runs a fan-out load on one room.
 func RunRoom(ctx context.Context, cfg RoomConfig) (*RoomSummary, error) {
-	if _, err := rooms.RoomName(cfg.Room); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
-	}
-	if cfg.Members < 1 || cfg.Writers < 1 || cfg.Writers > cfg.Members {
-		return nil, fmt.Errorf("need 1 ≤ writers (%d) ≤ members (%d)", cfg.Writers, cfg.Members)
 	}
 	if cfg.Settle == 0 {
 		cfg.Settle = 5 * time.Second

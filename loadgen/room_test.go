@@ -79,5 +79,5 @@ func TestRoomLoadConfigErrors(t *testing.T) {
 	_, err := loadgen.RunRoom(context.Background(), loadgen.RoomConfig{Room: "a b", Members: 1, Writers: 1})
 	require.ErrorContains(t, err, "invalid room name 'a b'")
 	_, err = loadgen.RunRoom(context.Background(), loadgen.RoomConfig{Room: "ok", Members: 1, Writers: 2})
-	require.EqualError(t, err, "need 1 ≤ writers (2) ≤ members (1)")
+	require.EqualError(t, err, "writers must be 1 to members (1), not 2")
 }
