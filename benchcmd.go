@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +44,15 @@ requests that the -exprs file does not expect, or (with -check) a reply was wron
 -json adds "successful", "error_replies", "expected_errors", "refusals", "refusal_kinds",
 "error_texts" (text, count, refusal), "error_classes" and "error_rps"; see README.
 
+With -room NAME: a fan-out load on one room over WebSocket in JSON mode (-addr as for ws).
+-conns members join it by URL; -room-writers of them send "x = x + 1" (with -rate, that
+many lines/s over all writers; else each line on the reply to the one before) for
+-duration. Every member checks that it receives every event exactly once, in seq order;
+the summary gives events and deliveries per second, the latency from a writer's send to
+the last member's receipt (p50, p99, max), and checks that the final x equals the number
+of increments. Exit status 1 on any gap, repeat, reordering, event not received by all,
+error reply, failed connection or lost update.
+
 `
 
 // runBench is `wscalc bench`.
@@ -62,6 +72,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	fs.DurationVar(&cfg.Hold, "hold", 0, "keep the connections open and idle this long before the load")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file`")
+	room := fs.String("room", "", "fan-out load on the room `NAME` (WebSocket, JSON mode): -conns members, -room-writers of them writing")
+	roomWriters := fs.Int("room-writers", 1, "with -room, how many members send lines")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "give up on a connection with no reply for this long (its requests count as never answered)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, benchUsage, calc.DefaultLimits().Budget)
@@ -82,6 +94,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if isSet(fs, "duration") && isSet(fs, "requests") {
 		return usage("use -duration or -requests, not both")
+	}
+	if isSet(fs, "room") {
+		return benchRoom(ctx, fs, loadgen.RoomConfig{Addr: *addr, Room: *room, Members: cfg.Conns,
+			Writers: *roomWriters, Rate: cfg.Rate, Duration: cfg.Duration}, *asJSON, stdout, stderr)
+	}
+	if isSet(fs, "room-writers") {
+		return usage("-room-writers needs -room")
 	}
 	if cfg.Requests > 0 {
 		cfg.Duration = 0
@@ -135,6 +154,45 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		for _, w := range sum.Warnings() { // the text summary has them; JSON goes to a program
 			fmt.Fprintf(stderr, "wscalc bench: warning: %s\n", w)
 		}
+	} else {
+		sum.WriteText(stdout)
+	}
+	if !sum.OK() {
+		return 1
+	}
+	return 0
+}
+
+// benchRoom is wscalc bench -room NAME: the fan-out load of loadgen.RunRoom.
+func benchRoom(ctx context.Context, fs *flag.FlagSet, cfg loadgen.RoomConfig, asJSON bool, stdout, stderr io.Writer) int {
+	for _, name := range []string{"proto", "requests", "pipeline", "exprs", "check", "hold", "cpuprofile", "timeout"} {
+		if isSet(fs, name) {
+			fmt.Fprintf(stderr, "wscalc bench: -%s does not apply to -room\n", name)
+			return 2
+		}
+	}
+	if err := cfg.Check(); err != nil { // members are -conns, writers -room-writers
+		fmt.Fprintf(stderr, "wscalc bench: %s\n", strings.TrimPrefix(err.Error(), "Error: "))
+		return 2
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = defaultHTTPAddr
+	}
+	if limit, err := loadgen.RaiseFileLimit(); err != nil || limit < uint64(cfg.Members)+16 {
+		fmt.Fprintf(stderr, "wscalc bench: warning: open-file limit %d (%v) may not allow %d connections\n",
+			limit, err, cfg.Members)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := loadgen.RunRoom(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "wscalc bench: %v\n", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(sum)
 	} else {
 		sum.WriteText(stdout)
 	}

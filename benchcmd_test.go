@@ -220,3 +220,35 @@ func TestBenchHelpSaysHowToLiftTheBudget(t *testing.T) {
 	assert.Contains(t, errOut, "WSCALC_SESSION_BUDGET=1000000000000")
 	assert.Contains(t, errOut, "200000 cost\nunits a minute")
 }
+
+// -room: a fan-out load on the real server's rooms, every event checked at every member.
+func TestBenchRoom(t *testing.T) {
+	_, httpAddr := realServer(t)
+	awaitRooms(t, httpAddr)
+	code, out, errOut := benchCmd(t, "-room", "bench", "-addr", httpAddr, "-conns", "4", "-room-writers", "2",
+		"-duration", "300ms")
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	assert.Contains(t, out, "room: 4 members, 2 writers")
+	assert.Contains(t, out, "missing 0, out of order or repeated 0, not received by all 0, error replies 0")
+	assert.Regexp(t, `increments (\d+), final x (\d+)\n`, out)
+	m := regexp.MustCompile(`increments (\d+), final x (\d+)\n`).FindStringSubmatch(out)
+	assert.Equal(t, m[1], m[2], "no lost update")
+}
+
+func TestBenchRoomCommandLineErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-room", "a b"}, "wscalc bench: invalid room name 'a b' (use 1-32 letters, digits, '-' or '_')\n"},
+		{[]string{"-room", ""}, "wscalc bench: invalid room name '' (use 1-32 letters, digits, '-' or '_')\n"},
+		{[]string{"-room", "lab", "-conns", "2", "-room-writers", "3"}, "wscalc bench: writers must be 1 to members (2), not 3\n"},
+		{[]string{"-room", "lab", "-proto", "tcp"}, "wscalc bench: -proto does not apply to -room\n"},
+		{[]string{"-room-writers", "2"}, "wscalc bench: -room-writers needs -room\n"},
+	} {
+		code, out, errOut := benchCmd(t, append([]string{"-addr", "127.0.0.1:1"}, c.args...)...)
+		assert.Equal(t, 2, code, c.args)
+		assert.Empty(t, out)
+		assert.Equal(t, c.want, errOut)
+	}
+}

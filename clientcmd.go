@@ -8,13 +8,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"wscalc/client"
 )
 
-const clientUsage = `usage: wscalc client [-tcp ADDR | -ws URL] [-e LINE]... [-history FILE]
+const clientUsage = `usage: wscalc client [-tcp ADDR | -ws URL] [-room NAME [-nick NICK]] [-e LINE]... [-history FILE]
 
 Sends lines of the calculator language to a wscalc server and prints the replies.
 
@@ -23,6 +24,9 @@ kept in -history), Tab to complete functions, constants, commands and the sessio
 variables, and help wrapped to the terminal's width; quit, Ctrl-D or Ctrl-C leaves. When
 the server closes the connection (a restart, say), the next line reconnects, in a new
 session.
+With -room: joins the room NAME on connect (and again on each reconnect), prints the
+"joined" line and the room's recent history, then the other members' lines and notices
+("# …") as they come, above the line being typed on a terminal.
 With -e: sends each LINE in order in one session, prints the replies, and exits.
 Otherwise: reads stdin lines, prints one reply per answered line, exits at end of input.
 
@@ -44,6 +48,8 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		lines = append(lines, s)
 		return nil
 	})
+	roomName := fs.String("room", "", "join the room `NAME` on connect (1-32 letters, digits, '-' or '_')")
+	nick := fs.String("nick", "", "with -room, the `NICK` to join as (1-24 letters, digits, '-' or '_')")
 	history := fs.String("history", client.DefaultHistoryFile(),
 		"`FILE` that keeps the lines typed on a terminal; \"\" keeps none")
 	fs.Usage = func() {
@@ -65,15 +71,28 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 2
 	}
 
+	room, ok := clientRoom(fs, *roomName, *nick, stderr)
+	if !ok {
+		return 2
+	}
+
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var notices io.Writer = stdout // where a room's "joined" line goes: the terminal, once there is one
 	dial := func(ctx context.Context) (client.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		if *wsURL != "" {
-			return client.DialWS(ctx, *wsURL)
+		if room == nil {
+			if *wsURL != "" {
+				return client.DialWS(ctx, *wsURL)
+			}
+			return client.DialTCP(ctx, *tcpAddr)
 		}
-		return client.DialTCP(ctx, *tcpAddr)
+		c, joined, err := dialRoom(ctx, *wsURL, *tcpAddr, *room)
+		if err == nil {
+			fmt.Fprintln(notices, joined)
+		}
+		return c, err
 	}
 	c, err := dial(ctx)
 	if err != nil {
@@ -93,7 +112,7 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 0
 	}
 	if in, out, ok := client.IsTerminal(stdin, stdout); ok {
-		return interactiveClient(ctx, c, dial, in, out, *history, stderr)
+		return interactiveClient(ctx, c, dial, in, out, *history, stderr, &notices)
 	}
 	if err := client.Pipe(ctx, c, stdin, stdout); err != nil {
 		fmt.Fprintf(stderr, "wscalc client: %v\n", err)
@@ -103,13 +122,15 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 }
 
 // interactiveClient runs the client on a terminal.
-func interactiveClient(ctx context.Context, c client.Conn, dial client.Redial, in, out *os.File, history string, stderr io.Writer) int {
+// A room's "joined" line on a reconnect goes to notices, which it sets to the terminal.
+func interactiveClient(ctx context.Context, c client.Conn, dial client.Redial, in, out *os.File, history string, stderr io.Writer, notices *io.Writer) int {
 	t, err := client.NewTerminal(client.TerminalConfig{In: in, Out: out, HistoryFile: history})
 	if err != nil {
 		c.Close()
 		fmt.Fprintf(stderr, "wscalc client: %v\n", err)
 		return 1
 	}
+	*notices = t
 	err = client.Interactive(ctx, c, dial, t)
 	t.Close()
 	switch {
@@ -120,4 +141,31 @@ func interactiveClient(ctx context.Context, c client.Conn, dial client.Redial, i
 	}
 	fmt.Fprintf(stderr, "wscalc client: %v\n", err)
 	return 1
+}
+
+// clientRoom checks -room and -nick (rooms.md §1) before anything is sent: nil without
+// -room; ok false, with the reason on stderr, when they are bad.
+func clientRoom(fs *flag.FlagSet, name, nick string, stderr io.Writer) (room *client.Room, ok bool) {
+	if !isSet(fs, "room") {
+		if isSet(fs, "nick") {
+			fmt.Fprintln(stderr, "wscalc client: -nick needs -room")
+			return nil, false
+		}
+		return nil, true
+	}
+	r, err := client.NewRoom(name, nick)
+	if err != nil {
+		fmt.Fprintf(stderr, "wscalc client: %s\n", strings.TrimPrefix(err.Error(), "Error: "))
+		return nil, false
+	}
+	return &r, true
+}
+
+// dialRoom connects and joins the room: by URL on a WebSocket, with join on TCP. It returns
+// the server's "joined …" line.
+func dialRoom(ctx context.Context, wsURL, tcpAddr string, r client.Room) (client.Conn, string, error) {
+	if wsURL != "" {
+		return client.DialWSRoom(ctx, wsURL, r)
+	}
+	return client.DialTCPRoom(ctx, tcpAddr, r)
 }

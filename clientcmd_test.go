@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,4 +222,73 @@ func TestClientOnATerminal(t *testing.T) {
 	data, err = os.ReadFile(other)
 	require.NoError(t, err)
 	assert.Equal(t, "7 * 6\nquit\n", string(data))
+}
+
+// awaitRooms waits until the in-process server can use its room log: GET /api/rooms/NAME
+// answers 404 for a room nobody joined, not 503. (/readyz answers 200 a moment before the
+// room log is open, so it cannot tell.)
+func awaitRooms(t *testing.T, httpAddr string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/api/rooms/nobody-here")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusNotFound
+	}, 20*time.Second, 20*time.Millisecond, "rooms never became available")
+}
+
+// -room joins on connect over TCP (join) and WebSocket (URL join); the joined line, the
+// history and the other members' lines come before and between the replies.
+func TestClientRoom(t *testing.T) {
+	tcpAddr, httpAddr := realServer(t)
+	awaitRooms(t, httpAddr)
+	code, out, errOut := clientCmd(t, "x = 5\n", "-tcp", tcpAddr, "-room", "lab", "-nick", "bob")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "joined lab as bob (1 member, seq 0)\nx = 5\n", out)
+
+	code, out, errOut = clientCmd(t, "", "-ws", httpAddr, "-room", "LAB", "-e", "x * 2")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^joined lab as guest-[0-9a-f]{4} \(1 member, seq 1\)\n# 1 bob: x = 5 → x = 5\n10\n$`, out)
+	assert.Empty(t, errOut)
+}
+
+func TestClientRoomCommandLineErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-room", "a b"}, "wscalc client: invalid room name 'a b' (use 1-32 letters, digits, '-' or '_')\n"},
+		{[]string{"-room", ""}, "wscalc client: invalid room name '' (use 1-32 letters, digits, '-' or '_')\n"},
+		{[]string{"-room", "lab", "-nick", "bob!"}, "wscalc client: invalid nick 'bob!' (use 1-24 letters, digits, '-' or '_')\n"},
+		{[]string{"-nick", "bob"}, "wscalc client: -nick needs -room\n"},
+	} {
+		code, out, errOut := clientCmd(t, "1\n", append([]string{"-tcp", "127.0.0.1:1"}, c.args...)...)
+		assert.Equal(t, 2, code, c.args)
+		assert.Empty(t, out)
+		assert.Equal(t, c.want, errOut)
+	}
+}
+
+// On a terminal in a room, another member's line is printed above the prompt, the line
+// being typed is drawn again below it, and the variable it assigned is offered on Tab.
+func TestClientRoomOnATerminal(t *testing.T) {
+	tcpAddr, httpAddr := realServer(t)
+	awaitRooms(t, httpAddr)
+	t.Setenv("HOME", t.TempDir())
+	p := ptytest.Open(t, 80, 24)
+	done := make(chan int, 1)
+	go func() { done <- clientOnTTY(t, p, "-tcp", tcpAddr, "-room", "lab", "-nick", "alice") }()
+	p.Expect(t, "joined lab as alice (1 member, seq 0)")
+	p.Expect(t, client.Prompt)
+	p.Type(t, "1 +")
+	code, _, errOut := clientCmd(t, "", "-ws", httpAddr, "-room", "lab", "-nick", "bob", "-e", "yield = 2")
+	require.Equal(t, 0, code, errOut)
+	p.Expect(t, "# 1 bob: yield = 2 → yield = 2\r\n")
+	p.Expect(t, client.Prompt+"1 +")
+	p.Type(t, " yie\t\r") // Tab completes the room's variable, which bob assigned
+	p.Expect(t, "3\r\n")
+	p.Type(t, "quit\r")
+	assert.Equal(t, 0, waitCode(t, done, p))
 }

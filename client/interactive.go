@@ -122,9 +122,13 @@ func (s *interactive) attach(c Conn) *link {
 }
 
 // handle prints one reply: help wrapped to the terminal's width; an assignment's variable
-// goes to the completer.
+// goes to the completer, another room member's too (its variables are the room's).
 func (s *interactive) handle(line, reply string) error {
-	if name, ok := AssignedName(line, reply); ok {
+	if input, display, ok := NoticeEvent(reply); ok {
+		if name, ok := AssignedName(input, display); ok {
+			s.t.Completer().AddVar(name)
+		}
+	} else if name, ok := AssignedName(line, reply); ok {
 		s.t.Completer().AddVar(name)
 	}
 	if IsHelpLine(line) && !IsError(reply) {
@@ -191,7 +195,11 @@ func (s *interactive) reconnect(ctx context.Context) *link {
 		return nil
 	}
 	s.t.Completer().ResetVars()
-	fmt.Fprintf(s.t, "wscalc: reconnected to %s: a new session, so variables and ans start afresh\n", c)
+	if room, ok := RoomOf(c); ok {
+		fmt.Fprintf(s.t, "wscalc: reconnected to %s and joined %s again: a new session in the room\n", c, room)
+	} else {
+		fmt.Fprintf(s.t, "wscalc: reconnected to %s: a new session, so variables and ans start afresh\n", c)
+	}
 	s.t.SetPrompt(Prompt)
 	return s.attach(c)
 }

@@ -84,7 +84,8 @@ func (p *pending) count() int {
 // replies reads the replies of one connection in its own goroutine, pairs each with the
 // line it answers (the caller pushes every line that needs a reply onto sent before
 // sending it) and passes both to handle. A reply the server sends on its own, such as
-// "Error: server shutting down", comes with an empty line when nothing is pending.
+// "Error: server shutting down", comes with an empty line when nothing is pending; so does a
+// room's '#' line (IsNotice), which is passed on as it comes and counts as no reply.
 type replies struct {
 	sent pending
 	n    atomic.Int64  // replies handled
@@ -106,6 +107,13 @@ func startReplies(c Conn, handle func(line, reply string) error) *replies {
 			if first && isHTTPStatus(reply) {
 				r.err = &HTTPError{Addr: strings.TrimPrefix(c.String(), "tcp "), Status: reply}
 				return
+			}
+			if IsNotice(reply) { // a room line: it answers nothing
+				if err := handle("", reply); err != nil {
+					r.err = err
+					return
+				}
+				continue
 			}
 			line, _ := r.sent.pop()
 			if err := handle(line, reply); err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"wscalc/presence"
+	"wscalc/rooms"
+	"wscalc/rooms/roomstest"
 	"wscalc/sched"
 	wssession "wscalc/session"
 	"wscalc/tcp"
@@ -26,6 +28,8 @@ type testServer struct {
 	HTTP string // host:port of the WebSocket endpoint's HTTP server
 	WS   string // ws://host:port/ws
 
+	rooms *wssession.Rooms // nil: a server without rooms
+
 	mu   sync.Mutex
 	tcp  *tcp.Server
 	ws   *ws.Handler
@@ -35,7 +39,20 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	s := &testServer{}
+	return startServerWith(t, nil)
+}
+
+// startRoomServer is a testServer whose sessions have rooms, on a room log of their own.
+func startRoomServer(t *testing.T) *testServer {
+	t.Helper()
+	d := wssession.NewRooms(roomstest.Start(t).Log(), rooms.RoomConfig{}, rooms.DefaultLimits())
+	t.Cleanup(d.Close) // registered before the server's: runs after it has stopped
+	return startServerWith(t, d)
+}
+
+func startServerWith(t *testing.T, d *wssession.Rooms) *testServer {
+	t.Helper()
+	s := &testServer{rooms: d}
 	s.start(t, "127.0.0.1:0", "127.0.0.1:0")
 	t.Cleanup(func() { s.stop(t) })
 	return s
@@ -45,7 +62,7 @@ func startServer(t *testing.T) *testServer {
 func (s *testServer) start(t *testing.T, tcpAddr, httpAddr string) {
 	t.Helper()
 	sessions := wssession.Config{Presence: presence.New(nil), Sched: sched.New(sched.Options{}),
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), Rooms: s.rooms}
 	tl, err := listenRetry(tcpAddr)
 	require.NoError(t, err)
 	hl, err := listenRetry(httpAddr)

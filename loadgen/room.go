@@ -1,0 +1,457 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"wscalc/client"
+	"wscalc/rooms"
+	"wscalc/wire"
+)
+
+// RoomIncrement is the line every room writer sends (with a comment that names the line):
+// as a fan-out load each is one event; as a contention load no increment may be lost, so
+// the last value equals the number of increments.
+const RoomIncrement = "x = x + 1"
+
+// RoomConfig is a fan-out load on one room (wscalc bench -room NAME): Members WebSocket
+// members in JSON mode, Writers of them sending RoomIncrement, every member checking that
+// it saw every event exactly once, in seq order.
+type RoomConfig struct {
+	Addr     string        // the WebSocket endpoint, ws://host:port/ws or host:port
+	Room     string        // the room's name (rooms.RoomName's rule)
+	Members  int           // members, writers included
+	Writers  int           // members that send lines
+	Rate     float64       // lines/s over all writers; 0: each writer sends its next line on its reply
+	Duration time.Duration // how long the writers send
+	Settle   time.Duration // how long to wait after the load for the last events to arrive
+}
+
+// Check reports a configuration RunRoom cannot run: an invalid room name (the rooms
+// package's message) or writers not from 1 to members.
+func (cfg RoomConfig) Check() error {
+	if _, err := rooms.RoomName(cfg.Room); err != nil {
+		return err
+	}
+	if cfg.Writers < 1 || cfg.Writers > cfg.Members {
+		return fmt.Errorf("writers must be 1 to members (%d), not %d", cfg.Members, cfg.Writers)
+	}
+	return nil
+}
+
+// RoomSummary is the outcome of a room load.
+type RoomSummary struct {
+	Members    int           `json:"members"`
+	Writers    int           `json:"writers"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	Sent       int64         `json:"sent"`        // lines the writers sent
+	Events     int64         `json:"events"`      // of those, stored as events (a reply with seq)
+	Deliveries int64         `json:"deliveries"`  // events received, own replies included, over all members
+	DeliveryPS float64       `json:"delivery_ps"` // Deliveries per second of Elapsed
+	// Latency from a writer's send to the last member's receipt, of the events every
+	// member received.
+	P50 time.Duration `json:"p50_ns"`
+	P99 time.Duration `json:"p99_ns"`
+	Max time.Duration `json:"max_ns"`
+	// Errors: each counts against the run.
+	Missing      int64    `json:"missing"`      // seqs a member skipped (a gap)
+	OutOfOrder   int64    `json:"out_of_order"` // seqs a member got again or after a later one
+	Incomplete   int64    `json:"incomplete"`   // events some member never received
+	ErrorReplies int64    `json:"error_replies"`
+	FinalX       int64    `json:"final_x"`            // the last increment's value
+	Increments   int64    `json:"increments"`         // successful increments; FinalX must equal it
+	Failures     []string `json:"failures,omitempty"` // connections that failed
+}
+
+// OK reports whether every member saw every event once, in order, and no update was lost.
+func (s *RoomSummary) OK() bool {
+	return s.Missing == 0 && s.OutOfOrder == 0 && s.Incomplete == 0 && s.ErrorReplies == 0 &&
+		s.FinalX == s.Increments && len(s.Failures) == 0
+}
+
+// WriteText prints the summary for people.
+func (s *RoomSummary) WriteText(w io.Writer) {
+	sec := s.Elapsed.Seconds()
+	fmt.Fprintf(w, "room: %d members, %d writers, %.1f s\n", s.Members, s.Writers, sec)
+	fmt.Fprintf(w, "lines sent %d, events %d (%.0f/s), deliveries %d (%.0f/s)\n",
+		s.Sent, s.Events, float64(s.Events)/sec, s.Deliveries, s.DeliveryPS)
+	fmt.Fprintf(w, "send → last member: p50 %v  p99 %v  max %v\n", s.P50, s.P99, s.Max)
+	fmt.Fprintf(w, "missing %d, out of order or repeated %d, not received by all %d, error replies %d\n",
+		s.Missing, s.OutOfOrder, s.Incomplete, s.ErrorReplies)
+	fmt.Fprintf(w, "increments %d, final x %d", s.Increments, s.FinalX)
+	if s.FinalX != s.Increments {
+		fmt.Fprint(w, " (lost updates!)")
+	}
+	fmt.Fprintln(w)
+	for _, f := range s.Failures {
+		fmt.Fprintf(w, "failed: %s\n", f)
+	}
+}
+
+// roomMsg is what a member reads: every field of the messages it checks.
+type roomMsg struct {
+	Type  string `json:"type"`
+	Seq   uint64 `json:"seq"`
+	Input string `json:"input"`
+	Value string `json:"value"`
+}
+
+// roomEvent tracks one line from its send until every member has received it.
+type roomEvent struct {
+	sent time.Time
+	got  int
+	last time.Time
+}
+
+// roomRun is the shared state of a room load.
+type roomRun struct {
+	cfg RoomConfig
+
+	mu     sync.Mutex
+	events map[string]*roomEvent // by input line (each unique)
+	hist   *Histogram
+
+	closing atomic.Bool // the load is over: RunRoom closes the connections
+
+	sent, stored, deliveries, missing, outOfOrder, errReplies, increments, finalX atomic.Int64
+	maxSeq                                                                        atomic.Uint64
+}
+
+// roomMember is one member's connection and its view of the order.
+type roomMember struct {
+	run  *roomRun
+	c    *websocket.Conn
+	next uint64        // the seq expected next
+	seen atomic.Uint64 // the last seq received
+	own  chan roomMsg  // a writer's own replies
+}
+
+// RunRoom runs a fan-out load on one room.
+func RunRoom(ctx context.Context, cfg RoomConfig) (*RoomSummary, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if cfg.Settle == 0 {
+		cfg.Settle = 5 * time.Second
+	}
+	r := &roomRun{cfg: cfg, events: map[string]*roomEvent{}, hist: NewHistogram()}
+	sum := &RoomSummary{Members: cfg.Members, Writers: cfg.Writers}
+	members, err := r.join(ctx)
+	var readers sync.WaitGroup
+	stop := func() { // ends every connection and waits for its reader
+		r.closing.Store(true)
+		for _, m := range members {
+			m.c.CloseNow()
+		}
+		readers.Wait()
+	}
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	failures := make(chan string, cfg.Members)
+	for i, m := range members {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			if err := m.read(ctx); err != nil && ctx.Err() == nil {
+				failures <- fmt.Sprintf("member %d: %v", i, err)
+			}
+		}()
+	}
+	// x starts at 0, as an event every member sees.
+	if err := members[0].ask(ctx, r, "x = 0 # bench start"); err != nil {
+		stop()
+		return nil, err
+	}
+	start := time.Now()
+	r.write(ctx, members[:cfg.Writers])
+	r.settle(ctx, members)
+	sum.Elapsed = time.Since(start)
+	stop()
+	close(failures)
+	for f := range failures {
+		sum.Failures = append(sum.Failures, f)
+	}
+	r.summarize(sum)
+	return sum, nil
+}
+
+// join connects the members, each joining by URL, and reads up to its room message.
+func (r *roomRun) join(ctx context.Context) ([]*roomMember, error) {
+	u, err := client.WSURL(r.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]*roomMember, 0, r.cfg.Members)
+	for i := range r.cfg.Members {
+		q := url.Values{"room": {r.cfg.Room}, "nick": {"bench-" + strconv.Itoa(i)}}
+		c, _, err := websocket.Dial(ctx, u+"?"+q.Encode(), &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+		if err != nil {
+			return members, fmt.Errorf("member %d: %w", i, err)
+		}
+		c.SetReadLimit(client.MaxReply)
+		m := &roomMember{run: r, c: c, own: make(chan roomMsg, 1024)}
+		members = append(members, m)
+		if err := m.awaitRoom(ctx); err != nil {
+			return members, fmt.Errorf("member %d: %w", i, err)
+		}
+	}
+	return members, nil
+}
+
+func (m *roomMember) awaitRoom(ctx context.Context) error {
+	for {
+		msg, err := m.readMsg(ctx)
+		if err != nil {
+			return err
+		}
+		if msg.Type == "room" {
+			m.next = msg.Seq + 1
+			m.seen.Store(msg.Seq)
+			return nil
+		}
+	}
+}
+
+func (m *roomMember) readMsg(ctx context.Context) (roomMsg, error) {
+	_, p, err := m.c.Read(ctx)
+	if err != nil {
+		return roomMsg{}, err
+	}
+	var msg roomMsg
+	if err := json.Unmarshal(p, &msg); err != nil {
+		return roomMsg{}, fmt.Errorf("malformed message %q: %w", p, err)
+	}
+	return msg, nil
+}
+
+// read checks the order of every event the member receives until its connection closes.
+func (m *roomMember) read(ctx context.Context) error {
+	for {
+		msg, err := m.readMsg(ctx)
+		if err != nil {
+			if m.run.closing.Load() {
+				return nil // closed by RunRoom at the end
+			}
+			return err
+		}
+		switch msg.Type {
+		case "event":
+			m.check(msg)
+		case "result", "error":
+			if msg.Seq != 0 {
+				m.check(msg)
+			}
+			m.own <- msg
+		}
+	}
+}
+
+// check counts one event against the order: the next seq, once.
+func (m *roomMember) check(msg roomMsg) {
+	r := m.run
+	switch {
+	case msg.Seq == m.next:
+	case msg.Seq > m.next:
+		r.missing.Add(int64(msg.Seq - m.next))
+	default:
+		r.outOfOrder.Add(1)
+		return
+	}
+	m.next = msg.Seq + 1
+	m.seen.Store(msg.Seq)
+	r.deliveries.Add(1)
+	now := time.Now()
+	r.mu.Lock()
+	if ev := r.events[msg.Input]; ev != nil {
+		ev.got++
+		ev.last = now
+		if ev.got == r.cfg.Members {
+			r.hist.Record(now.Sub(ev.sent))
+			delete(r.events, msg.Input)
+		}
+	}
+	r.mu.Unlock()
+}
+
+// maxInFlight bounds a writer's unanswered lines with a rate, well under the server's
+// limit of unsent messages per member.
+const maxInFlight = 100
+
+// ask sends one line and waits for its reply, which must be a result.
+func (m *roomMember) ask(ctx context.Context, r *roomRun, line string) error {
+	if err := m.c.Write(ctx, websocket.MessageText, request(line)); err != nil {
+		return err
+	}
+	select {
+	case msg := <-m.own:
+		if msg.Type != "result" {
+			return fmt.Errorf("%s: %s reply", line, msg.Type)
+		}
+		storeMax(&r.maxSeq, msg.Seq)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(r.cfg.Settle):
+		return fmt.Errorf("%s: no reply within %v", line, r.cfg.Settle)
+	}
+}
+
+func request(line string) []byte {
+	b, _ := json.Marshal(wire.Request{Expr: &line})
+	return b
+}
+
+// write runs the writers for the configured duration and waits (at most Settle) for the
+// replies to their lines.
+func (r *roomRun) write(ctx context.Context, writers []*roomMember) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.writer(ctx, i, w)
+		}()
+	}
+	wg.Wait()
+}
+
+// writer sends RoomIncrement lines until ctx ends: on a fixed schedule with a rate, else
+// each on the reply to the one before.
+func (r *roomRun) writer(ctx context.Context, i int, w *roomMember) {
+	inFlight := 1
+	var tick <-chan time.Time
+	if r.cfg.Rate > 0 {
+		inFlight = maxInFlight
+		t := time.NewTicker(time.Duration(float64(time.Second) * float64(r.cfg.Writers) / r.cfg.Rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	slots := make(chan struct{}, inFlight)
+	var pending atomic.Int64
+	stopped, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		r.writerReplies(w, &pending, slots, stopped)
+	}()
+	defer func() {
+		close(stopped)
+		<-done
+	}()
+	for n := 0; ; n++ {
+		if tick != nil {
+			select {
+			case <-tick:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		line := fmt.Sprintf("%s # w%d-%d", RoomIncrement, i, n)
+		r.mu.Lock()
+		r.events[line] = &roomEvent{sent: time.Now()}
+		r.mu.Unlock()
+		pending.Add(1)
+		r.sent.Add(1)
+		if err := w.c.Write(context.Background(), websocket.MessageText, request(line)); err != nil {
+			pending.Add(-1)
+			return
+		}
+	}
+}
+
+// writerReplies counts a writer's replies until the sender has stopped and every line
+// has its reply, or none came for Settle (the rest count as incomplete).
+func (r *roomRun) writerReplies(w *roomMember, pending *atomic.Int64, slots chan struct{}, stopped <-chan struct{}) {
+	for {
+		select {
+		case msg := <-w.own:
+			r.reply(msg)
+			pending.Add(-1)
+			<-slots
+		case <-stopped:
+			stopped = nil // from now on, return once nothing is pending
+		case <-time.After(r.cfg.Settle):
+			if stopped == nil {
+				return
+			}
+		}
+		if stopped == nil && pending.Load() == 0 {
+			return
+		}
+	}
+}
+
+// reply counts a writer's own reply.
+func (r *roomRun) reply(msg roomMsg) {
+	if msg.Seq == 0 { // refused before evaluation: no event
+		r.mu.Lock()
+		delete(r.events, msg.Input)
+		r.mu.Unlock()
+	} else {
+		r.stored.Add(1)
+		storeMax(&r.maxSeq, msg.Seq)
+	}
+	if msg.Type != "result" {
+		r.errReplies.Add(1)
+		return
+	}
+	r.increments.Add(1)
+	if v, err := strconv.ParseInt(msg.Value, 10, 64); err == nil {
+		storeMax(&r.finalX, v)
+	}
+}
+
+// settle waits (at most Settle) until every member has received the last stored event.
+func (r *roomRun) settle(ctx context.Context, members []*roomMember) {
+	deadline := time.Now().Add(r.cfg.Settle)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		all := true
+		for _, m := range members {
+			if m.seen.Load() < r.maxSeq.Load() {
+				all = false
+				break
+			}
+		}
+		if all {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *roomRun) summarize(s *RoomSummary) {
+	s.Sent, s.Events, s.Deliveries = r.sent.Load(), r.stored.Load(), r.deliveries.Load()
+	s.DeliveryPS = float64(s.Deliveries) / s.Elapsed.Seconds()
+	s.P50, s.P99, s.Max = r.hist.Quantile(0.5), r.hist.Quantile(0.99), r.hist.Max()
+	s.Missing, s.OutOfOrder, s.ErrorReplies = r.missing.Load(), r.outOfOrder.Load(), r.errReplies.Load()
+	s.Increments, s.FinalX = r.increments.Load(), r.finalX.Load()
+	r.mu.Lock()
+	s.Incomplete = int64(len(r.events))
+	r.mu.Unlock()
+}
+
+// storeMax raises a to v unless it is already higher: writers store concurrently.
+func storeMax[T int64 | uint64](a interface {
+	Load() T
+	CompareAndSwap(old, new T) bool
+}, v T) {
+	for old := a.Load(); v > old && !a.CompareAndSwap(old, v); old = a.Load() {
+	}
+}
