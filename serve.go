@@ -331,7 +331,7 @@ func (s *servers) newHTTP(cfg config, m *metrics.Metrics, limits calc.Limits, ht
 		Sched:       s.sched,
 		Metrics:     promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: errorLog}),
 		HTTPMetrics: m,
-		Ready:       s.node.Ready,
+		Ready:       func() bool { return s.rooms.ready(s.node) },
 		Rooms:       s.rooms.rooms,
 		Draining:    s.draining.Load,
 		Limits:      limits,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"wscalc/calc"
@@ -19,7 +20,8 @@ type roomService struct {
 	members *cluster.RoomMembers
 	stop    context.CancelFunc
 	done    chan struct{}
-	log     *rooms.Log // set by open before done is closed
+	log     *rooms.Log  // set by open before done is closed
+	opened  atomic.Bool // the room log is open: rooms work (see ready)
 }
 
 func startRooms(node *cluster.Node, log *slog.Logger, limits calc.Limits, roomLimits rooms.Limits) (*roomService, error) {
@@ -49,6 +51,7 @@ func (r *roomService) open(ctx context.Context, node *cluster.Node, log *slog.Lo
 		if err == nil {
 			r.log = l
 			r.rooms.Open(l)
+			r.opened.Store(true)
 			return
 		}
 		log.Warn("room log not available yet", "err", err)
@@ -59,6 +62,10 @@ func (r *roomService) open(ctx context.Context, node *cluster.Node, log *slog.Lo
 		}
 	}
 }
+
+// ready reports whether the instance can use the room log (§8: /readyz is 503 until then):
+// the node is ready and the log has been opened on it.
+func (r *roomService) ready(node *cluster.Node) bool { return r.opened.Load() && node.Ready() }
 
 // close stops the rooms after the sessions have ended: goodbye to the other instances'
 // member lists, the replicas, then the log.

@@ -39,12 +39,14 @@ func TestRunServesRooms(t *testing.T) {
 		require.NoError(t, err)
 		return strings.TrimSuffix(l, "\n")
 	}
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	// /readyz says 200 only once rooms work (§8): the first join after it succeeds.
+	require.Eventually(t, func() bool { return httpStatus(t, client, "http://"+r.httpAddr+"/readyz") == http.StatusOK },
+		20*time.Second, 5*time.Millisecond)
 	alice, bob := dial(), dial()
-	// The room log opens once the node is ready: until then a join is refused.
-	require.Eventually(t, func() bool {
-		send(alice, "join lab")
-		return strings.HasPrefix(read(alice), "joined lab as ")
-	}, 20*time.Second, 50*time.Millisecond)
+	send(alice, "join lab")
+	assert.Regexp(t, `^joined lab as guest-[0-9a-f]{4} \(1 member, seq 0\)$`, read(alice))
 	send(alice, "nick alice")
 	assert.Regexp(t, `is now alice$`, read(alice))
 	send(alice, "x = 5")
@@ -53,8 +55,6 @@ func TestRunServesRooms(t *testing.T) {
 	assert.Regexp(t, `^joined lab as guest-[0-9a-f]{4} \(2 members, seq 1\)$`, read(bob))
 	assert.Equal(t, "# 1 alice: x = 5 → x = 5", read(bob))
 
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-	defer client.CloseIdleConnections()
 	info := scrape(t, client, "http://"+r.httpAddr+"/api/rooms/lab")
 	assert.Contains(t, info, `"seq":1,"members":{"total":2},"vars":[{"name":"x","display":"5","kind":"integer","value":"5"}]`)
 	m := scrape(t, client, "http://"+r.httpAddr+"/metrics")
