@@ -79,6 +79,7 @@ func TestPlayground(t *testing.T) {
 	t.Run("LongValues", func(t *testing.T) { testLongValues(t, b) })
 	t.Run("Screenshot", func(t *testing.T) { testScreenshot(t, b) })
 	t.Run("Rooms", func(t *testing.T) { testRooms(t, b) })
+	t.Run("RoomLost", func(t *testing.T) { testRoomLost(t, b) })
 
 	b.shutdown(t)
 }
@@ -1786,6 +1787,46 @@ func testRooms(t *testing.T, b *browser) {
 		t.Errorf("x after Leave gave %+v, want an error (a private session has no x)", e)
 	}
 	must(alice.waitMembers(2))(t)
+}
+
+// A lone server without -data-dir restarts and its rooms are gone: the page reconnects to
+// its room with its epoch and since, gets recovered: false, drops the room's lines and
+// variables it held and takes the (empty) snapshot; it never pushes its variables back in.
+func testRoomLost(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/?room=Lab-1")
+	if name := must(poll[string](tb, pageWait, `() => {
+		const p = document.querySelector('[data-testid=room-panel]');
+		return p.hidden ? null : document.querySelector('[data-testid=room-name]').textContent;
+	}`))(t); name != "lab-1" {
+		t.Errorf("/?room=Lab-1 shows room %q, want lab-1 (names are lower-cased)", name)
+	}
+	tb.mustEval(t, "x = 5", "integer", "x = 5")
+	tb.mustEval(t, "x * 2", "integer", "10")
+	must(tb.roomLines(2))(t)
+
+	if code := srv.Stop(t); code != 0 {
+		t.Fatalf("server exit status %d after SIGTERM", code)
+	}
+	must(tb.waitStatus("reconnecting", ""))(t)
+	startServerOn(t, srv.HTTPAddr, srv.TCPAddr)
+	must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+	must(tb.waitMembers(1))(t)
+	if rec := must(poll[string](tb, pageWait, `() => document.querySelector('[data-testid=room-panel]').dataset.recovered`))(t); rec != "false" {
+		t.Errorf("after the room was lost: recovered %s, want false", rec)
+	}
+	if n := must(evaluate[int](tb, `document.querySelectorAll('[data-testid=history] [data-room]').length`))(t); n != 0 {
+		t.Errorf("the page still shows %d lines of the lost room", n)
+	}
+	if vars := must(tb.text(selVars))(t); vars != "" {
+		t.Errorf("variables panel %q after the room was lost, want empty", vars)
+	}
+	if e := must(tb.eval("x"))(t); e.Kind != "error" {
+		t.Errorf("x in the new room gave %+v, want an error: the page must not push its variables", e)
+	}
+	if lines := must(tb.roomLines(1))(t); len(lines) != 1 || lines[0].Seq != 1 {
+		t.Errorf("room lines %+v, want the error as seq 1 of the new room", lines)
+	}
 }
 
 // dialTCP connects a line-protocol client to srv; it closes when the test ends.

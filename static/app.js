@@ -35,6 +35,7 @@ let wasConnected = false;
 let sessionTitle = "";
 let room = null; // RoomView while the page is in a room
 let shareAsked = false; // Share sent a join: copy the link once the room is there
+const shareTitle = $("share").title; // the button's words outside a room (index.html)
 
 const conn = new Connection(() => joinURL(socketURL(location), room), {
   onState: showState,
@@ -266,11 +267,12 @@ function leftRoom() {
   $("room-panel").hidden = true;
   $("room-copied").textContent = "";
   $("share").textContent = "Share";
-  $("share").title = "Open a room for this calculator and copy its link";
+  $("share").title = shareTitle;
   model.clear();
   showVars();
   history.replaceState(null, "", privateAddress(location));
-  append(noticeNode(`Left room ${name}: this is a private session again`, "ok"));
+  // A join of another room also leaves this one: its room message follows at once.
+  append(noticeNode(`Left room ${name}`, "ok"));
 }
 
 function commandReplied(msg, command) {
