@@ -80,6 +80,7 @@ func TestPlayground(t *testing.T) {
 	t.Run("Screenshot", func(t *testing.T) { testScreenshot(t, b) })
 	t.Run("Rooms", func(t *testing.T) { testRooms(t, b) })
 	t.Run("RoomLost", func(t *testing.T) { testRoomLost(t, b) })
+	t.Run("RoomInvalidName", func(t *testing.T) { testRoomInvalidName(t, b) })
 
 	b.shutdown(t)
 }
@@ -1826,6 +1827,29 @@ func testRoomLost(t *testing.T, b *browser) {
 	}
 	if lines := must(tb.roomLines(1))(t); len(lines) != 1 || lines[0].Seq != 1 {
 		t.Errorf("room lines %+v, want the error as seq 1 of the new room", lines)
+	}
+}
+
+// An address naming an invalid room says so and leaves the page in a private session.
+func testRoomInvalidName(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/?room=no%20spaces")
+	notice := must(poll[string](tb, pageWait, `() => {
+		const n = document.querySelector('[data-testid=notice]');
+		return n ? n.textContent : null;
+	}`))(t)
+	if want := "Invalid room name 'no spaces'"; !strings.Contains(notice, want) {
+		t.Errorf("notice %q, want it to contain %q", notice, want)
+	}
+	if st := must(evaluate[string](tb, `location.search`))(t); st != "" {
+		t.Errorf("address keeps %q, want no room", st)
+	}
+	if hidden := must(evaluate[bool](tb, `document.querySelector('[data-testid=room-panel]').hidden`))(t); !hidden {
+		t.Error("the room panel shows for an invalid room")
+	}
+	tb.mustEval(t, "x = 2", "integer", "x = 2")
+	if n := must(evaluate[int](tb, `document.querySelectorAll('[data-testid=history] [data-room]').length`))(t); n != 0 {
+		t.Errorf("%d lines marked as a room's in a private session", n)
 	}
 }
 
