@@ -506,8 +506,8 @@ func ok(t *testing.T, err error) {
 // The page's modules, called directly in the page for what the other tests cannot reach
 // through a plain-http loopback server: the wss: address under https and behind a path
 // prefix, the backoff bounds, the session-restore literals, which results get the
-// long-value button, the nc command for the addresses a hello can give and the presence
-// line.
+// long-value button, the nc command for the addresses a hello can give, the presence
+// line, and rooms: Share's names, the join and link addresses, each event shown once.
 func testModules(t *testing.T, b *browser) {
 	srv := startServer(t)
 	tb := b.mustOpenTab(t, srv.URL()+"/")
@@ -518,6 +518,8 @@ func testModules(t *testing.T, b *browser) {
 		const s = await import(new URL('session.js', location.href).href);
 		const st = await import(new URL('store.js', location.href).href);
 		const rd = await import(new URL('render.js', location.href).href);
+		const rm = await import(new URL('room.js', location.href).href);
+		const names = Array.from({length: 200}, () => rm.roomName());
 		const r = new st.Recall(['a', 'b', 'b']);
 		const recall = [r.up('draft'), r.up(''), r.up(''), r.down(), r.down(), r.down()];
 		return {
@@ -544,6 +546,15 @@ func testModules(t *testing.T, b *browser) {
 				rd.ncCommand('localhost:4000', '[::1]'), rd.ncCommand('[2001:db8::1]:7', 'x'),
 				rd.ncCommand('', 'x'), rd.ncCommand(undefined, 'x')],
 			presence: rd.presenceNodes({total: 3, ws: 2, tcp: 1}).map((n) => n.textContent).join(''),
+			roomNames: names.every(rm.validRoomName) && names.every((n) => /^[a-z]+-[a-z]+-[0-9]{3}$/.test(n)),
+			roomNameEdges: [rm.roomName(() => 0), rm.roomName(() => 0.9999)],
+			validRoom: ['lab', 'A_b-9', 'x'.repeat(32), 'x'.repeat(33), '', 'no space', 'ünï'].map(rm.validRoomName),
+			joinURL: [rm.joinURL('ws://h/ws', null),
+				rm.joinURL('ws://h/ws', Object.assign(new rm.RoomView('Lab'), {nick: 'bob'})),
+				rm.joinURL('ws://h/ws', Object.assign(new rm.RoomView('lab'), {nick: 'bob', epoch: 'Yk3', seq: 6}))],
+			roomLink: [rm.roomLink(new URL('http://h:1/play/?x=1#top'), 'lab'), rm.privateAddress(new URL('http://h:1/play/?room=lab'))],
+			roomInAddress: [rm.roomInAddress(new URL('http://h/?room=Lab')), rm.roomInAddress(new URL('http://h/'))],
+			roomAdd: (() => { const v = new rm.RoomView('lab'); return [v.add({seq: 1}), v.add({seq: 1}), v.add({seq: 3}), v.add({seq: 2}), v.seq]; })(),
 		};
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -561,7 +572,15 @@ func testModules(t *testing.T, b *browser) {
 		"recall":      []any{"b", "a", "<null>", "b", "draft", "<null>"},
 		"nc": []any{"nc 127.0.0.1 10000", "nc calc.example.org 4000", "nc ::1 4000", "nc 2001:db8::1 7",
 			"", ""},
-		"presence": "3 connected (2 web, 1 nc)",
+		"presence":      "3 connected (2 web, 1 nc)",
+		"roomNames":     true,
+		"roomNameEdges": []any{"amber-abacus-000", "witty-zephyr-999"},
+		"validRoom":     []any{true, true, true, false, false, false, false},
+		"joinURL": []any{"ws://h/ws", "ws://h/ws?room=lab&nick=bob",
+			"ws://h/ws?room=lab&nick=bob&epoch=Yk3&since=6"},
+		"roomLink":      []any{"http://h:1/play/?room=lab", "/play/"},
+		"roomInAddress": []any{"Lab", ""},
+		"roomAdd":       []any{true, false, true, false, 3.0}, // an event already processed is not shown again
 	}
 	for k, w := range want {
 		if g := fmt.Sprint(got[k]); g != fmt.Sprint(w) {
