@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -77,6 +78,9 @@ func TestPlayground(t *testing.T) {
 	t.Run("CopyButton", func(t *testing.T) { testCopyButton(t, b) })
 	t.Run("LongValues", func(t *testing.T) { testLongValues(t, b) })
 	t.Run("Screenshot", func(t *testing.T) { testScreenshot(t, b) })
+	t.Run("Rooms", func(t *testing.T) { testRooms(t, b) })
+	t.Run("RoomLost", func(t *testing.T) { testRoomLost(t, b) })
+	t.Run("RoomInvalidName", func(t *testing.T) { testRoomInvalidName(t, b) })
 
 	b.shutdown(t)
 }
@@ -502,8 +506,8 @@ func ok(t *testing.T, err error) {
 // The page's modules, called directly in the page for what the other tests cannot reach
 // through a plain-http loopback server: the wss: address under https and behind a path
 // prefix, the backoff bounds, the session-restore literals, which results get the
-// long-value button, the nc command for the addresses a hello can give and the presence
-// line.
+// long-value button, the nc command for the addresses a hello can give, the presence
+// line, and rooms: Share's names, the join and link addresses, each event shown once.
 func testModules(t *testing.T, b *browser) {
 	srv := startServer(t)
 	tb := b.mustOpenTab(t, srv.URL()+"/")
@@ -514,6 +518,8 @@ func testModules(t *testing.T, b *browser) {
 		const s = await import(new URL('session.js', location.href).href);
 		const st = await import(new URL('store.js', location.href).href);
 		const rd = await import(new URL('render.js', location.href).href);
+		const rm = await import(new URL('room.js', location.href).href);
+		const names = Array.from({length: 200}, () => rm.roomName());
 		const r = new st.Recall(['a', 'b', 'b']);
 		const recall = [r.up('draft'), r.up(''), r.up(''), r.down(), r.down(), r.down()];
 		return {
@@ -540,6 +546,15 @@ func testModules(t *testing.T, b *browser) {
 				rd.ncCommand('localhost:4000', '[::1]'), rd.ncCommand('[2001:db8::1]:7', 'x'),
 				rd.ncCommand('', 'x'), rd.ncCommand(undefined, 'x')],
 			presence: rd.presenceNodes({total: 3, ws: 2, tcp: 1}).map((n) => n.textContent).join(''),
+			roomNames: names.every(rm.validRoomName) && names.every((n) => /^[a-z]+-[a-z]+-[0-9]{3}$/.test(n)),
+			roomNameEdges: [rm.roomName(() => 0), rm.roomName(() => 0.9999)],
+			validRoom: ['lab', 'A_b-9', 'x'.repeat(32), 'x'.repeat(33), '', 'no space', 'ünï'].map(rm.validRoomName),
+			joinURL: [rm.joinURL('ws://h/ws', null),
+				rm.joinURL('ws://h/ws', Object.assign(new rm.RoomView('Lab'), {nick: 'bob'})),
+				rm.joinURL('ws://h/ws', Object.assign(new rm.RoomView('lab'), {nick: 'bob', epoch: 'Yk3', seq: 6}))],
+			roomLink: [rm.roomLink(new URL('http://h:1/play/?x=1#top'), 'lab'), rm.privateAddress(new URL('http://h:1/play/?room=lab'))],
+			roomInAddress: [rm.roomInAddress(new URL('http://h/?room=Lab')), rm.roomInAddress(new URL('http://h/'))],
+			roomAdd: (() => { const v = new rm.RoomView('lab'); return [v.add({seq: 1}), v.add({seq: 1}), v.add({seq: 3}), v.add({seq: 2}), v.seq]; })(),
 		};
 	})()`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -557,7 +572,15 @@ func testModules(t *testing.T, b *browser) {
 		"recall":      []any{"b", "a", "<null>", "b", "draft", "<null>"},
 		"nc": []any{"nc 127.0.0.1 10000", "nc calc.example.org 4000", "nc ::1 4000", "nc 2001:db8::1 7",
 			"", ""},
-		"presence": "3 connected (2 web, 1 nc)",
+		"presence":      "3 connected (2 web, 1 nc)",
+		"roomNames":     true,
+		"roomNameEdges": []any{"amber-abacus-000", "witty-zephyr-999"},
+		"validRoom":     []any{true, true, true, false, false, false, false},
+		"joinURL": []any{"ws://h/ws", "ws://h/ws?room=lab&nick=bob",
+			"ws://h/ws?room=lab&nick=bob&epoch=Yk3&since=6"},
+		"roomLink":      []any{"http://h:1/play/?room=lab", "/play/"},
+		"roomInAddress": []any{"Lab", ""},
+		"roomAdd":       []any{true, false, true, false, 3.0}, // an event already processed is not shown again
 	}
 	for k, w := range want {
 		if g := fmt.Sprint(got[k]); g != fmt.Sprint(w) {
@@ -1638,5 +1661,250 @@ func testLongValues(t *testing.T, b *browser) {
 		.then((r) => r.json()).then((j) => j.value)`))(t)
 	if value != pow {
 		t.Errorf("/api/eval's value for 2 ** 100000 has %d characters, want the 30103 digits", len(value))
+	}
+}
+
+// ---- rooms ----
+
+// roomLine is a line of a room's history as the page shows it.
+type roomLine struct {
+	Seq    int    `json:"seq"`
+	Who    string `json:"who"` // the nick shown beside it, "" on the page's own typed lines
+	Input  string `json:"input"`
+	Result string `json:"result"`
+}
+
+// roomLinesJS lists the room's lines the page shows, in page order, once it shows at
+// least n of them.
+const roomLinesJS = `(n) => {
+	const ls = [...document.querySelectorAll('[data-testid=history] [data-room]')];
+	if (ls.length < n || ls.some((e) => e.dataset.kind === 'pending')) return null;
+	return ls.map((e) => {
+		const q = (id) => e.querySelector('[data-testid=' + id + ']');
+		const who = q('who');
+		return {
+			seq: Number(e.dataset.seq),
+			who: who ? who.querySelector('.nick').textContent : '',
+			input: q('input').textContent,
+			result: q('result') ? q('result').textContent : '',
+		};
+	});
+}`
+
+func (tb *tab) roomLines(n int) ([]roomLine, error) {
+	return poll[[]roomLine](tb, pageWait, roomLinesJS, n)
+}
+
+// waitMembers waits until the room panel lists total members and returns their nicks.
+func (tb *tab) waitMembers(total int) ([]string, error) {
+	return poll[[]string](tb, pageWait, `(want) => {
+		const l = document.querySelector('[data-testid=members]');
+		if (document.querySelector('[data-testid=room-panel]').hidden || l.dataset.total !== String(want)) return null;
+		return [...l.querySelectorAll('[data-testid=member] .nick')].map((e) => e.textContent);
+	}`, total)
+}
+
+func (tb *tab) click(sel string) error {
+	return tb.do(pageWait, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// roomNameRE is the readable name Share makes: two words and three digits.
+var roomNameRE = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9]{3}$`)
+
+// Share opens a room and shows its link; a second tab opening that link is in the room: it
+// sees the first tab's lines with its nick, the room's variables, both members. Reloaded,
+// it catches up with epoch and since (no line twice). A third member over TCP shows in the
+// list (WSCALC_ROOMS_SCREENSHOT=path writes the screenshot for the README). Leave takes a
+// tab back to a private session.
+func testRooms(t *testing.T, b *browser) {
+	srv := startServer(t)
+	alice := b.mustOpenTab(t, srv.URL()+"/")
+	alice.name = "alice"
+	ok(t, alice.do(pageWait, chromedp.EmulateViewport(screenshotW, screenshotH), reducedMotion()))
+	alice.mustEval(t, "private = 7", "integer", "private = 7")
+
+	ok(t, alice.click(`[data-testid=share]`))
+	link := must(poll[string](alice, pageWait, `() => {
+		const p = document.querySelector('[data-testid=room-panel]');
+		const copied = document.querySelector('[data-testid=room-copied]').textContent;
+		return p.hidden || !copied ? null : document.querySelector('[data-testid=room-link]').textContent;
+	}`))(t)
+	name := must(alice.text(`[data-testid=room-name]`))(t)
+	if !roomNameRE.MatchString(name) {
+		t.Errorf("Share made room %q, want two words and three digits", name)
+	}
+	if want := srv.URL() + "/?room=" + name; link != want {
+		t.Errorf("room link %q, want %q", link, want)
+	}
+	if href := must(evaluate[string](alice, `location.href`))(t); href != link {
+		t.Errorf("address after Share %q, want the room's link %q", href, link)
+	}
+	if vars := must(alice.text(selVars))(t); strings.Contains(vars, "private") {
+		t.Errorf("the room's variables panel shows the private session's: %q", vars)
+	}
+	alice.mustEval(t, "nick alice", "text", "guest-"+must(evaluate[string](alice,
+		`document.querySelector('[data-testid=member] .nick').textContent.slice(6)`))(t)+" is now alice")
+	must(alice.waitMembers(1))(t)
+
+	bob := b.mustOpenTab(t, link)
+	bob.name = "bob"
+	if nicks := must(bob.waitMembers(2))(t); !slices.Contains(nicks, "alice") {
+		t.Errorf("bob's member list %v has no alice", nicks)
+	}
+	must(alice.waitMembers(2))(t)
+	if e := must(bob.eval("nick bob"))(t); e.Kind != "text" || !strings.HasSuffix(e.Result, " is now bob") {
+		t.Fatalf("nick bob gave %+v", e)
+	}
+
+	alice.mustEval(t, "x = 1/3", "rational", "x = 1/3 ≈ 0.33333333333333333333")
+	lines := must(bob.roomLines(1))(t)
+	want := roomLine{Seq: 1, Who: "alice", Input: "x = 1/3", Result: "x = 1/3 ≈ 0.33333333333333333333"}
+	if len(lines) != 1 || lines[0] != want {
+		t.Fatalf("bob's room lines %+v, want [%+v]", lines, want)
+	}
+	must(poll[bool](bob, pageWait, `() => document.querySelector('`+selVars+`').textContent.includes('x1/3')`))(t)
+	bob.mustEval(t, "x * 3", "integer", "1")
+	if got := must(alice.roomLines(2))(t); got[1].Who != "bob" || got[1].Input != "x * 3" || got[1].Seq != 2 {
+		t.Errorf("alice's room lines %+v, want bob's x * 3 as seq 2", got)
+	}
+
+	ok(t, bob.do(pageWait, chromedp.Reload()))
+	must(bob.waitStatus("connected", ""))(t)
+	if nicks := must(bob.waitMembers(2))(t); !slices.Equal(nicks, []string{"alice", "bob"}) {
+		t.Errorf("bob's member list after the reload %v, want [alice bob] (the nick kept)", nicks)
+	}
+	if rec := must(poll[string](bob, pageWait, `() => document.querySelector('[data-testid=room-panel]').dataset.recovered`))(t); rec != "true" {
+		t.Errorf("bob reloaded: recovered %s, want true (epoch and since from before the reload)", rec)
+	}
+	alice.mustEval(t, "* 2", "integer", "2")
+	lines = must(bob.roomLines(3))(t)
+	var seqs []int
+	for _, l := range lines {
+		seqs = append(seqs, l.Seq)
+	}
+	if !slices.Equal(seqs, []int{1, 2, 3}) {
+		t.Errorf("bob after the reload shows seqs %v, want [1 2 3] (each line once)", seqs)
+	}
+	if last := lines[len(lines)-1]; last.Who != "alice" || last.Result != "2" {
+		t.Errorf("bob's last room line %+v, want alice's * 2 → 2", last)
+	}
+
+	carol := dialTCP(t, srv)
+	fmt.Fprintf(carol, "nick carol\njoin %s\ny = x * 6\n", name)
+	must(alice.waitMembers(3))(t)
+	if got := must(alice.roomLines(4))(t); got[3].Who != "carol" || got[3].Result != "y = 2" {
+		t.Errorf("alice's room lines %+v, want carol's y = x * 6 last", got)
+	}
+	must(poll[bool](alice, pageWait, `() => document.querySelector('`+selVars+`').textContent.includes('y2')`))(t)
+	must(alice.waitClients(3))(t)
+	ok(t, alice.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), "y / x")))
+	roomScreenshot(t, alice)
+	alice.checkAxe(t, "room")
+
+	ok(t, bob.click(`[data-testid=leave]`))
+	must(poll[bool](bob, pageWait, `() => document.querySelector('[data-testid=room-panel]').hidden && location.search === ''`))(t)
+	if e := must(bob.eval("x"))(t); e.Kind != "error" {
+		t.Errorf("x after Leave gave %+v, want an error (a private session has no x)", e)
+	}
+	must(alice.waitMembers(2))(t)
+}
+
+// A lone server without -data-dir restarts and its rooms are gone: the page reconnects to
+// its room with its epoch and since, gets recovered: false, drops the room's lines and
+// variables it held and takes the (empty) snapshot; it never pushes its variables back in.
+func testRoomLost(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/?room=Lab-1")
+	if name := must(poll[string](tb, pageWait, `() => {
+		const p = document.querySelector('[data-testid=room-panel]');
+		return p.hidden ? null : document.querySelector('[data-testid=room-name]').textContent;
+	}`))(t); name != "lab-1" {
+		t.Errorf("/?room=Lab-1 shows room %q, want lab-1 (names are lower-cased)", name)
+	}
+	tb.mustEval(t, "x = 5", "integer", "x = 5")
+	tb.mustEval(t, "x * 2", "integer", "10")
+	must(tb.roomLines(2))(t)
+
+	if code := srv.Stop(t); code != 0 {
+		t.Fatalf("server exit status %d after SIGTERM", code)
+	}
+	must(tb.waitStatus("reconnecting", ""))(t)
+	startServerOn(t, srv.HTTPAddr, srv.TCPAddr)
+	must(tb.waitStatusFor(reconnectWait, "connected", ""))(t)
+	must(tb.waitMembers(1))(t)
+	if rec := must(poll[string](tb, pageWait, `() => document.querySelector('[data-testid=room-panel]').dataset.recovered`))(t); rec != "false" {
+		t.Errorf("after the room was lost: recovered %s, want false", rec)
+	}
+	if n := must(evaluate[int](tb, `document.querySelectorAll('[data-testid=history] [data-room]').length`))(t); n != 0 {
+		t.Errorf("the page still shows %d lines of the lost room", n)
+	}
+	if vars := must(tb.text(selVars))(t); vars != "" {
+		t.Errorf("variables panel %q after the room was lost, want empty", vars)
+	}
+	if e := must(tb.eval("x"))(t); e.Kind != "error" {
+		t.Errorf("x in the new room gave %+v, want an error: the page must not push its variables", e)
+	}
+	if lines := must(tb.roomLines(1))(t); len(lines) != 1 || lines[0].Seq != 1 {
+		t.Errorf("room lines %+v, want the error as seq 1 of the new room", lines)
+	}
+}
+
+// An address naming an invalid room says so and leaves the page in a private session.
+func testRoomInvalidName(t *testing.T, b *browser) {
+	srv := startServer(t)
+	tb := b.mustOpenTab(t, srv.URL()+"/?room=no%20spaces")
+	notice := must(poll[string](tb, pageWait, `() => {
+		const n = document.querySelector('[data-testid=notice]');
+		return n ? n.textContent : null;
+	}`))(t)
+	if want := "Invalid room name 'no spaces'"; !strings.Contains(notice, want) {
+		t.Errorf("notice %q, want it to contain %q", notice, want)
+	}
+	if st := must(evaluate[string](tb, `location.search`))(t); st != "" {
+		t.Errorf("address keeps %q, want no room", st)
+	}
+	if hidden := must(evaluate[bool](tb, `document.querySelector('[data-testid=room-panel]').hidden`))(t); !hidden {
+		t.Error("the room panel shows for an invalid room")
+	}
+	tb.mustEval(t, "x = 2", "integer", "x = 2")
+	if n := must(evaluate[int](tb, `document.querySelectorAll('[data-testid=history] [data-room]').length`))(t); n != 0 {
+		t.Errorf("%d lines marked as a room's in a private session", n)
+	}
+}
+
+// dialTCP connects a line-protocol client to srv; it closes when the test ends.
+func dialTCP(t *testing.T, srv *server) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", srv.TCPAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go io.Copy(io.Discard, c) // its replies and the room's lines: not read here
+	return c
+}
+
+// roomScreenshot captures the page; with WSCALC_ROOMS_SCREENSHOT=path it is written there
+// (docs/rooms.png for the README).
+func roomScreenshot(t *testing.T, tb *tab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, pageWait)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if colors := distinctColors(img, 64); colors < 16 {
+		t.Errorf("screenshot has %d distinct colours: the page did not render", colors)
+	}
+	if out := os.Getenv("WSCALC_ROOMS_SCREENSHOT"); out != "" {
+		if err := os.WriteFile(out, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot written to %s", out)
 	}
 }

@@ -7,8 +7,11 @@ import { SessionModel } from "./session.js";
 import { Recall, loadHistory, appendHistory, clearHistory, tabId } from "./store.js";
 import {
   entryNode, fill, fillError, markQueued, markSending, noticeNode, dividerNode, varsRows,
-  ncCommand, presenceNodes,
+  ncCommand, presenceNodes, whoNode, memberNode,
 } from "./render.js";
+import {
+  RoomView, validRoomName, roomName, roomInAddress, roomLink, privateAddress, joinURL, memberHue,
+} from "./room.js";
 
 const $ = (id) => document.getElementById(id);
 const input = $("expr");
@@ -30,14 +33,19 @@ const recall = new Recall(saved.map((r) => r.input)); // every tab's lines, like
 const model = new SessionModel();
 let wasConnected = false;
 let sessionTitle = "";
+let room = null; // RoomView while the page is in a room
+let shareAsked = false; // Share sent a join: copy the link once the room is there
+const shareTitle = $("share").title; // the button's words outside a room (index.html)
 
-const conn = new Connection(socketURL(location), {
+const conn = new Connection(() => joinURL(socketURL(location), room), {
   onState: showState,
   onHello,
   onReply,
   onPush,
   onSent: (meta) => meta.li && markSending(meta.li),
   onDropped,
+  inRoom: () => room !== null,
+  onLost,
 });
 
 // ---- evaluating ----
@@ -59,7 +67,12 @@ function onReply(msg, meta, rtt) {
     restored(msg, meta);
     return;
   }
+  if (meta.command) {
+    commandReplied(msg, meta.command);
+    return;
+  }
   const li = meta.li;
+  if (room && msg.seq) ownEvent(msg, li);
   if (msg.type === "error") {
     fillError(li, msg);
   } else {
@@ -84,8 +97,17 @@ function restored(msg, meta) {
 
 function onDropped(meta) {
   if (meta.li) fill(meta.li, { input: "quit", kind: "text", display: "session ended" });
+  if (room) leftRoom(); // quit leaves the room too
   model.clear();
   showVars();
+}
+
+// onLost marks a room line whose connection dropped before its reply: it may have been
+// stored (it then comes back in the recovered history), and is never sent again.
+function onLost(meta) {
+  if (!meta.li) return;
+  const input = meta.li.querySelector(".recall .in").textContent;
+  fillError(meta.li, { input, message: "connection lost before the reply: if the room got this line, it shows below" });
 }
 
 function formatRTT(ms) {
@@ -95,7 +117,8 @@ function formatRTT(ms) {
 
 function remember(msg) {
   appendHistory({
-    tab,
+    // A room's lines are recalled with Up but not shown again as this tab's private ones.
+    tab: room ? `${tab}.room` : tab,
     input: msg.input,
     kind: msg.type === "error" ? "error" : msg.kind,
     display: msg.display,
@@ -114,6 +137,11 @@ function onHello(hello, again) {
   statusEl.title = sessionTitle;
   $("session-id").textContent = hello.session ? `#${String(hello.session).slice(0, 8)}` : "";
   showNC(hello.tcp);
+  if (room) {
+    // A room's state is the room's: never pushed back into it (rooms.md §6).
+    if (again) append(noticeNode(`Reconnected: catching up with room ${room.name}`, "ok"));
+    return [];
+  }
   if (!again) return [];
   const lines = model.restoreLines();
   const n = model.size;
@@ -123,9 +151,169 @@ function onHello(hello, again) {
 }
 
 function onPush(msg) {
-  if (msg.type !== "clients") return;
-  clientsEl.replaceChildren(...presenceNodes(msg));
-  clientsEl.dataset.total = String(msg.total);
+  switch (msg.type) {
+    case "clients":
+      clientsEl.replaceChildren(...presenceNodes(msg));
+      clientsEl.dataset.total = String(msg.total);
+      break;
+    case "room":
+      onRoom(msg);
+      break;
+    case "event":
+      if (room && msg.room === room.name && showEvent(msg)) {
+        if (model.apply(msg.result)) showVars();
+        room.save();
+      }
+      break;
+    case "members":
+      if (room && msg.room === room.name) showMembers(msg);
+      break;
+    case "left":
+      if (room && msg.room === room.name) leftRoom();
+      break;
+  }
+}
+
+// ---- rooms ----
+
+// onRoom takes the room as the server sends it: after a join, on a URL join or a
+// reconnect (recovered: only the events after the last one processed), after a reset.
+function onRoom(msg) {
+  const fresh = !room || room.name !== msg.room;
+  if (fresh) room = new RoomView(msg.room);
+  room.you = msg.you.id;
+  room.nick = msg.you.nick;
+  if (!msg.recovered) {
+    // What the page held of the room is not the room's any more: the snapshot replaces it.
+    if (!fresh && room.epoch && room.epoch !== msg.epoch) {
+      append(noticeNode(`Room ${room.name} was reset`, "warn"));
+    }
+    for (const li of historyEl.querySelectorAll("[data-room]")) li.remove();
+    room.reset(msg.epoch);
+  }
+  room.epoch = msg.epoch;
+  for (const ev of msg.history || []) showEvent(ev);
+  room.seq = Math.max(room.seq, msg.seq);
+  model.clear();
+  for (const v of msg.vars || []) model.set(v.name, v);
+  if (msg.ans) model.setAns(msg.ans);
+  showVars();
+  showRoom(msg.members);
+  $("room-panel").dataset.recovered = String(Boolean(msg.recovered)); // tests read it
+  room.save();
+  const link = roomLink(location, room.name);
+  if (location.href !== link) history.replaceState(null, "", link);
+  if (shareAsked) {
+    shareAsked = false;
+    copyRoomLink();
+  }
+}
+
+// ownEvent records this page's own line in the room: it is one of the room's events.
+function ownEvent(msg, li) {
+  const { id: _id, seq, ...result } = msg;
+  room.add({ type: "event", room: room.name, seq, member: { id: room.you, nick: room.nick }, input: msg.input, result });
+  room.save();
+  if (li) markRoomLine(li, seq);
+}
+
+// showEvent shows an event once: false for one already processed.
+function showEvent(ev) {
+  if (!room.add(ev)) return false;
+  append(eventNode(ev));
+  return true;
+}
+
+function eventNode(ev) {
+  const li = entryNode(ev.input);
+  const r = ev.result || {};
+  if (r.type === "error") fillError(li, r);
+  else fill(li, r, copyText);
+  const you = ev.member.id === room.you;
+  if (!you) li.classList.add("other");
+  li.querySelector(".recall").prepend(whoNode(ev.member.nick, memberHue(ev.member.id), you));
+  markRoomLine(li, ev.seq);
+  return li;
+}
+
+function markRoomLine(li, seq) {
+  li.dataset.room = room.name;
+  li.dataset.seq = String(seq);
+}
+
+function showRoom(members) {
+  $("room-panel").hidden = false;
+  $("room-name").textContent = room.name;
+  $("room-link").textContent = roomLink(location, room.name);
+  $("share").textContent = "Copy link";
+  $("share").title = "Copy this room's link";
+  showMembers(members);
+}
+
+function showMembers({ total, members }) {
+  const me = members.find((m) => m.id === room.you);
+  if (me) room.nick = me.nick; // a nick command renamed this page's member
+  const list = $("members");
+  list.replaceChildren(...members.map((m) => memberNode(m, memberHue(m.id), m.id === room.you)));
+  list.dataset.total = String(total);
+  $("member-count").textContent = `(${total})`;
+}
+
+// leftRoom takes the page back to a private session: the server's is a fresh one.
+function leftRoom() {
+  const name = room.name;
+  room = null;
+  RoomView.forget();
+  $("room-panel").hidden = true;
+  $("room-copied").textContent = "";
+  $("share").textContent = "Share";
+  $("share").title = shareTitle;
+  model.clear();
+  showVars();
+  history.replaceState(null, "", privateAddress(location));
+  // A join of another room also leaves this one: its room message follows at once.
+  append(noticeNode(`Left room ${name}`, "ok"));
+}
+
+function commandReplied(msg, command) {
+  if (msg.type === "error") {
+    if (command === "share") shareAsked = false;
+    append(noticeNode(msg.message, "warn"));
+    return;
+  }
+  if (command === "share") append(noticeNode(`Room opened: ${msg.display}`, "ok"));
+}
+
+function share() {
+  if (room) {
+    copyRoomLink();
+    return;
+  }
+  shareAsked = true;
+  conn.send(`join ${roomName()}`, { command: "share" });
+}
+
+async function copyRoomLink() {
+  const link = roomLink(location, room.name);
+  const ok = await copyText(link, "the room's link");
+  $("room-copied").textContent = ok
+    ? "Link copied: whoever opens it joins this room."
+    : "Copy the link above to share this room.";
+}
+
+// joinFromAddress starts the page in the room its address names, with what this tab held
+// of it before a reload, so that it catches up rather than starting over.
+function joinFromAddress() {
+  const name = roomInAddress(location);
+  if (!name) return false;
+  if (!validRoomName(name)) {
+    append(noticeNode(`Invalid room name '${name}' (use 1-32 letters, digits, '-' or '_'): private session`, "warn"));
+    history.replaceState(null, "", privateAddress(location));
+    return false;
+  }
+  room = RoomView.load(name);
+  for (const ev of room.lines) append(eventNode(ev));
+  return true;
 }
 
 const STATE_TEXT = {
@@ -348,7 +536,9 @@ function fillHelp() {
 }
 
 fillHelp();
-showSaved();
+if (!joinFromAddress()) showSaved();
 showVars();
+$("share").addEventListener("click", share);
+$("leave").addEventListener("click", () => conn.send("leave", { command: "leave" }));
 conn.start();
 input.focus();

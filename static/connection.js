@@ -3,7 +3,8 @@
 // the page regains focus, the browser goes online or the user types), queues lines while
 // disconnected and sends them in order once a new session has said hello, and re-sends
 // lines that were in flight when a connection dropped (their session is gone, so the new
-// one must see them).
+// one must see them) — except in a room, where such a line may have been stored already
+// and must never be evaluated twice (rooms.md §6).
 
 export const SUBPROTOCOL = "wscalc.v1.json";
 
@@ -61,7 +62,9 @@ export class Connection {
   // handlers: onState({state, detail, retryIn, why}), onHello(hello, isReconnect) returning
   // lines to send before the queue (session restore), onReply(msg, meta), onPush(msg),
   // onSent(meta) when a line goes out, onDropped(meta) for a line whose session ended
-  // without answering it (quit).
+  // without answering it (quit), inRoom() whether the session is in a room, onLost(meta)
+  // for a room line in flight when its connection dropped. url is the address, or a
+  // function that gives it for each try (a room's address carries the last seq seen).
   constructor(url, handlers) {
     this.url = url;
     this.h = handlers;
@@ -143,7 +146,8 @@ export class Connection {
     this.setState(this.sessions === 0 ? "connecting" : "reconnecting", this.lastClose);
     let ws;
     try {
-      ws = new WebSocket(this.url, SUBPROTOCOL);
+      const url = typeof this.url === "function" ? this.url() : this.url;
+      ws = new WebSocket(url, SUBPROTOCOL);
     } catch (err) {
       this.lastClose = String(err.message || err);
       this.schedule(0);
@@ -233,8 +237,13 @@ export class Connection {
       return;
     }
     // The session is gone: its variables are restored on the next one, and the lines it
-    // did not answer are sent again, in their order, ahead of anything typed since.
-    this.queue.unshift(...pending.filter((it) => !it.meta.restore));
+    // did not answer are sent again, in their order, ahead of anything typed since. A room
+    // line may have been stored: it arrives in the recovered history or not at all.
+    if (this.h.inRoom && this.h.inRoom()) {
+      for (const it of pending) this.h.onLost(it.meta);
+    } else {
+      this.queue.unshift(...pending.filter((it) => !it.meta.restore));
+    }
     this.queue = this.queue.filter((it) => !it.meta.restore);
     if (code !== 1006 || !this.lastClose) this.lastClose = closeText(code, reason);
     this.schedule(code === 1013 ? BUSY_MIN_MS : 0);

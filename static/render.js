@@ -325,3 +325,26 @@ export function ncCommand(tcp, pageHost) {
   if (host === "localhost" && page) host = page;
   return `nc ${host} ${m[3]}`;
 }
+
+// whoNode names the member who typed a room line: a dot of its colour and its nick.
+export function whoNode(nick, hue, you) {
+  const w = el("span", `who m${hue}`);
+  w.dataset.testid = "who";
+  const dot = el("span", "dot-m");
+  dot.setAttribute("aria-hidden", "true");
+  w.append(dot, el("span", "nick", nick));
+  if (you) w.append(el("span", "sr-only", " (you)"));
+  return w;
+}
+
+// memberNode is one member in the room panel's list.
+export function memberNode(m, hue, you) {
+  const li = el("li", `member m${hue}`);
+  li.dataset.testid = "member";
+  const dot = el("span", "dot-m");
+  dot.setAttribute("aria-hidden", "true");
+  li.append(dot, el("span", "nick", m.nick));
+  if (you) li.append(el("span", "you", "(you)"));
+  if (m.transport === "tcp") li.append(el("span", "via", "nc"));
+  return li;
+}

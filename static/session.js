@@ -20,6 +20,16 @@ export class SessionModel {
     return true;
   }
 
+  // set and setAns take a room's variable or ans as its room message gives it
+  // ({display, kind, value}, display without "name = ").
+  set(name, v) {
+    this.vars.set(name, { text: v.display, kind: v.kind, value: v.value || "", input: "" });
+  }
+
+  setAns(v) {
+    this.ans = { text: v.display, kind: v.kind, value: v.value || "", input: "" };
+  }
+
   forget(name) {
     this.vars.delete(name);
   }
