@@ -101,7 +101,7 @@ func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, 
 	if cfg.Replicas != 1 && cfg.Replicas != 3 {
 		return nil, fmt.Errorf("rooms: %d replicas (use 1 or 3)", cfg.Replicas)
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	stream, err := bindOrCreateStream(ctx, js, jetstream.StreamConfig{
 		Name:              streamName,
 		Subjects:          []string{subjectPrefix + "*"},
 		MaxMsgsPerSubject: HistoryEvents,
@@ -113,7 +113,7 @@ func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, 
 	if err != nil {
 		return nil, fmt.Errorf("rooms: stream %s: %w", streamName, err)
 	}
-	snaps, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	snaps, err := bindOrCreateObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 		Bucket: snapBucket, Storage: cfg.Storage, Replicas: cfg.Replicas,
 	})
 	if err != nil {
@@ -124,6 +124,36 @@ func OpenLog(ctx context.Context, js jetstream.JetStream, cfg LogConfig) (*Log, 
 		return nil, err
 	}
 	return l, nil
+}
+
+// bindOrCreateStream binds to the room log's stream if it exists, as the instance that
+// created it made it, and creates it otherwise. Instances of one service may differ in
+// storage (an embedded server keeps the log in memory, a wscalc on another's NATS asks for
+// a file) or in their guess of the replicas; an update would be refused ("can not change
+// storage type") and leave the later instance without rooms, so the first one decides.
+func bindOrCreateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	stream, err := js.Stream(ctx, cfg.Name)
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return stream, err
+	}
+	stream, err = js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another instance won the race
+		return js.Stream(ctx, cfg.Name)
+	}
+	return stream, err
+}
+
+// bindOrCreateObjectStore is bindOrCreateStream for the snapshots' bucket.
+func bindOrCreateObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	store, err := js.ObjectStore(ctx, cfg.Bucket)
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return store, err
+	}
+	store, err = js.CreateObjectStore(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return js.ObjectStore(ctx, cfg.Bucket)
+	}
+	return store, err
 }
 
 // startFollowing starts the consumer of every room's new events and the subscription of
