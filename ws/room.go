@@ -76,8 +76,8 @@ func (c *conn) roomJSON(m session.RoomMsg) ([]byte, error) {
 			return wire.AppendError(nil, wire.NewError(id, m.Input, calcError(m))), nil
 		}
 		return wire.AppendResult(nil, wire.Result{Type: "result", ID: id, Input: m.Input, Display: m.Text, Kind: string(calc.KindText)}), nil
-	case session.RoomEvent:
-		return marshal(eventMessage(m.Room, m.Event))
+	case session.RoomEvent: // the same for every member of the room: encoded once
+		return m.Event.EncodedOnce(func() ([]byte, error) { return marshal(eventMessage(m.Room, m.Event)) })
 	case session.RoomState:
 		return marshal(c.roomMessage(m))
 	case session.RoomLeft:
