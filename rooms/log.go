@@ -48,6 +48,28 @@ type Event struct {
 
 	streamSeq uint64 // where the log stored it
 	size      int    // its bytes in the log, for the history's byte limit
+	// message is the event's message to the members, encoded once (see EncodedOnce).
+	message *encodedMessage
+}
+
+// encodedMessage is an event's message as its members' transport sends it.
+type encodedMessage struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// EncodedOnce returns encode's result, calling it only for the first member the event is
+// handed to and sharing those bytes (read-only) with the others. This is what keeps the
+// fan-out of one event to n members at one encoding instead of n: with 1 000 members the
+// JSON encoding per member was most of the server's work. An event not handed out by a
+// Room (a history entry, a test's) is encoded on every call.
+func (e *Event) EncodedOnce(encode func() ([]byte, error)) ([]byte, error) {
+	if e.message == nil {
+		return encode()
+	}
+	e.message.once.Do(func() { e.message.b, e.message.err = encode() })
+	return e.message.b, e.message.err
 }
 
 // Position is where a room's log stands: the epoch and seq of its last event, and the

@@ -345,6 +345,7 @@ func (r *Room) applyLocked(ev Event) {
 	r.pos = Position{Epoch: ev.Epoch, Seq: ev.Seq, streamSeq: ev.streamSeq}
 	r.logBytes += ev.size
 	r.history, r.histBytes = trimHistory(append(r.history, ev), r.histBytes+ev.size)
+	ev.message = new(encodedMessage) // one encoding for all the listeners, not the history's copy
 	for _, fn := range r.listeners {
 		fn(Update{Event: &ev})
 	}
@@ -448,6 +449,7 @@ func (r *Room) reloaded(l loaded) {
 	}
 	r.installLocked(l)
 	for _, ev := range missed {
+		ev.message = new(encodedMessage)
 		for _, fn := range r.listeners {
 			fn(Update{Event: &ev})
 		}

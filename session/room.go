@@ -26,6 +26,11 @@ type Rooms struct {
 	members  map[string]map[*member]struct{} // the members here, by room
 	remote   RemoteMembers
 	events   atomic.Uint64 // events stored by this instance's members
+
+	// membersMsg is each room's members message (MembersMessage) until its members change;
+	// membersGen counts the changes, so that a message encoded across one is not kept.
+	membersMsg map[string][]byte
+	membersGen uint64
 }
 
 // RemoteMembers is the members of rooms on the other instances of a cluster
@@ -50,6 +55,7 @@ func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.membersChangedLocked(room)
 	n := len(d.members[room]) + len(after)
 	now := make(map[string]bool, len(after))
 	for _, m := range after {
@@ -70,6 +76,38 @@ func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
 	for o := range d.members[room] {
 		o.sink.MembersChanged()
 	}
+}
+
+// membersChangedLocked forgets room's members message: its members changed.
+func (d *Rooms) membersChangedLocked(room string) {
+	d.membersGen++
+	delete(d.membersMsg, room)
+}
+
+// MembersMessage returns room's members message as encode makes it from the member count
+// and the sorted list (Count, Members), encoded once per change of the room's members and
+// shared (read-only) by all its members here. This is what keeps joins from costing O(n²):
+// each join has every member push a members message, and without it each push sorted the
+// whole list and encoded it again, per member.
+func (d *Rooms) MembersMessage(room string, encode func(total int, list []rooms.Member) ([]byte, error)) ([]byte, error) {
+	d.mu.Lock()
+	b, ok := d.membersMsg[room]
+	gen := d.membersGen
+	d.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	list := d.Members(room)
+	b, err := encode(max(d.Count(room), len(list)), list)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.membersGen == gen && len(d.members[room]) > 0 {
+		d.membersMsg[room] = b
+	}
+	return b, nil
 }
 
 // publishLocked tells the other instances this one's members of room.
@@ -95,7 +133,8 @@ func (d *Rooms) remoteMembers(room string) []rooms.Member {
 // NewRooms returns the rooms of a server on the room log; with a nil log, rooms are
 // unavailable until Open.
 func NewRooms(log *rooms.Log, cfg rooms.RoomConfig, limits rooms.Limits) *Rooms {
-	d := &Rooms{cfg: cfg, limits: limits, members: map[string]map[*member]struct{}{}}
+	d := &Rooms{cfg: cfg, limits: limits, members: map[string]map[*member]struct{}{},
+		membersMsg: map[string][]byte{}}
 	if log != nil {
 		d.Open(log)
 	}
@@ -187,6 +226,7 @@ func (d *Rooms) add(room string, m *member) int {
 		d.members[room] = set
 	}
 	set[m] = struct{}{}
+	d.membersChangedLocked(room)
 	n := len(set) + len(d.remoteMembers(room))
 	d.tellLocked(room, m, rooms.JoinedNotice(m.nickNow(), room, n))
 	d.publishLocked(room)
@@ -199,6 +239,7 @@ func (d *Rooms) remove(room string, m *member) {
 	defer d.mu.Unlock()
 	set := d.members[room]
 	delete(set, m)
+	d.membersChangedLocked(room)
 	if len(set) == 0 {
 		delete(d.members, room)
 	}
@@ -210,6 +251,7 @@ func (d *Rooms) remove(room string, m *member) {
 func (d *Rooms) renamed(room string, m *member, old string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.membersChangedLocked(room)
 	d.tellLocked(room, m, rooms.RenamedNotice(old, m.nickNow()))
 	d.publishLocked(room)
 }

@@ -143,3 +143,35 @@ func BenchmarkPrivateLineRoomCheck(b *testing.B) {
 		s.RoomLine("2 + 3 * 4", nil)
 	}
 }
+
+// A room's members message is encoded once until its members change (a join, a rename),
+// and then again from the new list.
+func TestMembersMessageEncodedOncePerChange(t *testing.T) {
+	cfg := roomsConfig(t, calc.Limits{})
+	d := cfg.Rooms
+	ka, kb := newSink(), newSink()
+	a, b := newMember(t, cfg, ka), newMember(t, cfg, kb)
+	line(t, a, ka, "join lab")
+	encodes := 0
+	encode := func(total int, list []rooms.Member) ([]byte, error) {
+		encodes++
+		nicks := make([]string, 0, len(list))
+		for _, m := range list {
+			nicks = append(nicks, m.Nick)
+		}
+		return []byte(fmt.Sprint(total, nicks)), nil
+	}
+	first, err := d.MembersMessage("lab", encode)
+	require.NoError(t, err)
+	again, err := d.MembersMessage("lab", encode)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
+	require.Equal(t, 1, encodes)
+
+	line(t, b, kb, "join lab")
+	line(t, b, kb, "nick zed")
+	after, err := d.MembersMessage("lab", encode)
+	require.NoError(t, err)
+	require.Equal(t, 2, encodes)
+	require.Regexp(t, `^2 \[guest-[0-9a-f]{4} zed\]$`, string(after))
+}

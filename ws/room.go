@@ -76,8 +76,8 @@ func (c *conn) roomJSON(m session.RoomMsg) ([]byte, error) {
 			return wire.AppendError(nil, wire.NewError(id, m.Input, calcError(m))), nil
 		}
 		return wire.AppendResult(nil, wire.Result{Type: "result", ID: id, Input: m.Input, Display: m.Text, Kind: string(calc.KindText)}), nil
-	case session.RoomEvent:
-		return marshal(eventMessage(m.Room, m.Event))
+	case session.RoomEvent: // the same for every member of the room: encoded once
+		return m.Event.EncodedOnce(func() ([]byte, error) { return marshal(eventMessage(m.Room, m.Event)) })
 	case session.RoomState:
 		return marshal(c.roomMessage(m))
 	case session.RoomLeft:
@@ -141,7 +141,12 @@ func (c *conn) roomMessage(m session.RoomMsg) wire.Room {
 func (c *conn) memberList(room string) wire.MemberList {
 	d := c.h.cfg.Session.Rooms
 	all := d.Members(room)
-	list := wire.MemberList{Total: max(d.Count(room), len(all)), Members: make([]wire.RoomMember, 0, min(len(all), rooms.MembersListMax))}
+	return memberListOf(max(d.Count(room), len(all)), all)
+}
+
+// memberListOf is total and the first rooms.MembersListMax members of the sorted list all.
+func memberListOf(total int, all []rooms.Member) wire.MemberList {
+	list := wire.MemberList{Total: total, Members: make([]wire.RoomMember, 0, min(len(all), rooms.MembersListMax))}
 	for _, m := range all[:min(len(all), rooms.MembersListMax)] {
 		list.Members = append(list.Members, wire.RoomMember{ID: m.ID, Nick: m.Nick, Transport: m.Transport})
 	}
@@ -158,6 +163,8 @@ func (c *conn) membersPush() ([]byte, bool) {
 	if room == "" {
 		return nil, false
 	}
-	b, err := marshal(wire.Members{Type: "members", Room: room, MemberList: c.memberList(room)})
+	b, err := c.h.cfg.Session.Rooms.MembersMessage(room, func(total int, list []rooms.Member) ([]byte, error) {
+		return marshal(wire.Members{Type: "members", Room: room, MemberList: memberListOf(total, list)})
+	})
 	return b, err == nil
 }
