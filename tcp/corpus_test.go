@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -86,7 +85,7 @@ func replay(addr string, cs calctest.Case) error {
 		}
 		got = append(got, strings.TrimSuffix(line, "\n"))
 	}
-	if !slices.Equal(got, want) {
+	if !calctest.SameReplies(got, want) {
 		return fmt.Errorf("replies differ\n got: %q\nwant: %q", got, want)
 	}
 	if quits {

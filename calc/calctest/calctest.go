@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -127,4 +130,27 @@ func unescape(s string) string {
 		return s[1:]
 	}
 	return s
+}
+
+// budgetWait matches the refusal of an exhausted budget; its wait depends on how long the
+// lines before it took (the budget charges measured time and refills with real time).
+var budgetWait = regexp.MustCompile(`^Error: session budget exhausted, try again in (\d+) s$`)
+
+// SameReply reports whether a transport's reply got matches the corpus's want. It is
+// exact but for the wait of an exhausted budget, which may differ by a few seconds: a
+// replay over a real connection on a loaded machine measures more time than the core's
+// own replay, so it charges more and refills longer.
+func SameReply(got, want string) bool {
+	g, w := budgetWait.FindStringSubmatch(got), budgetWait.FindStringSubmatch(want)
+	if g == nil || w == nil {
+		return got == want
+	}
+	gs, _ := strconv.Atoi(g[1])
+	ws, _ := strconv.Atoi(w[1])
+	return gs >= ws-3 && gs <= ws+3
+}
+
+// SameReplies is SameReply for each of a case's replies, in order.
+func SameReplies(got, want []string) bool {
+	return slices.EqualFunc(got, want, SameReply)
 }
