@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
@@ -16,10 +15,7 @@ import (
 func TestOpenLogBindsToTheLogAsTheFirstInstanceMadeIt(t *testing.T) {
 	ts := startServer(t)
 	ts.instance() // the first instance: memory storage, one replica
-	nc, err := nats.Connect("", nats.InProcessServer(ts.srv), nats.NoReconnect())
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(ts.Conn())
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

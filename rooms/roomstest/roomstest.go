@@ -7,44 +7,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"wscalc/internal/natstest"
 	"wscalc/rooms"
 )
 
 // Server is an in-process NATS server with JetStream, stopped when the test ends.
 type Server struct {
-	t   testing.TB
-	srv *server.Server
+	*natstest.Server
+	t testing.TB
 }
 
 // Start starts a Server.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		ServerName: "roomstest", JetStream: true, StoreDir: t.TempDir(),
-		DontListen: true, NoSigs: true, NoLog: true,
-	})
-	require.NoError(t, err)
-	srv.Start()
-	require.True(t, srv.ReadyForConnections(10*time.Second), "the NATS server did not start")
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return &Server{t: t, srv: srv}
-}
-
-// Conn is a new connection to the server, closed when the test ends.
-func (s *Server) Conn() *nats.Conn {
-	s.t.Helper()
-	nc, err := nats.Connect("", nats.InProcessServer(s.srv), nats.NoReconnect())
-	require.NoError(s.t, err)
-	s.t.Cleanup(nc.Close)
-	return nc
+	return &Server{Server: natstest.Start(t, "roomstest"), t: t}
 }
 
 // Log connects as one wscalc instance would and opens the room log: two Logs of one
