@@ -70,8 +70,12 @@ type Terminal struct {
 	raw  rawMode
 	fd   int // of Out, for its width
 
-	reading   atomic.Bool // in ReadLine
-	wmu       sync.Mutex  // one Write at a time
+	reading atomic.Bool // in ReadLine
+	wmu     sync.Mutex  // one Write at a time
+	// ending is set, under wmu, when the key being handled may end the line (see
+	// filterKey): readline then empties its buffer without its lock, so Write must not
+	// touch the line until readline has moved on.
+	ending    bool
 	closeOnce sync.Once
 	winch     chan os.Signal
 	stopWinch chan struct{}
@@ -137,6 +141,7 @@ func NewTerminal(cfg TerminalConfig) (*Terminal, error) {
 // filterKey handles Ctrl-Z itself: readline's own suspend also sends SIGTSTP to the
 // parent process (the shell, or whatever started wscalc).
 func (t *Terminal) filterKey(r rune) (rune, bool) {
+	t.noteEnding(r)
 	if r != readline.CharCtrlZ {
 		return r, true
 	}
@@ -144,6 +149,22 @@ func (t *Terminal) filterKey(r rune) (rune, bool) {
 	suspend()
 	t.raw.enter()
 	return r, false // readline then draws the line again
+}
+
+// noteEnding tells Write whether the key readline is about to handle may end the line.
+// Enter, Ctrl-J, Ctrl-C and Ctrl-D on an empty line make readline reset its buffer
+// without its lock (a data race with Write's Clean, seen under -race); taking wmu here,
+// before readline handles the key, orders the two: a Write under way finishes first, and
+// a later one writes plainly until the next key or until ReadLine returns.
+func (t *Terminal) noteEnding(r rune) {
+	ending := false
+	switch r {
+	case readline.CharEnter, readline.CharCtrlJ, readline.CharInterrupt, readline.CharDelete:
+		ending = true
+	}
+	t.wmu.Lock()
+	t.ending = ending
+	t.wmu.Unlock()
 }
 
 func (t *Terminal) watchWidth(f func()) {
@@ -165,6 +186,9 @@ func (t *Terminal) ReadLine() (string, error) {
 	t.reading.Store(true)
 	line, err := t.rl.Readline()
 	t.reading.Store(false)
+	t.wmu.Lock()
+	t.ending = false
+	t.wmu.Unlock()
 	if errors.Is(err, readline.ErrInterrupt) {
 		return "", ErrInterrupted
 	}
@@ -188,7 +212,7 @@ func (t *Terminal) Write(p []byte) (int, error) {
 	for i := 0; i < 100 && t.reading.Load() && !t.rl.Terminal.IsReading(); i++ {
 		time.Sleep(time.Millisecond)
 	}
-	if !t.rl.Terminal.IsReading() {
+	if t.ending || !t.rl.Terminal.IsReading() {
 		return t.out.Write(p)
 	}
 	t.rl.Clean()
