@@ -44,8 +44,9 @@ requests that the -exprs file does not expect, or (with -check) a reply was wron
 -json adds "successful", "error_replies", "expected_errors", "refusals", "refusal_kinds",
 "error_texts" (text, count, refusal), "error_classes" and "error_rps"; see README.
 
-With -room NAME: a fan-out load on one room over WebSocket in JSON mode (-addr as for ws).
--conns members join it by URL; -room-writers of them send "x = x + 1" (with -rate, that
+With -room NAME: a fan-out load on one room over WebSocket in JSON mode (-addr as for ws,
+or several, comma-separated: the instances of a cluster). -conns members join it by URL,
+spread round-robin over the addresses (writers too); -room-writers of them send "x = x + 1" (with -rate, that
 many lines/s over all writers; else each line on the reply to the one before) for
 -duration. Every member checks that it receives every event exactly once, in seq order;
 the summary gives events and deliveries per second, the latency from a writer's send to
@@ -61,7 +62,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Proto, "proto", "tcp", "protocol: tcp (line protocol) or ws (WebSocket plain text mode)")
-	addr := fs.String("addr", "", "server `address` (default "+defaultTCPAddr+" for tcp, "+defaultHTTPAddr+" for ws; ws also takes a ws:// URL)")
+	addr := fs.String("addr", "", "server `address` (default "+defaultTCPAddr+" for tcp, "+defaultHTTPAddr+" for ws; ws also takes a ws:// URL; with -room, several comma-separated: members spread over them)")
 	fs.IntVar(&cfg.Conns, "conns", 64, "connections, all held open for the whole run")
 	fs.IntVar(&cfg.Pipeline, "pipeline", 1, "requests in flight per connection (with -rate: at most)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to send (unless -requests)")
@@ -96,7 +97,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return usage("use -duration or -requests, not both")
 	}
 	if isSet(fs, "room") {
-		return benchRoom(ctx, fs, loadgen.RoomConfig{Addr: *addr, Room: *room, Members: cfg.Conns,
+		return benchRoom(ctx, fs, loadgen.RoomConfig{Addrs: roomAddrs(*addr), Room: *room, Members: cfg.Conns,
 			Writers: *roomWriters, Rate: cfg.Rate, Duration: cfg.Duration}, *asJSON, stdout, stderr)
 	}
 	if isSet(fs, "room-writers") {
@@ -163,6 +164,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
+// roomAddrs is -addr with -room: a comma-separated list of servers (those of a cluster),
+// the default HTTP address if empty.
+func roomAddrs(addr string) []string {
+	if addr == "" {
+		return []string{defaultHTTPAddr}
+	}
+	return strings.Split(addr, ",")
+}
+
 // benchRoom is wscalc bench -room NAME: the fan-out load of loadgen.RunRoom.
 func benchRoom(ctx context.Context, fs *flag.FlagSet, cfg loadgen.RoomConfig, asJSON bool, stdout, stderr io.Writer) int {
 	for _, name := range []string{"proto", "requests", "pipeline", "exprs", "check", "hold", "cpuprofile", "timeout"} {
@@ -174,9 +184,6 @@ func benchRoom(ctx context.Context, fs *flag.FlagSet, cfg loadgen.RoomConfig, as
 	if err := cfg.Check(); err != nil { // members are -conns, writers -room-writers
 		fmt.Fprintf(stderr, "wscalc bench: %s\n", strings.TrimPrefix(err.Error(), "Error: "))
 		return 2
-	}
-	if cfg.Addr == "" {
-		cfg.Addr = defaultHTTPAddr
 	}
 	if limit, err := loadgen.RaiseFileLimit(); err != nil || limit < uint64(cfg.Members)+16 {
 		fmt.Fprintf(stderr, "wscalc bench: warning: open-file limit %d (%v) may not allow %d connections\n",

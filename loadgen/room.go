@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -27,23 +28,33 @@ const RoomIncrement = "x = x + 1"
 // members in JSON mode, Writers of them sending RoomIncrement, every member checking that
 // it saw every event exactly once, in seq order.
 type RoomConfig struct {
-	Addr     string        // the WebSocket endpoint, ws://host:port/ws or host:port
+	// Addrs are the WebSocket endpoints (ws://host:port/ws or host:port), one per server
+	// of a cluster: member i joins through Addrs[i % len(Addrs)], so the members, and the
+	// writers (the first Writers members), are spread round-robin.
+	Addrs    []string
 	Room     string        // the room's name (rooms.RoomName's rule)
 	Members  int           // members, writers included
 	Writers  int           // members that send lines
 	Rate     float64       // lines/s over all writers; 0: each writer sends its next line on its reply
 	Duration time.Duration // how long the writers send
 	Settle   time.Duration // how long to wait after the load for the last events to arrive
+	// OnLoad, if set, is called when every member has joined and the writers start, and
+	// the function it returns when the last events have arrived: the window of Elapsed,
+	// for a caller that measures the servers over the load alone (tools/roomfan: CPU).
+	OnLoad func() (done func())
 }
 
 // Check reports a configuration RunRoom cannot run: an invalid room name (the rooms
-// package's message) or writers not from 1 to members.
+// package's message), writers not from 1 to members, or no address.
 func (cfg RoomConfig) Check() error {
 	if _, err := rooms.RoomName(cfg.Room); err != nil {
 		return err
 	}
 	if cfg.Writers < 1 || cfg.Writers > cfg.Members {
 		return fmt.Errorf("writers must be 1 to members (%d), not %d", cfg.Members, cfg.Writers)
+	}
+	if len(cfg.Addrs) == 0 {
+		return errors.New("no server address")
 	}
 	return nil
 }
@@ -173,10 +184,15 @@ func RunRoom(ctx context.Context, cfg RoomConfig) (*RoomSummary, error) {
 		stop()
 		return nil, err
 	}
+	done := func() {}
+	if cfg.OnLoad != nil {
+		done = cfg.OnLoad()
+	}
 	start := time.Now()
 	r.write(ctx, members[:cfg.Writers])
 	r.settle(ctx, members)
 	sum.Elapsed = time.Since(start)
+	done()
 	stop()
 	close(failures)
 	for f := range failures {
@@ -186,16 +202,21 @@ func RunRoom(ctx context.Context, cfg RoomConfig) (*RoomSummary, error) {
 	return sum, nil
 }
 
-// join connects the members, each joining by URL, and reads up to its room message.
+// join connects the members, each joining by URL through its server, and reads up to its
+// room message.
 func (r *roomRun) join(ctx context.Context) ([]*roomMember, error) {
-	u, err := client.WSURL(r.cfg.Addr)
-	if err != nil {
-		return nil, err
+	urls := make([]string, len(r.cfg.Addrs))
+	for i, a := range r.cfg.Addrs {
+		u, err := client.WSURL(a)
+		if err != nil {
+			return nil, err
+		}
+		urls[i] = u
 	}
 	members := make([]*roomMember, 0, r.cfg.Members)
 	for i := range r.cfg.Members {
 		q := url.Values{"room": {r.cfg.Room}, "nick": {"bench-" + strconv.Itoa(i)}}
-		c, _, err := websocket.Dial(ctx, u+"?"+q.Encode(), &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
+		c, _, err := websocket.Dial(ctx, urls[i%len(urls)]+"?"+q.Encode(), &websocket.DialOptions{Subprotocols: []string{wire.Subprotocol}})
 		if err != nil {
 			return members, fmt.Errorf("member %d: %w", i, err)
 		}
