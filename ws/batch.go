@@ -29,6 +29,12 @@ const (
 //     for input goes out at once, and nothing is held longer than maxHold or beyond
 //     batchBytes, nor past Close.
 //
+//   - Holding. A room member's messages arrive while its session waits for input, so each
+//     would go out at once, and a message longer than the library's small write buffer
+//     (libraryWriteBuf) in two writes (its start, then the rest at the frame's flush):
+//     two system calls per event per member. While a room's messages are being delivered
+//     (hold), they are queued, and written together when the delivery is over.
+//
 //   - The write timeout. Every write to the socket gets a deadline, so a client that stops
 //     reading cannot hold its session for ever; the session then writes with a context
 //     that never ends, and the library arms no timer per message.
@@ -53,6 +59,7 @@ type batchConn struct {
 	mu       sync.Mutex
 	pending  *[]byte     // messages not written yet (a pooled buffer), nil if none
 	reading  bool        // a Read is waiting for the socket: writes go out at once
+	held     int         // holds in progress (hold): writes wait for the last release
 	err      error       // the first failed write; the connection is dead after it
 	timer    *time.Timer // writes the batch after maxHold; created on first use
 	draining drainState
@@ -127,19 +134,40 @@ func (c *batchConn) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	if c.pending == nil {
-		if c.reading {
+		if c.reading && c.held == 0 {
 			return c.write(p)
 		}
 		c.pending = getBuf()
 		c.arm()
 	}
 	*c.pending = append(*c.pending, p...)
-	if c.reading || len(*c.pending) >= batchBytes {
+	if (c.reading && c.held == 0) || len(*c.pending) >= batchBytes {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
 	}
 	return len(p), nil
+}
+
+// hold makes writes wait, even while the session waits for input, until release: what is
+// written meanwhile goes out in one write (batchBytes and maxHold still bound it). Holds
+// nest.
+func (c *batchConn) hold() {
+	c.mu.Lock()
+	c.held++
+	c.mu.Unlock()
+}
+
+// release ends a hold; the last one writes the batch if the session waits for input (else
+// it goes out as a batch does: when the session next reads, or after maxHold).
+func (c *batchConn) release() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held--
+	if c.held == 0 && c.reading {
+		return c.flushLocked()
+	}
+	return c.err
 }
 
 // Read writes the batch, then reads from the socket: the session is about to wait for

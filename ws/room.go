@@ -19,8 +19,17 @@ import (
 // rooms.md §4, one per message; in JSON mode the messages of §5.
 type roomSink struct{ c *conn }
 
-func (r roomSink) Deliver(msgs []session.RoomMsg) error {
+// Deliver writes msgs in one write to the socket, when it can (batchConn's hold).
+func (r roomSink) Deliver(msgs []session.RoomMsg) (err error) {
 	c := r.c
+	if c.sock != nil {
+		c.sock.hold()
+		defer func() {
+			if werr := c.sock.release(); err == nil {
+				err = werr
+			}
+		}()
+	}
 	if !c.json {
 		line := func(s string) error { return c.out.Send([]byte(s)) }
 		for _, m := range msgs {

@@ -82,15 +82,22 @@ func (c *cluster) stop() {
 	}
 }
 
-// cpu is each server's CPU time so far (user and system, /proc/PID/stat).
-func (c *cluster) cpu() ([]time.Duration, error) {
-	out := make([]time.Duration, len(c.procs))
+// usage is what a server process used: CPU time (user and system) and write system
+// calls.
+type usage struct {
+	cpu    time.Duration
+	writes int64
+}
+
+// usage is each server's usage so far.
+func (c *cluster) usage() ([]usage, error) {
+	out := make([]usage, len(c.procs))
 	for i, p := range c.procs {
-		d, err := processCPU(p.Process.Pid)
+		u, err := processUsage(p.Process.Pid)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = d
+		out[i] = u
 	}
 	return out, nil
 }
@@ -98,40 +105,52 @@ func (c *cluster) cpu() ([]time.Duration, error) {
 // clockTick is the unit of /proc/PID/stat's times: USER_HZ, 100 on Linux.
 const clockTick = 10 * time.Millisecond
 
-// processCPU is utime+stime of pid.
-func processCPU(pid int) (time.Duration, error) {
+// processUsage is utime+stime of pid (/proc/PID/stat) and its write calls (syscw of
+// /proc/PID/io).
+func processUsage(pid int) (usage, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return usage{}, err
 	}
 	// The command (field 2) is in parentheses and may hold spaces: count from after it.
 	s := string(b)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+		return usage{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
 	}
 	utime, err1 := strconv.ParseInt(fields[11], 10, 64) // field 14
 	stime, err2 := strconv.ParseInt(fields[12], 10, 64) // field 15
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+		return usage{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
 	}
-	return time.Duration(utime+stime) * clockTick, nil
+	u := usage{cpu: time.Duration(utime+stime) * clockTick}
+	io, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return usage{}, err
+	}
+	for _, line := range strings.Split(string(io), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			u.writes, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return u, nil
 }
 
-// measure returns a function that, called at the end of a load, returns each server's CPU
-// since measure was called.
-func (c *cluster) measure() (func() []time.Duration, error) {
-	before, err := c.cpu()
+// measure returns a function that, called at the end of a load, returns each server's
+// usage since measure was called.
+func (c *cluster) measure() (func() []usage, error) {
+	before, err := c.usage()
 	if err != nil {
 		return nil, err
 	}
-	return func() []time.Duration {
-		after, err := c.cpu()
+	return func() []usage {
+		after, err := c.usage()
 		if err != nil {
 			return nil
 		}
 		for i := range after {
-			after[i] -= before[i]
+			after[i].cpu -= before[i].cpu
+			after[i].writes -= before[i].writes
 		}
 		return after
 	}, nil

@@ -197,11 +197,21 @@ type result struct {
 	Events     int64           `json:"events"`
 	Deliveries int64           `json:"deliveries"`
 	CPU        []time.Duration `json:"server_cpu_ns"` // per server over the load
+	Writes     int64           `json:"server_writes"` // the servers' write system calls over the load
 	p50, p99   time.Duration
 	max        time.Duration
 	OK         bool   `json:"ok"`
 	Detail     string `json:"detail"`
 	Retries    int64  `json:"retries,omitempty"`
+}
+
+// setUsage sets CPU and Writes from each server's usage over the load.
+func (r *result) setUsage(us []usage) {
+	r.CPU = nil
+	for _, u := range us {
+		r.CPU = append(r.CPU, u.cpu)
+		r.Writes += u.writes
+	}
 }
 
 func (r *result) cpu() (total time.Duration) {
@@ -228,7 +238,8 @@ func report(cfg config, r *result) {
 	for _, c := range r.CPU {
 		fmt.Printf(" %v", c.Round(time.Millisecond))
 	}
-	fmt.Printf("), %.0f deliveries per server CPU-second\n", r.perCPUSecond())
+	fmt.Printf("), %.0f deliveries per server CPU-second, %.2f write calls per delivery\n",
+		r.perCPUSecond(), float64(r.Writes)/float64(max(r.Deliveries, 1)))
 	if r.Detail != "" {
 		fmt.Printf("       %s\n", r.Detail)
 	}

@@ -224,6 +224,10 @@ func runNATS(ctx context.Context, cfg config, c *cluster, run int) (*result, err
 	if err != nil {
 		return nil, err
 	}
+	stopPerf, err := c.perfRecord(cfg.profile, run)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.rate))
 	published := 0
@@ -240,7 +244,8 @@ func runNATS(ctx context.Context, cfg config, c *cluster, run int) (*result, err
 	_ = pub.Flush()
 	settle(subs, uint64(published), 5*time.Second)
 	elapsed := time.Since(start)
-	cpu := measured()
+	used := measured()
+	stopPerf()
 
 	hist := loadgen.NewHistogram()
 	var incomplete int
@@ -252,8 +257,9 @@ func runNATS(ctx context.Context, cfg config, c *cluster, run int) (*result, err
 		hist.Record(time.Unix(0, r.last[seq].Load()).Sub(r.sent[seq]))
 	}
 	res := &result{What: "nats", Run: run, Elapsed: elapsed, Events: int64(published), Deliveries: r.deliveries.Load(),
-		CPU: cpu, p50: hist.Quantile(0.5), p99: hist.Quantile(0.99), max: hist.Max(),
+		p50: hist.Quantile(0.5), p99: hist.Quantile(0.99), max: hist.Max(),
 		OK: r.missing.Load() == 0 && r.repeat.Load() == 0 && incomplete == 0}
+	res.setUsage(used)
 	res.Detail = fmt.Sprintf("missing %d, out of order %d, incomplete %d; payload %d bytes",
 		r.missing.Load(), r.repeat.Load(), incomplete, len(payloads[1]))
 	return res, nil

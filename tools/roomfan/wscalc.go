@@ -15,7 +15,7 @@ import (
 // runWscalc runs the room load (loadgen.RunRoom, as wscalc bench -room) on the cluster,
 // the servers' CPU measured over the load alone (the joins excluded).
 func runWscalc(ctx context.Context, cfg config, c *cluster, run int) (*result, error) {
-	var cpu []time.Duration
+	var used []usage
 	var stopPerf func()
 	retriesBefore := c.retries()
 	rcfg := loadgen.RoomConfig{
@@ -31,7 +31,7 @@ func runWscalc(ctx context.Context, cfg config, c *cluster, run int) (*result, e
 				stopPerf = func() {}
 			}
 			return func() {
-				cpu = measured()
+				used = measured()
 				stopPerf()
 			}
 		},
@@ -41,7 +41,8 @@ func runWscalc(ctx context.Context, cfg config, c *cluster, run int) (*result, e
 		return nil, err
 	}
 	r := &result{What: "wscalc", Run: run, Elapsed: sum.Elapsed, Events: sum.Events, Deliveries: sum.Deliveries,
-		CPU: cpu, p50: sum.P50, p99: sum.P99, max: sum.Max, OK: sum.OK()}
+		p50: sum.P50, p99: sum.P99, max: sum.Max, OK: sum.OK()}
+	r.setUsage(used)
 	r.Retries = -1
 	if after := c.retries(); retriesBefore >= 0 && after >= 0 {
 		r.Retries = after - retriesBefore
