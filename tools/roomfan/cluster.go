@@ -137,17 +137,27 @@ func processUsage(pid int) (usage, error) {
 }
 
 // measure returns a function that, called at the end of a load, returns each server's
-// usage since measure was called.
+// usage since measure was called, and this program's (the load's) last.
 func (c *cluster) measure() (func() []usage, error) {
 	before, err := c.usage()
 	if err != nil {
 		return nil, err
 	}
+	self, err := processUsage(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	before = append(before, self)
 	return func() []usage {
 		after, err := c.usage()
 		if err != nil {
 			return nil
 		}
+		self, err := processUsage(os.Getpid())
+		if err != nil {
+			return nil
+		}
+		after = append(after, self)
 		for i := range after {
 			after[i].cpu -= before[i].cpu
 			after[i].writes -= before[i].writes

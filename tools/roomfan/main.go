@@ -198,6 +198,7 @@ type result struct {
 	Deliveries int64           `json:"deliveries"`
 	CPU        []time.Duration `json:"server_cpu_ns"` // per server over the load
 	Writes     int64           `json:"server_writes"` // the servers' write system calls over the load
+	LoadCPU    time.Duration   `json:"load_cpu_ns"`   // this program's CPU over the load
 	p50, p99   time.Duration
 	max        time.Duration
 	OK         bool   `json:"ok"`
@@ -205,10 +206,15 @@ type result struct {
 	Retries    int64  `json:"retries,omitempty"`
 }
 
-// setUsage sets CPU and Writes from each server's usage over the load.
+// setUsage sets CPU and Writes from each server's usage over the load, LoadCPU from the
+// last (measure's).
 func (r *result) setUsage(us []usage) {
 	r.CPU = nil
-	for _, u := range us {
+	if len(us) == 0 {
+		return
+	}
+	r.LoadCPU = us[len(us)-1].cpu
+	for _, u := range us[:len(us)-1] {
 		r.CPU = append(r.CPU, u.cpu)
 		r.Writes += u.writes
 	}
@@ -238,8 +244,8 @@ func report(cfg config, r *result) {
 	for _, c := range r.CPU {
 		fmt.Printf(" %v", c.Round(time.Millisecond))
 	}
-	fmt.Printf("), %.0f deliveries per server CPU-second, %.2f write calls per delivery\n",
-		r.perCPUSecond(), float64(r.Writes)/float64(max(r.Deliveries, 1)))
+	fmt.Printf("), %.0f deliveries per server CPU-second, %.2f write calls per delivery; load CPU %v\n",
+		r.perCPUSecond(), float64(r.Writes)/float64(max(r.Deliveries, 1)), r.LoadCPU.Round(time.Millisecond))
 	if r.Detail != "" {
 		fmt.Printf("       %s\n", r.Detail)
 	}
