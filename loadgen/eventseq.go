@@ -1,6 +1,9 @@
 package loadgen
 
-import "bytes"
+import (
+	"bytes"
+	"strconv"
+)
 
 // eventPrefix starts every room event message (wire.Event: its fields in that order).
 var eventPrefix = []byte(`{"type":"event","room":"`)
@@ -20,8 +23,12 @@ func EventSeq(msg []byte) (seq uint64, ok bool) {
 	}
 	rest = rest[i+len(`","seq":`):]
 	n := 0
-	for ; n < len(rest) && rest[n] >= '0' && rest[n] <= '9'; n++ {
-		seq = seq*10 + uint64(rest[n]-'0')
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
 	}
-	return seq, n > 0 && n < len(rest) && n <= 19
+	if n == len(rest) { // cut short: the message goes on after the seq
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	return seq, err == nil
 }
