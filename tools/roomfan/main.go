@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -45,6 +46,7 @@ type config struct {
 	skipNATS   bool
 	skipWscalc bool
 	profile    string
+	loadProf   string
 	asJSON     bool
 }
 
@@ -70,6 +72,7 @@ func run(args []string) int {
 	fs.BoolVar(&cfg.skipNATS, "no-nats", false, "skip the bare NATS baseline")
 	fs.BoolVar(&cfg.skipWscalc, "no-wscalc", false, "skip wscalc (the NATS baseline alone)")
 	fs.StringVar(&cfg.profile, "profile", "", "record the wscalc servers with perf during each load into `dir` (perf-<instance>-<run>.data)")
+	fs.StringVar(&cfg.loadProf, "load-profile", "", "write this program's own CPU profile (the load) to `file`")
 	fs.BoolVar(&cfg.asJSON, "json", false, "print each run's figures as a JSON line too")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -95,6 +98,19 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.loadProf != "" {
+		f, err := os.Create(cfg.loadProf)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "roomfan: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "roomfan: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := bench(ctx, cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "roomfan: %v\n", err)
 		return 1
