@@ -238,7 +238,7 @@ func newServers(cfg config, log *slog.Logger, node *cluster.Node, httpLn, tcpLn 
 	}
 	m.WatchRooms(func() metrics.RoomFigures {
 		members, rooms := rs.rooms.LocalMembers()
-		return metrics.RoomFigures{Rooms: rooms, Members: members, Events: rs.rooms.Events()}
+		return metrics.RoomFigures{Rooms: rooms, Members: members, Events: rs.rooms.Events(), Retries: rs.rooms.Retries()}
 	})
 	s := &servers{log: log, drainDelay: cfg.drainDelay, node: node, instances: in, rooms: rs, presence: p, sched: sc,
 		conns: admission.New(cfg.maxConnsPerIP)}

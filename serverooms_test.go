@@ -61,6 +61,7 @@ func TestRunServesRooms(t *testing.T) {
 	assert.Contains(t, m, "\nwscalc_rooms 1\n")
 	assert.Contains(t, m, "\nwscalc_room_members 2\n")
 	assert.Contains(t, m, "\nwscalc_room_events_total 1\n")
+	assert.Contains(t, m, "\nwscalc_room_retries_total 0\n")
 
 	alice.c.Close()
 	assert.Equal(t, "# alice left lab (1 member)", read(bob))

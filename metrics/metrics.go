@@ -142,10 +142,11 @@ type RoomFigures struct {
 	Rooms   int    // rooms with a member here
 	Members int    // room members connected here
 	Events  uint64 // events this instance stored, since it started
+	Retries uint64 // lines evaluated again after a conflict on the room log, since it started
 }
 
-// WatchRooms adds the gauges wscalc_rooms and wscalc_room_members and the counter
-// wscalc_room_events_total (rooms.md §8), read from figures at each scrape; no label names
+// WatchRooms adds the gauges wscalc_rooms and wscalc_room_members and the counters
+// wscalc_room_events_total (rooms.md §8) and wscalc_room_retries_total, read from figures at each scrape; no label names
 // a room or a nick. Call it once.
 func (m *Metrics) WatchRooms(figures func() RoomFigures) {
 	if m == nil {
@@ -158,6 +159,8 @@ var (
 	roomsDesc       = prometheus.NewDesc("wscalc_rooms", "Rooms with a member connected to this instance.", nil, nil)
 	roomMembersDesc = prometheus.NewDesc("wscalc_room_members", "Room members connected to this instance.", nil, nil)
 	roomEventsDesc  = prometheus.NewDesc("wscalc_room_events_total", "Room events this instance stored in the room log.", nil, nil)
+	roomRetriesDesc = prometheus.NewDesc("wscalc_room_retries_total",
+		"Room lines this instance evaluated again because another event was stored first (conflicts on the room log).", nil, nil)
 )
 
 type roomsCollector struct{ figures func() RoomFigures }
@@ -166,6 +169,7 @@ func (c roomsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- roomsDesc
 	ch <- roomMembersDesc
 	ch <- roomEventsDesc
+	ch <- roomRetriesDesc
 }
 
 func (c roomsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -173,6 +177,7 @@ func (c roomsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(roomsDesc, prometheus.GaugeValue, float64(f.Rooms))
 	ch <- prometheus.MustNewConstMetric(roomMembersDesc, prometheus.GaugeValue, float64(f.Members))
 	ch <- prometheus.MustNewConstMetric(roomEventsDesc, prometheus.CounterValue, float64(f.Events))
+	ch <- prometheus.MustNewConstMetric(roomRetriesDesc, prometheus.CounterValue, float64(f.Retries))
 }
 
 // UnmatchedRoute is the route label of an HTTP request that no route serves (a 404).

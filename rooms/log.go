@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -111,6 +112,8 @@ type Log struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	snaps  jetstream.ObjectStore
+
+	conflicts atomic.Uint64 // appends refused: another event was stored first
 
 	mu        sync.Mutex
 	followers map[string]*Room
@@ -259,7 +262,11 @@ func (l *Log) start(ctx context.Context, room string, afterStreamSeq uint64) (Po
 // only if the room's log is still at at (else ErrConflict). It returns the new position.
 func (l *Log) Append(ctx context.Context, room string, at Position, ev *Event) (Position, error) {
 	ev.Epoch, ev.Seq = at.Epoch, at.Seq+1
-	return l.publish(ctx, room, at.streamSeq, ev)
+	pos, err := l.publish(ctx, room, at.streamSeq, ev)
+	if errors.Is(err, ErrConflict) {
+		l.conflicts.Add(1)
+	}
+	return pos, err
 }
 
 // publish stores ev on the room's subject if the last message there is still the one at
@@ -281,6 +288,11 @@ func (l *Log) publish(ctx context.Context, room string, afterStreamSeq uint64, e
 	ev.streamSeq, ev.size = ack.Sequence, len(data)
 	return Position{Epoch: ev.Epoch, Seq: ev.Seq, streamSeq: ack.Sequence}, nil
 }
+
+// Conflicts is how many Appends through this Log were refused because another event was
+// stored first: each is a line evaluated again (Room.Evaluate retries), or refused after
+// MaxAttempts.
+func (l *Log) Conflicts() uint64 { return l.conflicts.Load() }
 
 // decodeEvent reads an event stored at streamSeq.
 func decodeEvent(data []byte, streamSeq uint64) (Event, error) {

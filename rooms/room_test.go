@@ -148,6 +148,7 @@ func TestAppendConflict(t *testing.T) {
 	assert.Equal(t, uint64(1), next.Seq)
 	_, err = log.Append(ctx, "lab", at, &Event{Input: "2"})
 	require.ErrorIs(t, err, ErrConflict, "the room moved on")
+	assert.Equal(t, uint64(1), log.Conflicts(), "an append refused; the start's conflict is not a line's")
 	// Another room's events do not move this one.
 	_, err = log.Append(ctx, "other", Position{Epoch: "e"}, &Event{Input: "3"})
 	require.NoError(t, err)

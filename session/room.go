@@ -206,6 +206,17 @@ func (d *Rooms) Members(room string) []rooms.Member {
 // Events is how many events the members here stored.
 func (d *Rooms) Events() uint64 { return d.events.Load() }
 
+// Retries is how many times a line of a member here was evaluated again because another
+// event was stored first (rooms.Log.Conflicts).
+func (d *Rooms) Retries() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.log == nil {
+		return 0
+	}
+	return d.log.Conflicts()
+}
+
 // LocalMembers is how many room members are connected here, and in how many rooms.
 func (d *Rooms) LocalMembers() (members, rooms int) {
 	d.mu.Lock()
