@@ -82,6 +82,9 @@ type RoomSummary struct {
 	FinalX       int64    `json:"final_x"`            // the last increment's value
 	Increments   int64    `json:"increments"`         // successful increments; FinalX must equal it
 	Failures     []string `json:"failures,omitempty"` // connections that failed
+	// ErrorTexts are the first error replies' texts (at most maxErrorTexts, as the
+	// summary of a plain load lists).
+	ErrorTexts []string `json:"error_texts,omitempty"`
 }
 
 // OK reports whether every member saw every event once, in order, and no update was lost.
@@ -107,6 +110,9 @@ func (s *RoomSummary) WriteText(w io.Writer) {
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "failed: %s\n", f)
 	}
+	for _, e := range s.ErrorTexts {
+		fmt.Fprintf(w, "error reply: %s\n", e)
+	}
 }
 
 // roomMsg is what a member reads: every field of the messages it checks.
@@ -114,6 +120,8 @@ type roomMsg struct {
 	Type  string `json:"type"`
 	Seq   uint64 `json:"seq"`
 	Value string `json:"value"`
+	// Display is an error reply's text.
+	Display string `json:"display"`
 }
 
 // roomEvent is one event's receipts, by seq: members count it without a lock (100 000
@@ -129,6 +137,9 @@ type roomRun struct {
 	cfg RoomConfig
 
 	events sync.Map // seq → *roomEvent
+
+	mu         sync.Mutex
+	errorTexts []string
 
 	closing atomic.Bool // the load is over: RunRoom closes the connections
 
@@ -470,6 +481,11 @@ func (r *roomRun) reply(msg roomMsg, sent time.Time) {
 	}
 	if msg.Type != "result" {
 		r.errReplies.Add(1)
+		r.mu.Lock()
+		if len(r.errorTexts) < maxErrorTexts {
+			r.errorTexts = append(r.errorTexts, msg.Display)
+		}
+		r.mu.Unlock()
 		return
 	}
 	r.increments.Add(1)
@@ -501,6 +517,9 @@ func (r *roomRun) summarize(s *RoomSummary) {
 	s.DeliveryPS = float64(s.Deliveries) / s.Elapsed.Seconds()
 	s.Missing, s.OutOfOrder, s.ErrorReplies = r.missing.Load(), r.outOfOrder.Load(), r.errReplies.Load()
 	s.Increments, s.FinalX = r.increments.Load(), r.finalX.Load()
+	r.mu.Lock()
+	s.ErrorTexts = r.errorTexts
+	r.mu.Unlock()
 	// Incomplete: the writers' lines never answered, and their events some member missed.
 	s.Incomplete = s.Sent - r.answered.Load()
 	hist := NewHistogram()

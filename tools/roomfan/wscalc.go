@@ -53,6 +53,9 @@ func runWscalc(ctx context.Context, cfg config, c *cluster, run int) (*result, e
 		r.Detail += fmt.Sprintf("; retries %d (%.3f per event, %.0f events/s)", r.Retries,
 			float64(r.Retries)/float64(sum.Events), float64(sum.Events)/sum.Elapsed.Seconds())
 	}
+	for _, e := range sum.ErrorTexts {
+		r.Detail += "\n       error reply: " + e
+	}
 	for _, f := range sum.Failures[:min(3, len(sum.Failures))] {
 		r.Detail += "\n       failed: " + f
 	}
