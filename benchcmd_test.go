@@ -229,7 +229,7 @@ func TestBenchRoom(t *testing.T) {
 		"-duration", "300ms")
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	assert.Contains(t, out, "room: 4 members, 2 writers")
-	assert.Contains(t, out, "missing 0, out of order or repeated 0, not received by all 0, error replies 0")
+	assert.Contains(t, out, "missing 0, out of order or repeated 0, not received by all 0, resets 0, error replies 0")
 	assert.Regexp(t, `increments (\d+), final x (\d+)\n`, out)
 	m := regexp.MustCompile(`increments (\d+), final x (\d+)\n`).FindStringSubmatch(out)
 	assert.Equal(t, m[1], m[2], "no lost update")

@@ -78,6 +78,7 @@ type RoomSummary struct {
 	Missing      int64    `json:"missing"`      // seqs a member skipped (a gap)
 	OutOfOrder   int64    `json:"out_of_order"` // seqs a member got again or after a later one
 	Incomplete   int64    `json:"incomplete"`   // events some member never received
+	Resets       int64    `json:"resets"`       // room messages after the join: the room was reset
 	ErrorReplies int64    `json:"error_replies"`
 	FinalX       int64    `json:"final_x"`            // the last increment's value
 	Increments   int64    `json:"increments"`         // successful increments; FinalX must equal it
@@ -89,7 +90,7 @@ type RoomSummary struct {
 
 // OK reports whether every member saw every event once, in order, and no update was lost.
 func (s *RoomSummary) OK() bool {
-	return s.Missing == 0 && s.OutOfOrder == 0 && s.Incomplete == 0 && s.ErrorReplies == 0 &&
+	return s.Missing == 0 && s.OutOfOrder == 0 && s.Incomplete == 0 && s.Resets == 0 && s.ErrorReplies == 0 &&
 		s.FinalX == s.Increments && len(s.Failures) == 0
 }
 
@@ -100,8 +101,8 @@ func (s *RoomSummary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "lines sent %d, events %d (%.0f/s), deliveries %d (%.0f/s)\n",
 		s.Sent, s.Events, float64(s.Events)/sec, s.Deliveries, s.DeliveryPS)
 	fmt.Fprintf(w, "send → last member: p50 %v  p99 %v  max %v\n", s.P50, s.P99, s.Max)
-	fmt.Fprintf(w, "missing %d, out of order or repeated %d, not received by all %d, error replies %d\n",
-		s.Missing, s.OutOfOrder, s.Incomplete, s.ErrorReplies)
+	fmt.Fprintf(w, "missing %d, out of order or repeated %d, not received by all %d, resets %d, error replies %d\n",
+		s.Missing, s.OutOfOrder, s.Incomplete, s.Resets, s.ErrorReplies)
 	fmt.Fprintf(w, "increments %d, final x %d", s.Increments, s.FinalX)
 	if s.FinalX != s.Increments {
 		fmt.Fprint(w, " (lost updates!)")
@@ -143,8 +144,8 @@ type roomRun struct {
 
 	closing atomic.Bool // the load is over: RunRoom closes the connections
 
-	sent, answered, stored, deliveries, missing, outOfOrder, errReplies, increments, finalX atomic.Int64
-	maxSeq                                                                                  atomic.Uint64
+	sent, answered, stored, deliveries, missing, outOfOrder, errReplies, increments, finalX, resets atomic.Int64
+	maxSeq                                                                                          atomic.Uint64
 }
 
 // event returns seq's receipts, made on first use.
@@ -337,6 +338,10 @@ func (m *roomMember) read(ctx context.Context) error {
 				m.check(msg.Seq)
 			}
 			m.own <- msg
+		case "room": // a reset (rooms.md §6): the room's log was lost; it goes on from here
+			m.run.resets.Add(1)
+			m.next = msg.Seq + 1
+			m.seen.Store(msg.Seq)
 		}
 	}
 }
@@ -516,6 +521,7 @@ func (r *roomRun) summarize(s *RoomSummary) {
 	s.Sent, s.Events, s.Deliveries = r.sent.Load(), r.stored.Load(), r.deliveries.Load()
 	s.DeliveryPS = float64(s.Deliveries) / s.Elapsed.Seconds()
 	s.Missing, s.OutOfOrder, s.ErrorReplies = r.missing.Load(), r.outOfOrder.Load(), r.errReplies.Load()
+	s.Resets = r.resets.Load()
 	s.Increments, s.FinalX = r.increments.Load(), r.finalX.Load()
 	r.mu.Lock()
 	s.ErrorTexts = r.errorTexts

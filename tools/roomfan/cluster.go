@@ -62,6 +62,21 @@ func (c *cluster) start(cpus, dir, name string, argv ...string) error {
 	return nil
 }
 
+// keepLogs copies the servers' logs so far out of the temporary directory, and says
+// where: for a run that failed.
+func (c *cluster) keepLogs() {
+	dir, err := os.MkdirTemp("", "roomfan-logs-")
+	if err != nil {
+		return
+	}
+	for i, l := range c.logs {
+		if b, err := os.ReadFile(l.Name()); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, c.names[i]+".log"), b, 0o644)
+		}
+	}
+	fmt.Printf("       the servers' logs: %s\n", dir)
+}
+
 // stop ends the servers (SIGTERM, then SIGKILL after 10 s).
 func (c *cluster) stop() {
 	for _, p := range c.procs {

@@ -182,6 +182,9 @@ func bench(ctx context.Context, cfg config) error {
 				return err
 			}
 			report(cfg, wsRes)
+			if !wsRes.OK {
+				ws.keepLogs()
+			}
 		}
 		if nats != nil {
 			if natsRes, err = runNATS(ctx, cfg, nats, i); err != nil {

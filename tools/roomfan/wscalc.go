@@ -47,8 +47,8 @@ func runWscalc(ctx context.Context, cfg config, c *cluster, run int) (*result, e
 	if after := c.retries(); retriesBefore >= 0 && after >= 0 {
 		r.Retries = after - retriesBefore
 	}
-	r.Detail = fmt.Sprintf("missing %d, out of order %d, incomplete %d, error replies %d, final x %d = increments %d, failures %d",
-		sum.Missing, sum.OutOfOrder, sum.Incomplete, sum.ErrorReplies, sum.FinalX, sum.Increments, len(sum.Failures))
+	r.Detail = fmt.Sprintf("missing %d, out of order %d, incomplete %d, resets %d, error replies %d, final x %d = increments %d, failures %d",
+		sum.Missing, sum.OutOfOrder, sum.Incomplete, sum.Resets, sum.ErrorReplies, sum.FinalX, sum.Increments, len(sum.Failures))
 	if r.Retries >= 0 && sum.Events > 0 {
 		r.Detail += fmt.Sprintf("; retries %d (%.3f per event, %.0f events/s)", r.Retries,
 			float64(r.Retries)/float64(sum.Events), float64(sum.Events)/sum.Elapsed.Seconds())
