@@ -123,30 +123,37 @@ const clockTick = 10 * time.Millisecond
 // processUsage is utime+stime of pid (/proc/PID/stat) and its write calls (syscw of
 // /proc/PID/io).
 func processUsage(pid int) (usage, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return usage{}, err
 	}
-	// The command (field 2) is in parentheses and may hold spaces: count from after it.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return usage{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		return usage{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	u := usage{cpu: time.Duration(utime+stime) * clockTick}
 	io, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
 	if err != nil {
 		return usage{}, err
 	}
-	for _, line := range strings.Split(string(io), "\n") {
+	return parseUsage(string(stat), string(io))
+}
+
+// parseUsage reads the CPU time of a /proc/PID/stat and the write calls of a /proc/PID/io.
+func parseUsage(stat, io string) (usage, error) {
+	// The command (field 2) is in parentheses and may hold spaces: count from after it.
+	fields := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
+	if len(fields) < 13 {
+		return usage{}, fmt.Errorf("/proc/PID/stat: %q", stat)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return usage{}, fmt.Errorf("/proc/PID/stat: %q", stat)
+	}
+	u := usage{cpu: time.Duration(utime+stime) * clockTick, writes: -1}
+	for _, line := range strings.Split(io, "\n") {
 		if v, ok := strings.CutPrefix(line, "syscw: "); ok {
 			u.writes, _ = strconv.ParseInt(v, 10, 64)
 		}
+	}
+	if u.writes < 0 {
+		return usage{}, fmt.Errorf("/proc/PID/io: no syscw in %q", io)
 	}
 	return u, nil
 }
