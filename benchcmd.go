@@ -51,8 +51,8 @@ many lines/s over all writers; else each line on the reply to the one before) fo
 -duration. Every member checks that it receives every event exactly once, in seq order;
 the summary gives events and deliveries per second, the latency from a writer's send to
 the last member's receipt (p50, p99, max), and checks that the final x equals the number
-of increments. Exit status 1 on any gap, repeat, reordering, event not received by all,
-error reply, failed connection or lost update.
+of increments. Exit status 1 on any gap, repeat, reordering, reset of the room, event not
+received by all, error reply, failed connection or lost update.
 
 `
 
