@@ -46,9 +46,9 @@ requests that the -exprs file does not expect, or (with -check) a reply was wron
 
 With -room NAME: a fan-out load on one room over WebSocket in JSON mode (-addr as for ws,
 or several, comma-separated: the instances of a cluster). -conns members join it by URL,
-spread round-robin over the addresses (writers too); -room-writers of them send "x = x + 1" (with -rate, that
-many lines/s over all writers; else each line on the reply to the one before) for
--duration. Every member checks that it receives every event exactly once, in seq order;
+spread round-robin over the addresses (writers too); -room-writers of them send
+"x = x + 1" (with -rate, that many lines/s over all writers; else each line on the reply
+to the one before) for -duration. Every member checks that it receives every event exactly once, in seq order;
 the summary gives events and deliveries per second, the latency from a writer's send to
 the last member's receipt (p50, p99, max), and checks that the final x equals the number
 of increments. Exit status 1 on any gap, repeat, reordering, reset of the room, event not
