@@ -20,6 +20,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -89,6 +90,10 @@ func run(args []string) int {
 		}
 		cfg.skipNATS = true
 	}
+	if err := cfg.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "roomfan: %v\n", err)
+		return 2
+	}
 	if pinned, err := pinSelf(cfg.benchCPU); err != nil || pinned {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "roomfan: %v\n", err)
@@ -116,6 +121,24 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// check refuses what the loads cannot run: the members and writers are loadgen's to
+// check; the NATS baseline needs a rate.
+func (cfg config) check() error {
+	switch {
+	case cfg.members < 1:
+		return fmt.Errorf("-members must be at least 1, not %d", cfg.members)
+	case cfg.runs < 1:
+		return fmt.Errorf("-runs must be at least 1, not %d", cfg.runs)
+	case cfg.rate < 0:
+		return fmt.Errorf("-rate must not be negative, not %v", cfg.rate)
+	case cfg.rate == 0 && !cfg.skipNATS:
+		return errors.New("the NATS baseline needs a -rate (or use -no-nats)")
+	case cfg.skipNATS && cfg.skipWscalc:
+		return errors.New("-no-nats and -no-wscalc leave nothing to run")
+	}
+	return nil
 }
 
 func isSet(fs *flag.FlagSet, name string) (set bool) {

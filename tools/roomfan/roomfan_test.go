@@ -44,3 +44,25 @@ func TestParseUsage(t *testing.T) {
 	_, err = processUsage(os.Getpid())
 	require.NoError(t, err)
 }
+
+func TestConfigCheck(t *testing.T) {
+	ok := config{members: 10, writers: 1, rate: 100, runs: 1}
+	require.NoError(t, ok.check())
+	for _, c := range []struct {
+		change func(*config)
+		want   string
+	}{
+		{func(c *config) { c.members = 0 }, "-members must be at least 1, not 0"},
+		{func(c *config) { c.runs = 0 }, "-runs must be at least 1, not 0"},
+		{func(c *config) { c.rate = -1 }, "-rate must not be negative, not -1"},
+		{func(c *config) { c.rate = 0 }, "the NATS baseline needs a -rate (or use -no-nats)"},
+		{func(c *config) { c.skipNATS, c.skipWscalc = true, true }, "-no-nats and -no-wscalc leave nothing to run"},
+	} {
+		cfg := ok
+		c.change(&cfg)
+		require.EqualError(t, cfg.check(), c.want)
+	}
+	contention := ok
+	contention.rate, contention.skipNATS = 0, true
+	require.NoError(t, contention.check())
+}
