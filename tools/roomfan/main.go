@@ -193,7 +193,7 @@ func bench(ctx context.Context, cfg config) error {
 		defer ws.stop()
 	}
 	if !cfg.skipNATS {
-		if nats, err = startNATS(ctx, cfg); err != nil {
+		if nats, err = startNATS(ctx, cfg, dir); err != nil {
 			return err
 		}
 		defer nats.stop()

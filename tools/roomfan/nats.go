@@ -73,17 +73,13 @@ func routeURLs(list string) string {
 
 // startNATS starts three clustered bare NATS servers (this program's natsd) and waits
 // until each accepts clients.
-func startNATS(ctx context.Context, cfg config) (*cluster, error) {
+func startNATS(ctx context.Context, cfg config, dir string) (*cluster, error) {
 	addrs, err := freePorts(6)
 	if err != nil {
 		return nil, err
 	}
 	clients, routes := addrs[:3], addrs[3:]
 	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "roomfan-nats-")
 	if err != nil {
 		return nil, err
 	}
