@@ -3,6 +3,7 @@ package rooms
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -107,6 +108,9 @@ func (r *Room) touch(ctx context.Context) error {
 		if started != 0 && at.streamSeq == started {
 			return nil // nothing after the start mark this replica stored
 		}
+		if err := r.snapshotBeforeTouch(ctx, at); err != nil {
+			return err
+		}
 		mark := &Event{Epoch: at.Epoch, Seq: at.Seq, Mark: markTouch, Writer: r.writer}
 		_, err := r.log.publish(ctx, r.name, at.streamSeq, mark)
 		if errors.Is(err, ErrConflict) {
@@ -124,6 +128,36 @@ func (r *Room) touch(ctx context.Context) error {
 		return nil
 	}
 	return ErrUnavailable
+}
+
+// snapshotBeforeTouch saves the room's state at at unless a snapshot there is due anyway
+// or there is nothing to save: touches take room in the log's last HistoryEvents messages
+// of the room, and joins could otherwise push out the events after the latest snapshot.
+func (r *Room) snapshotBeforeTouch(ctx context.Context, at Position) error {
+	if at.Seq%r.cfg.SnapshotEvery == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	snap := Snapshot{Epoch: at.Epoch, Seq: at.Seq, State: r.state.Clone()}
+	moved := r.pos != at
+	r.mu.Unlock()
+	if moved {
+		return nil // the touch will conflict and catch up
+	}
+	return r.log.saveSnapshot(ctx, r.name, snap)
+}
+
+// Rooms returns the names of the rooms that have a log.
+func (l *Log) Rooms(ctx context.Context) ([]string, error) {
+	info, err := l.stream.Info(ctx, jetstream.WithSubjectFilter(subjectPrefix+"*"))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	names := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		names = append(names, strings.TrimPrefix(subj, subjectPrefix))
+	}
+	return names, nil
 }
 
 // markLocked takes a mark that follows the replica's position in the log.

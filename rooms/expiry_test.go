@@ -151,3 +151,53 @@ func TestEmptiedRoomExpiresElsewhere(t *testing.T) {
 	require.Eventually(t, forgotten(t, logA, "lab"), 5*time.Second, 10*time.Millisecond)
 	assert.Zero(t, a.Rooms())
 }
+
+// Touches take room among the log's last HistoryEvents messages of a room: however many
+// joins come between two events, a replica loaded afterwards still has the room.
+func TestTouchesDoNotLoseTheRoom(t *testing.T) {
+	ts := startServer(t)
+	log := ts.instance()
+	ctx := testContext(t)
+	a := openRoom(t, log, "lab", RoomConfig{})
+	alice := &member{Member: Member{ID: "a", Nick: "alice"}}
+	alice.say(t, a, "x = 1")
+	alice.say(t, a, "x = x + 1") // seq 2: no snapshot yet
+	b := openRoom(t, log, "lab", RoomConfig{})
+	for range HistoryEvents + 1 {
+		require.NoError(t, b.touch(ctx))
+	}
+	c := openRoom(t, log, "lab", RoomConfig{})
+	v := c.View()
+	assert.Equal(t, a.View().Epoch, v.Epoch)
+	assert.Equal(t, uint64(2), v.Seq)
+	assert.Equal(t, "x = 2", vars(t, v.State))
+	ev := alice.say(t, a, "x = x + 1")
+	assert.Equal(t, uint64(3), ev.Seq)
+}
+
+// After a restart, the rooms kept in the log are forgotten after the TTL if nobody comes
+// back, although no member will ever leave them (rooms.md §12: the TTL restarts).
+func TestAdoptedRoomsExpire(t *testing.T) {
+	ts := startServer(t)
+	log := ts.instance()
+	limits := DefaultLimits()
+	limits.RoomTTL = time.Hour
+	before := NewRegistry(log, RoomConfig{}, limits, nil)
+	ctx := testContext(t)
+	for _, name := range []string{"lab", "pair"} {
+		r, err := before.Join(ctx, name)
+		require.NoError(t, err)
+		(&member{Member: Member{ID: "a", Nick: "alice"}}).say(t, r, "x = 1")
+	}
+	before.Close() // the instance stops with its members in: nothing counts down
+
+	limits.RoomTTL = 200 * time.Millisecond
+	after := newRegistry(t, log, limits, nil)
+	require.NoError(t, after.AdoptRooms(ctx))
+	time.Sleep(100 * time.Millisecond)
+	_, ok, err := log.Exists(ctx, "lab")
+	require.NoError(t, err)
+	assert.True(t, ok, "kept within the TTL")
+	require.Eventually(t, forgotten(t, log, "lab"), 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, forgotten(t, log, "pair"), 5*time.Second, 10*time.Millisecond)
+}

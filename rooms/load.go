@@ -69,7 +69,7 @@ func replay(ctx context.Context, log *Log, room string, limits calc.Limits, all 
 	if !found {
 		snap = Snapshot{Epoch: epoch}
 	}
-	if !continues(snap.Seq, events) {
+	if !continues(snap.Seq, all[len(all)-1].Seq, events) {
 		return loaded{}, false, nil
 	}
 	l = fresh(Position{Epoch: epoch, Seq: snap.Seq, streamSeq: all[len(all)-1].streamSeq}, all, limits)
@@ -102,18 +102,19 @@ func fresh(pos Position, all []Event, limits calc.Limits) loaded {
 }
 
 // continues reports whether events (of one epoch, in log order) hold every event after
-// the snapshot at seq, and nothing is missing between them.
-func continues(seq uint64, events []Event) bool {
+// the snapshot at seq up to last, the epoch's last seq (as the room's last message, an
+// event or a mark, tells it), and nothing is missing between them.
+func continues(seq, last uint64, events []Event) bool {
 	if len(events) == 0 {
-		return seq == 0
+		return seq == last
 	}
 	for i := 1; i < len(events); i++ {
 		if events[i].Seq != events[i-1].Seq+1 {
 			return false
 		}
 	}
-	first, last := events[0].Seq, events[len(events)-1].Seq
-	return first <= seq+1 && seq <= last
+	first, end := events[0].Seq, events[len(events)-1].Seq
+	return first <= seq+1 && seq <= end && end == last
 }
 
 // Peek reads a room from the log without creating it or keeping it alive (GET

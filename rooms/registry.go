@@ -219,6 +219,21 @@ func (g *Registry) Emptied(name string) {
 	g.expireOrphanAfter(name, o, g.limits.RoomTTL, nil)
 }
 
+// AdoptRooms starts the expiry of every room in the log that has no entry here, as
+// Emptied does: once rooms open, so that the rooms a restart kept (a data directory, or
+// the other instances' log) are forgotten after RoomTTL if nobody comes back (the TTL
+// restarts, rooms.md §12); one with members elsewhere is left to their instance.
+func (g *Registry) AdoptRooms(ctx context.Context) error {
+	names, err := g.log.Rooms(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		g.Emptied(name)
+	}
+	return nil
+}
+
 // scheduleLocked (re)starts a countdown: run is called after d with the countdown's gen.
 func (g *Registry) scheduleLocked(c *countdown, d time.Duration, run func(gen int)) {
 	g.stopLocked(c)
