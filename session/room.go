@@ -808,6 +808,9 @@ func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
 	m.pending, m.req, m.replied = true, req, false
 	m.mu.Unlock()
 	_, err := m.room.Evaluate(s.ctx, rooms.Member{ID: s.id, Nick: m.nickNow()}, line, &s.calc, s.evalInRoom)
+	// The room's state lives in its replica: the copy Evaluate gave the member's session
+	// (ShareState, made again for each line) is not kept per member while it idles.
+	s.calc.Restore(calc.State{})
 	if err == nil {
 		s.cfg.Rooms.events.Add(1)
 	}
