@@ -33,7 +33,7 @@ func TestExpiryRacingAJoinElsewhere(t *testing.T) {
 	require.Equal(t, "x = 1", vars(t, bob.view.State))
 	a.Leave("lab") // alice leaves A before B's presence tells A of bob
 	time.Sleep(50 * time.Millisecond)
-	onB.Store(1) // presence catches up
+	onB.Store(1)                        // presence catches up
 	time.Sleep(1500 * time.Millisecond) // A's expiry has confirmed, or not
 
 	ev := bob.say(t, rb, "y = x + 1")
