@@ -42,12 +42,17 @@ type entry struct {
 	room    *Room
 	err     error
 	members int // members here
-	// live is closed once the room's first member here may have it: the room was touched
-	// (Room.touch), or liveErr tells why not.
-	live     chan struct{}
-	liveErr  error
+	// live is the touch of the room for its members here (Room.touch), made by the first
+	// of them that finds it nil; nil again once they have all left.
+	live     *liveness
 	expiring chan struct{} // closed when the expiry running now is done: joins wait for it
 	countdown
+}
+
+// liveness is a touch of a room: done is closed once it is stored, or err tells why not.
+type liveness struct {
+	done chan struct{}
+	err  error
 }
 
 // countdown is a room's expiry while it is empty.
@@ -74,7 +79,7 @@ func NewRegistry(log *Log, cfg RoomConfig, limits Limits, members func(room stri
 // its replica if it has none, and returns it. Refusals: RoomFull, TooManyRooms,
 // ErrUnavailable.
 func (g *Registry) Join(ctx context.Context, name string) (*Room, error) {
-	e, first, err := g.count(name)
+	e, err := g.count(name)
 	if err != nil {
 		return nil, err
 	}
@@ -87,30 +92,30 @@ func (g *Registry) Join(ctx context.Context, name string) (*Room, error) {
 	if e.err != nil {
 		return nil, e.err // open dropped the entry
 	}
-	if first {
-		g.touch(ctx, e)
+	live, touch := g.liveness(e)
+	if touch {
+		g.touch(ctx, e, live)
 	}
 	select {
-	case <-e.live:
+	case <-live.done:
 	case <-ctx.Done():
 		g.Leave(name)
 		return nil, unavailable(ctx.Err())
 	}
-	if e.liveErr != nil {
+	if live.err != nil {
 		g.Leave(name)
-		return nil, e.liveErr
+		return nil, live.err
 	}
 	return e.room, nil
 }
 
-// count counts one more member of the room here, after any expiry of it running now;
-// first is true for the room's first member here, who touches it.
-func (g *Registry) count(name string) (e *entry, first bool, err error) {
+// count counts one more member of the room here, after any expiry of it running now.
+func (g *Registry) count(name string) (e *entry, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for {
 		if g.closed {
-			return nil, false, ErrUnavailable
+			return nil, ErrUnavailable
 		}
 		e = g.rooms[name]
 		if e == nil || e.expiring == nil {
@@ -122,10 +127,10 @@ func (g *Registry) count(name string) (e *entry, first bool, err error) {
 		g.mu.Lock()
 	}
 	if e == nil && len(g.rooms) >= g.limits.MaxRooms {
-		return nil, false, TooManyRooms(g.limits.MaxRooms)
+		return nil, TooManyRooms(g.limits.MaxRooms)
 	}
 	if g.memberCount(name, e) >= g.limits.MembersPerRoom {
-		return nil, false, RoomFull(g.limits.MembersPerRoom)
+		return nil, RoomFull(g.limits.MembersPerRoom)
 	}
 	if e == nil {
 		e = &entry{ready: make(chan struct{})}
@@ -138,20 +143,32 @@ func (g *Registry) count(name string) (e *entry, first bool, err error) {
 	}
 	e.members++
 	g.stopLocked(&e.countdown)
-	first = e.members == 1
-	if first {
-		e.live, e.liveErr = make(chan struct{}), nil
-	}
-	return e, first, nil
+	return e, nil
 }
 
-// touch touches the room for its first member here, and lets the members wait for it in.
-func (g *Registry) touch(ctx context.Context, e *entry) {
+// liveness returns the room's touch for its members here; touch is true for the first of
+// them, who makes it.
+func (g *Registry) liveness(e *entry) (l *liveness, touch bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e.live == nil {
+		e.live = &liveness{done: make(chan struct{})}
+		return e.live, true
+	}
+	return e.live, false
+}
+
+// touch touches the room for its members here, who wait for it; after a failure the next
+// join tries again.
+func (g *Registry) touch(ctx context.Context, e *entry, l *liveness) {
 	err := e.room.touch(ctx)
 	g.mu.Lock()
-	e.liveErr = err
-	close(e.live)
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	l.err = err
+	close(l.done)
+	if err != nil && e.live == l {
+		e.live = nil
+	}
 }
 
 // memberCount is the room's member count for the limit: the cluster's, or at least this
@@ -196,6 +213,7 @@ func (g *Registry) Leave(name string) {
 	}
 	e.members--
 	if e.members == 0 {
+		e.live = nil // a member coming back touches the room again
 		g.expireEntryAfter(name, e, g.limits.RoomTTL, nil)
 	}
 }
