@@ -49,6 +49,15 @@ func (d *Rooms) SetRemote(r RemoteMembers) { d.remote = r }
 // RemoteChanged tells the members here that a room's members elsewhere went from before
 // to after: joined, left (or dropped with their instance), renamed.
 func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
+	if d.remoteChanged(room, before, after) {
+		if g := d.Registry(); g != nil {
+			g.Emptied(room) // whichever instance they were on, this one counts the TTL down too
+		}
+	}
+}
+
+// remoteChanged is RemoteChanged under the lock; emptied: the room has no member left.
+func (d *Rooms) remoteChanged(room string, before, after []rooms.Member) (emptied bool) {
 	old := make(map[string]rooms.Member, len(before))
 	for _, m := range before {
 		old[m.ID] = m
@@ -76,6 +85,7 @@ func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
 	for o := range d.members[room] {
 		o.sink.MembersChanged()
 	}
+	return len(before) > 0 && n == 0
 }
 
 // membersChangedLocked forgets room's members message: its members changed.
@@ -144,7 +154,11 @@ func NewRooms(log *rooms.Log, cfg rooms.RoomConfig, limits rooms.Limits) *Rooms 
 // Open makes rooms available on the room log (once; a server opens it when its cluster
 // node is ready).
 func (d *Rooms) Open(log *rooms.Log) {
-	g := rooms.NewRegistry(log, d.cfg, d.limits, d.Count)
+	var count func(string) int // alone: the registry counts its own members
+	if d.remote != nil {
+		count = d.Count
+	}
+	g := rooms.NewRegistry(log, d.cfg, d.limits, count)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.registry == nil {
@@ -805,6 +819,9 @@ func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
 	m.pending, m.req, m.replied = true, req, false
 	m.mu.Unlock()
 	_, err := m.room.Evaluate(s.ctx, rooms.Member{ID: s.id, Nick: m.nickNow()}, line, &s.calc, s.evalInRoom)
+	// The room's state lives in its replica: the copy Evaluate gave the member's session
+	// (ShareState, made again for each line) is not kept per member while it idles.
+	s.calc.Restore(calc.State{})
 	if err == nil {
 		s.cfg.Rooms.events.Add(1)
 	}
