@@ -85,16 +85,23 @@ func (h *Scheduler) MaxMemory() int64 { return h.maxMemory }
 // record counts one line's outcome on transport t: nothing for blank lines, commands and
 // quit; cancelled when its context ended first (err is ctx.Err(), as calc returns it);
 // refused, with its reason (a calc.Error's Refusal), when a limit refused it; otherwise ok
-// or error. Evaluated and refused lines are timed with the evaluation's duration d.
-func (h *Scheduler) record(t presence.Transport, res calc.Result, err error, d time.Duration, refusal string) {
+// or error. Evaluated and refused lines are timed with the evaluation's duration d. kind
+// is the result's Kind when err is nil.
+func (h *Scheduler) record(t presence.Transport, kind calc.Kind, err error, d time.Duration) {
 	b := h.bound[t]
 	switch {
-	case errors.Is(err, calc.ErrQuit), err == nil && (res.Kind == calc.KindNone || res.Kind == calc.KindText):
+	case err == nil: // the common case first: no error to compare
+		if kind != calc.KindNone && kind != calc.KindText {
+			b.Evaluated(true, d)
+		}
+	case errors.Is(err, calc.ErrQuit):
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		b.Cancelled()
-	case err != nil && refusal != "":
-		b.Refused(refusal, d)
 	default:
-		b.Evaluated(err == nil, d)
+		if refusal := refusalOf(err); refusal != "" {
+			b.Refused(refusal, d)
+		} else {
+			b.Evaluated(false, d)
+		}
 	}
 }
