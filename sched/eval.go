@@ -55,14 +55,25 @@ func (h *Scheduler) Eval(ctx context.Context, t presence.Transport, s *calc.Sess
 	g := h.gateOf(s)
 	l, err := h.begin(ctx, g)
 	if err == nil {
-		func() {
-			defer h.end(g, l) // released even if the evaluation panics
-			res, err = s.EvalContext(ctx, line)
-		}()
+		err = h.evalIn(ctx, g, l, s, line, &res)
 	}
 	h.record(t, res.Kind, err, s.LastDuration())
 	return res, err
 }
+
+// evalIn evaluates line in the slot l that begin gave, into res, and releases the slot,
+// even if the evaluation panics.
+func (h *Scheduler) evalIn(ctx context.Context, g *sessionGate, l *line, s *calc.Session, line string, res *calc.Result) (err error) {
+	defer h.end(g, l)
+	*res, err = evalContext(s, ctx, line)
+	return err
+}
+
+// evalContext is calc.Session.EvalContext, called through a variable so that it is not
+// inlined here: inlined into another package, its Result moved to the heap (escape
+// analysis does not see through the generic function it calls from outside calc), an
+// allocation a line.
+var evalContext = (*calc.Session).EvalContext
 
 // EvalAppend is Eval for a transport that reads and writes bytes: it evaluates line as
 // Eval does (the same slots, gate and metrics) through calc.Session.EvalAppend, which
