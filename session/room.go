@@ -777,7 +777,7 @@ func (s *Session) LeaveRoom() {
 // withRoomsHelp adds the room commands to the reply to help alone, where rooms are.
 func withRoomsHelp(line string, res calc.Result) calc.Result {
 	if asksHelp(line) {
-		res.Display = string(appendRoomsHelp([]byte(res.Display)))
+		res.Display += roomsHelp
 	}
 	return res
 }
@@ -788,8 +788,8 @@ func asksHelp(line string) bool {
 	return strings.EqualFold(strings.TrimSpace(word), "help")
 }
 
-// appendRoomsHelp appends what the reply to help says of rooms.
-func appendRoomsHelp(reply []byte) []byte { return append(append(reply, "; "...), rooms.HelpText...) }
+// roomsHelp is what the reply to help says of rooms, after the calculator's help.
+const roomsHelp = "; " + rooms.HelpText
 
 // errPrivate carries the answer of a line that is not an event (help, vars): the member is
 // answered privately.

@@ -342,7 +342,7 @@ func (s *Session) EvalAppend(dst, line []byte) (out []byte, kind Kind, err error
 	case ck == calc.KindNone:
 		return dst, Silent, nil
 	case ck == calc.KindText && s.sink != nil && asksHelp(string(line)): // a command: rare
-		out = appendRoomsHelp(out)
+		out = append(out, roomsHelp...)
 	}
 	return out, Answer, nil
 }

@@ -58,24 +58,25 @@ func (e writeError) Unwrap() error { return e.err }
 // (begin, then serve; one at a time) touches its fields, except mu and what mu guards,
 // which Shutdown uses to wake it.
 type conn struct {
-	srv  *Server
-	rwc  net.Conn
-	sess session.Session
-	out  session.Outbox[string] // the replies, into w
+	srv      *Server
+	rwc      net.Conn
+	sess     session.Session
+	out      session.Outbox[string] // the replies, into w
+	w        replyWriter            // writes to rwc
+	in       lineBuffer             // its size bounds a line
+	raw      syscall.RawConn
+	readFn   func(fd uintptr) bool // c.readOnce, for raw.Read
+	rn       int                   // what readOnce read
+	rerr     error
+	idleWait bool      // the wait for input may be long: give the read buffer back meanwhile
+	scanned  int       // bytes at the start of the read buffer known to hold no newline
+	idleAt   time.Time // when the wait for input in progress times out
+	draining bool      // shutdown noticed: read only input that has already arrived
+	watch    peer.Busy // watches for the client leaving while a long line runs
+
 	// answerBuf holds the reply the calculator appends (see answer) until it is copied to
 	// the writer: a typical reply fits, a longer one is appended to a buffer of its own.
 	answerBuf [64]byte
-	w         replyWriter // writes to rwc
-	in        lineBuffer  // its size bounds a line
-	raw       syscall.RawConn
-	readFn    func(fd uintptr) bool // c.readOnce, for raw.Read
-	rn        int                   // what readOnce read
-	rerr      error
-	idleWait  bool      // the wait for input may be long: give the read buffer back meanwhile
-	scanned   int       // bytes at the start of the read buffer known to hold no newline
-	idleAt    time.Time // when the wait for input in progress times out
-	draining  bool      // shutdown noticed: read only input that has already arrived
-	watch     peer.Busy // watches for the client leaving while a long line runs
 
 	mu       sync.Mutex
 	shutdown bool // Shutdown asked this session to finish
