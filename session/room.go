@@ -515,9 +515,16 @@ func (s *Session) TakesRoomLine(line string) bool {
 	return ok
 }
 
+// MayTakeRoomLine is the quick part of TakesRoomLine, for a transport that holds the line
+// as bytes: false means RoomLine would not handle line, found without a string made of it
+// (owner goroutine).
+func (s *Session) MayTakeRoomLine(line []byte) bool {
+	return s.sink != nil && (s.InRoom() || mayBeCommand(line))
+}
+
 // mayBeCommand is a quick look at the first letter, so that a private session's lines
 // (nearly all of which are not commands) skip rooms.ParseCommand.
-func mayBeCommand(line string) bool {
+func mayBeCommand[L string | []byte](line L) bool {
 	i := 0
 	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
 		i++
@@ -794,12 +801,20 @@ func (s *Session) LeaveRoom() {
 
 // withRoomsHelp adds the room commands to the reply to help alone, where rooms are.
 func withRoomsHelp(line string, res calc.Result) calc.Result {
-	word, _, _ := strings.Cut(line, "#")
-	if strings.EqualFold(strings.TrimSpace(word), "help") {
-		res.Display += "; " + rooms.HelpText
+	if asksHelp(line) {
+		res.Display += roomsHelp
 	}
 	return res
 }
+
+// asksHelp reports whether line is the command help.
+func asksHelp(line string) bool {
+	word, _, _ := strings.Cut(line, "#")
+	return strings.EqualFold(strings.TrimSpace(word), "help")
+}
+
+// roomsHelp is what the reply to help says of rooms, after the calculator's help.
+const roomsHelp = "; " + rooms.HelpText
 
 // errPrivate carries the answer of a line that is not an event (help, vars): the member is
 // answered privately.
