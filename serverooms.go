@@ -25,7 +25,11 @@ type roomService struct {
 }
 
 func startRooms(node *cluster.Node, log *slog.Logger, limits calc.Limits, roomLimits rooms.Limits) (*roomService, error) {
-	d := session.NewRooms(nil, rooms.RoomConfig{Limits: limits}, roomLimits)
+	cfg := rooms.RoomConfig{Limits: limits}
+	if node.Alone() { // -room-ttl 0 forgets an empty room at once, not after presence's wait
+		cfg.ExpiryQuiet = -1
+	}
+	d := session.NewRooms(nil, cfg, roomLimits)
 	members, err := cluster.NewRoomMembers(node, d.RemoteChanged)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"wscalc/rooms"
 )
 
 // Rooms in the server: two nc clients in one room, GET /api/rooms/NAME and the rooms'
@@ -66,6 +68,36 @@ func TestRunServesRooms(t *testing.T) {
 	alice.c.Close()
 	assert.Equal(t, "# alice left lab (1 member)", read(bob))
 	bob.c.Close()
+	client.CloseIdleConnections()
+	require.NoError(t, r.stop(t))
+}
+
+// A lone instance (no route, no NATS port: nobody else can join its rooms) forgets an
+// empty room as soon as its TTL ends: with -room-ttl 0, at once, without the wait for
+// other instances' presence that a cluster needs (rooms.DefaultExpiryQuiet, 10 s).
+func TestLoneInstanceForgetsAnEmptyRoomAtOnce(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	captureStderr(t)
+	r := startRun(t, 2, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0", "-room-ttl", "0")
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	require.Eventually(t, func() bool { return httpStatus(t, client, "http://"+r.httpAddr+"/readyz") == http.StatusOK },
+		20*time.Second, 5*time.Millisecond)
+	c, err := net.Dial("tcp", r.tcpAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+	in := bufio.NewReader(c)
+	for _, line := range []string{"join lab", "x = 5", "leave"} {
+		_, err := c.Write([]byte(line + "\n"))
+		require.NoError(t, err)
+		_, err = in.ReadString('\n')
+		require.NoError(t, err)
+	}
+	url := "http://" + r.httpAddr + "/api/rooms/lab"
+	require.Eventually(t, func() bool { return httpStatus(t, client, url) == http.StatusNotFound },
+		rooms.DefaultExpiryQuiet/2, 10*time.Millisecond, "the empty room was kept")
+	c.Close()
 	client.CloseIdleConnections()
 	require.NoError(t, r.stop(t))
 }

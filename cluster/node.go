@@ -422,6 +422,11 @@ func (n *Node) ClientURL() string {
 	return n.srv.ClientURL()
 }
 
+// Alone reports whether no other instance can share this node's NATS: an embedded server
+// with neither a route nor a client port. Rooms then need not wait for presence from
+// elsewhere before forgetting an empty room.
+func (n *Node) Alone() bool { return n.srv != nil && n.ClientURL() == "" }
+
 // Close stops the readiness checks, drains the client connection and waits for its close
 // callback (so no callback of a subscription runs afterwards), then shuts the embedded
 // server down and waits for its goroutines. Close the users of Conn (Presence) first.

@@ -58,6 +58,9 @@ func TestEmbeddedSingle(t *testing.T) {
 	if !n.Ready() {
 		t.Error("Ready() = false after WaitReady")
 	}
+	if !n.Alone() {
+		t.Error("Alone() = false for an embedded server without ports")
+	}
 	roundTrip(t, n, n)
 	createStream(t, n, "single")
 	dir := n.tempDir
@@ -190,6 +193,9 @@ func TestExternalURL(t *testing.T) {
 	waitReady(t, host, user)
 	if got := user.Mode(); got != "external "+url {
 		t.Errorf("Mode() = %q, want %q (no credentials)", got, "external "+url)
+	}
+	if host.Alone() || user.Alone() {
+		t.Errorf("Alone() = %v, %v; want false: they share the host's NATS", host.Alone(), user.Alone())
 	}
 	if user.Replicas() != 1 || user.Storage() != jetstream.FileStorage || user.ClientURL() != "" {
 		t.Errorf("Replicas, Storage, ClientURL = %d, %v, %q; want 1, file, none", user.Replicas(), user.Storage(), user.ClientURL())

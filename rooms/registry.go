@@ -71,6 +71,7 @@ func NewRegistry(log *Log, cfg RoomConfig, limits Limits, members func(room stri
 		if g.quiet == 0 {
 			g.quiet = DefaultExpiryQuiet
 		}
+		g.quiet = max(g.quiet, 0)
 	}
 	return g
 }

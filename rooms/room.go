@@ -73,7 +73,8 @@ type RoomConfig struct {
 	// (see yield): 20 ms when 0, no turns when negative.
 	TurnPause time.Duration
 	// ExpiryQuiet is how long an expiry waits for presence before forgetting an empty room
-	// when members are counted across a cluster (DefaultExpiryQuiet when 0; registry.go).
+	// when members are counted across a cluster (DefaultExpiryQuiet when 0, none when
+	// negative: an instance that no other can join; registry.go).
 	ExpiryQuiet time.Duration
 }
 
