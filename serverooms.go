@@ -52,6 +52,11 @@ func (r *roomService) open(ctx context.Context, node *cluster.Node, log *slog.Lo
 			r.log = l
 			r.rooms.Open(l)
 			r.opened.Store(true)
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := r.rooms.Registry().AdoptRooms(actx); err != nil {
+				log.Warn("the rooms kept in the log will not expire until a member leaves them", "err", err)
+			}
+			cancel()
 			return
 		}
 		log.Warn("room log not available yet", "err", err)

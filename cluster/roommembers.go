@@ -20,6 +20,11 @@ type roomMembersMsg struct {
 	Boot     string                    `json:"boot"`
 	Rooms    map[string][]rooms.Member `json:"rooms,omitempty"`
 	Bye      bool                      `json:"bye,omitempty"`
+	// Summary: Rooms left out, as no other instance was known to the sender (a lone
+	// instance's heartbeat would otherwise encode all its members every 2 s for nobody);
+	// a receiver that knows the sender keeps its rooms, one that does not answers with its
+	// own, and the sender, now knowing it, publishes them in full.
+	Summary bool `json:"summary,omitempty"`
 }
 
 type roomPeer struct {
@@ -41,6 +46,7 @@ type RoomMembers struct {
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
+	changes  chan struct{} // Set asks the loop to publish (buffered: one pending is enough)
 
 	mu    sync.Mutex
 	local map[string][]rooms.Member
@@ -61,7 +67,7 @@ func NewRoomMembersOn(nc *nats.Conn, instance string, changed func(room string, 
 
 func newRoomMembers(nc *nats.Conn, instance string, changed func(string, []rooms.Member, []rooms.Member), t presenceTimings) (*RoomMembers, error) {
 	r := &RoomMembers{nc: nc, instance: instance, boot: nuid.Next(), timings: t, changed: changed,
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), changes: make(chan struct{}, 1),
 		local: map[string][]rooms.Member{}, peers: map[string]*roomPeer{}}
 	sub, err := nc.Subscribe(roomMembersSubject+".>", r.receive)
 	if err != nil {
@@ -73,7 +79,10 @@ func newRoomMembers(nc *nats.Conn, instance string, changed func(string, []rooms
 	return r, nil
 }
 
-// Set records this instance's members of room (none: it has none here) and publishes.
+// Set records this instance's members of room (none: it has none here); they are
+// published at most 4 times a second (each message holds all of this instance's rooms, so
+// publishing on every join made n joins cost O(n²)), and not at all while no other
+// instance is known (a new one says hello and is answered, see receive).
 func (r *RoomMembers) Set(room string, members []rooms.Member) {
 	r.mu.Lock()
 	if len(members) == 0 {
@@ -82,7 +91,10 @@ func (r *RoomMembers) Set(room string, members []rooms.Member) {
 		r.local[room] = members
 	}
 	r.mu.Unlock()
-	r.publish(false)
+	select {
+	case r.changes <- struct{}{}:
+	default:
+	}
 }
 
 // Members returns the room's members on the other instances.
@@ -116,21 +128,48 @@ func (r *RoomMembers) loop() {
 	defer close(r.done)
 	tick := time.NewTicker(r.timings.heartbeat)
 	defer tick.Stop()
+	var last time.Time           // the last publish
+	var pending <-chan time.Time // a change waits for minInterval to pass
+	changes := r.changes
 	for {
 		select {
 		case <-r.stop:
 			return
 		case now := <-tick.C:
 			r.publish(false)
+			last = now
 			r.sweep(now)
+		case <-changes:
+			if wait := r.timings.minInterval - time.Since(last); wait > 0 {
+				pending, changes = time.After(wait), nil
+				continue
+			}
+			last = r.publishChange()
+		case <-pending:
+			pending, changes = nil, r.changes
+			last = r.publishChange()
 		}
 	}
+}
+
+// publishChange publishes this instance's members after a change, if another instance
+// is there to hear it, and returns the time it did (or the zero time).
+func (r *RoomMembers) publishChange() time.Time {
+	r.mu.Lock()
+	alone := len(r.peers) == 0
+	r.mu.Unlock()
+	if alone {
+		return time.Time{}
+	}
+	r.publish(false)
+	return time.Now()
 }
 
 func (r *RoomMembers) publish(bye bool) {
 	m := roomMembersMsg{Instance: r.instance, Boot: r.boot, Bye: bye}
 	r.mu.Lock()
-	if !bye {
+	m.Summary = !bye && len(r.peers) == 0
+	if !bye && !m.Summary {
 		m.Rooms = make(map[string][]rooms.Member, len(r.local))
 		for room, list := range r.local {
 			m.Rooms[room] = list
@@ -144,6 +183,9 @@ func (r *RoomMembers) publish(bye bool) {
 }
 
 func (r *RoomMembers) receive(msg *nats.Msg) {
+	if msg.Subject == roomMembersSubject+"."+r.instance {
+		return // its own: not decoded (it holds all its rooms)
+	}
 	var m roomMembersMsg
 	if json.Unmarshal(msg.Data, &m) != nil || m.Boot == r.boot {
 		return
@@ -154,6 +196,10 @@ func (r *RoomMembers) receive(msg *nats.Msg) {
 	if old != nil {
 		before = old.rooms
 	}
+	known := old != nil && old.boot == m.Boot
+	if m.Summary && known {
+		m.Rooms = old.rooms
+	}
 	if m.Bye {
 		delete(r.peers, m.Instance)
 		m.Rooms = nil
@@ -163,7 +209,7 @@ func (r *RoomMembers) receive(msg *nats.Msg) {
 	}
 	changes := r.diffLocked(m.Instance, before, m.Rooms)
 	r.mu.Unlock()
-	if old == nil && !m.Bye {
+	if !known && !m.Bye {
 		r.publish(false) // a new instance: tell it this one's members without waiting for a heartbeat
 	}
 	changes()

@@ -15,7 +15,10 @@
 //     after it), or the room started afresh; turns.go: how replicas writing at once take
 //     turns, so that none runs out of attempts.
 //   - registry.go: Registry, this instance's rooms: one replica per room shared by its
-//     members here, the rooms and members limits, and the expiry of empty rooms.
+//     members here, the rooms and members limits, and the expiry of empty rooms (by every
+//     instance that sees a room empty, so also of rooms whose instance died); expiry.go:
+//     how the log decides between an expiry and a join (touch and end marks), so that a
+//     room is never forgotten under a member.
 //
 // Membership, presence and the transports' messages are not here: the session layer
 // drives a Room.

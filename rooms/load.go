@@ -15,6 +15,7 @@ type loaded struct {
 	history   []Event
 	histBytes int
 	logBytes  int
+	started   bool // the load started the room's epoch: pos is its start mark
 }
 
 // load reads the room from the log: its epoch, its latest snapshot, and the events after.
@@ -41,7 +42,9 @@ func (r *Room) load(ctx context.Context) (loaded, error) {
 		if err != nil {
 			return loaded{}, err
 		}
-		return fresh(pos, all, r.cfg.Limits), nil
+		l = fresh(pos, all, r.cfg.Limits)
+		l.started = true
+		return l, nil
 	}
 	return loaded{}, ErrUnavailable
 }
@@ -49,13 +52,13 @@ func (r *Room) load(ctx context.Context) (loaded, error) {
 // replay builds the room's replica from the messages on its subject (all, of every epoch)
 // and the snapshot of the last epoch; ok is false when the room must start afresh.
 func replay(ctx context.Context, log *Log, room string, limits calc.Limits, all []Event) (l loaded, ok bool, err error) {
-	if len(all) == 0 {
+	if len(all) == 0 || all[len(all)-1].Mark == markEnd { // no log, or an expired one
 		return loaded{}, false, nil
 	}
 	epoch := all[len(all)-1].Epoch
-	var events []Event // the epoch's, start mark aside
+	var events []Event // the epoch's, start mark and marks aside
 	for _, ev := range all {
-		if ev.Epoch == epoch && ev.Seq > 0 {
+		if ev.Epoch == epoch && ev.Seq > 0 && ev.Mark == "" {
 			events = append(events, ev)
 		}
 	}
@@ -66,7 +69,7 @@ func replay(ctx context.Context, log *Log, room string, limits calc.Limits, all 
 	if !found {
 		snap = Snapshot{Epoch: epoch}
 	}
-	if !continues(snap.Seq, events) {
+	if !continues(snap.Seq, all[len(all)-1].Seq, events) {
 		return loaded{}, false, nil
 	}
 	l = fresh(Position{Epoch: epoch, Seq: snap.Seq, streamSeq: all[len(all)-1].streamSeq}, all, limits)
@@ -99,18 +102,19 @@ func fresh(pos Position, all []Event, limits calc.Limits) loaded {
 }
 
 // continues reports whether events (of one epoch, in log order) hold every event after
-// the snapshot at seq, and nothing is missing between them.
-func continues(seq uint64, events []Event) bool {
+// the snapshot at seq up to last, the epoch's last seq (as the room's last message, an
+// event or a mark, tells it), and nothing is missing between them.
+func continues(seq, last uint64, events []Event) bool {
 	if len(events) == 0 {
-		return seq == 0
+		return seq == last
 	}
 	for i := 1; i < len(events); i++ {
 		if events[i].Seq != events[i-1].Seq+1 {
 			return false
 		}
 	}
-	first, last := events[0].Seq, events[len(events)-1].Seq
-	return first <= seq+1 && seq <= last
+	first, end := events[0].Seq, events[len(events)-1].Seq
+	return first <= seq+1 && seq <= end && end == last
 }
 
 // Peek reads a room from the log without creating it or keeping it alive (GET

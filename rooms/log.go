@@ -46,6 +46,9 @@ type Event struct {
 	// Writer tells the replica that stored the event (random, per Room): a replica knows
 	// its own events from the others'.
 	Writer string `json:"writer,omitempty"`
+	// Mark is set on the messages that are not events: markTouch and markEnd (expiry.go),
+	// which carry the epoch and seq of the last event before them.
+	Mark string `json:"mark,omitempty"`
 
 	streamSeq uint64 // where the log stored it
 	size      int    // its bytes in the log, for the history's byte limit
@@ -410,6 +413,9 @@ func (l *Log) Exists(ctx context.Context, room string) (at Position, ok bool, er
 	ev, err := decodeEvent(last.Data, last.Sequence)
 	if err != nil {
 		return Position{}, false, err
+	}
+	if ev.Mark == markEnd {
+		return Position{}, false, nil
 	}
 	return Position{Epoch: ev.Epoch, Seq: ev.Seq, streamSeq: ev.streamSeq}, true, nil
 }

@@ -72,6 +72,9 @@ type RoomConfig struct {
 	// TurnPause caps how long an instance waits for the others' turns in a contended room
 	// (see yield): 20 ms when 0, no turns when negative.
 	TurnPause time.Duration
+	// ExpiryQuiet is how long an expiry waits for presence before forgetting an empty room
+	// when members are counted across a cluster (DefaultExpiryQuiet when 0; registry.go).
+	ExpiryQuiet time.Duration
 }
 
 // Room is this instance's replica of a room: the room's state at the last event it
@@ -103,6 +106,9 @@ type Room struct {
 	others  map[string]*writerTimes
 	changed chan struct{} // closed when pos or broken changes
 	ready   bool          // loaded: events offered before are read again by pull
+	// startedAt is the log's sequence of the start mark this replica stored, if it
+	// started the room's epoch (see touch).
+	startedAt uint64
 
 	ctx       context.Context // ended by Close: a reload in flight stops
 	cancel    context.CancelFunc
@@ -325,6 +331,8 @@ func (r *Room) receive(msg jetstream.Msg) {
 func (r *Room) offerLocked(ev Event) {
 	switch {
 	case !r.ready || ev.streamSeq <= r.pos.streamSeq:
+	case ev.Mark != "":
+		r.markLocked(ev)
 	case ev.Epoch == r.pos.Epoch && ev.Seq == r.pos.Seq+1:
 		if ev.Writer != r.writer {
 			r.writerLocked(ev.Writer).stored = time.Now()
@@ -479,5 +487,8 @@ func (r *Room) installLocked(l loaded) {
 	r.pos, r.replica, r.state = l.pos, l.replica, l.state
 	r.history, r.histBytes, r.logBytes = l.history, l.histBytes, l.logBytes
 	r.broken, r.ready = nil, true
+	if l.started {
+		r.startedAt = l.pos.streamSeq
+	}
 	r.signalLocked()
 }

@@ -52,20 +52,63 @@ func (h *Scheduler) Attach(s *calc.Session) {
 // it stops when ctx ends (the connection is gone, the request cancelled, the server
 // closing), returning ctx.Err(). Blank lines and commands are not recorded as expressions.
 func (h *Scheduler) Eval(ctx context.Context, t presence.Transport, s *calc.Session, line string) (res calc.Result, err error) {
+	g := h.gateOf(s)
+	l, err := h.begin(ctx, g)
+	if err == nil {
+		err = h.evalIn(ctx, g, l, s, line, &res)
+	}
+	h.record(t, res.Kind, err, s.LastDuration())
+	return res, err
+}
+
+// evalIn evaluates line in the slot l that begin gave, into res, and releases the slot,
+// even if the evaluation panics.
+func (h *Scheduler) evalIn(ctx context.Context, g *sessionGate, l *line, s *calc.Session, line string, res *calc.Result) (err error) {
+	defer h.end(g, l)
+	*res, err = evalContext(s, ctx, line)
+	return err
+}
+
+// evalContext is calc.Session.EvalContext, called through a variable so that it is not
+// inlined here: inlined into another package, its Result moved to the heap (escape
+// analysis does not see through the generic function it calls from outside calc), an
+// allocation a line.
+var evalContext = (*calc.Session).EvalContext
+
+// EvalAppend is Eval for a transport that reads and writes bytes: it evaluates line as
+// Eval does (the same slots, gate and metrics) through calc.Session.EvalAppend, which
+// appends the reply line to dst (nothing for KindNone; on error out is dst as it was).
+// Neither the line nor the reply is made a string: a typical line allocates nothing.
+func (h *Scheduler) EvalAppend(ctx context.Context, t presence.Transport, s *calc.Session, dst, line []byte) (out []byte, kind calc.Kind, err error) {
+	g := h.gateOf(s)
+	out = dst
+	l, err := h.begin(ctx, g)
+	if err == nil {
+		func() {
+			defer h.end(g, l) // released even if the evaluation panics
+			out, kind, err = s.EvalAppend(ctx, dst, line)
+		}()
+	}
+	h.record(t, kind, err, s.LastDuration())
+	return out, kind, err
+}
+
+// gateOf is the part of s's gate that is this scheduler's, attaching s if it has no gate;
+// nil for a session whose gate is another's.
+func (h *Scheduler) gateOf(s *calc.Session) *sessionGate {
 	if s.Gate == nil {
 		h.Attach(s)
 	}
-	var sg *sessionGate
 	if g, ok := s.Gate.(*gate); ok && g.h == h {
-		sg = &g.sessionGate
+		return &g.sessionGate
 	}
-	if werr := h.run(ctx, sg, func() { res, err = s.EvalContext(ctx, line) }); werr != nil {
-		err = werr
-	}
-	var refusal string
+	return nil
+}
+
+// refusalOf is the reason a limit refused a line with err, or "" for no refusal.
+func refusalOf(err error) string {
 	if ce, ok := err.(*calc.Error); ok { // calc returns its errors unwrapped; errors.As would allocate
-		refusal = ce.Refusal
+		return ce.Refusal
 	}
-	h.record(t, res, err, s.LastDuration(), refusal)
-	return res, err
+	return ""
 }

@@ -41,10 +41,13 @@ func (g *sessionGate) heavy(ctx context.Context, deadline time.Time, acct *accou
 	return release, nil
 }
 
-// run runs one line's evaluation fn in a light slot, for the session of gate g (nil: a
-// session whose gate is not this scheduler's, which cannot go heavy through it). Whatever slot the
-// line holds when fn returns, or panics, is released.
-func (h *Scheduler) run(ctx context.Context, g *sessionGate, fn func()) error {
+// begin takes a light slot for one line of the session of gate g (nil: a session whose
+// gate is not this scheduler's, which cannot go heavy through it). The caller must call
+// end with the line it returns however the evaluation ends, panics included (defer it):
+// whatever slot the line holds then is released. Two calls rather than one taking the
+// evaluation as a closure: the closure's captured results escaped to the heap, an
+// allocation a line.
+func (h *Scheduler) begin(ctx context.Context, g *sessionGate) (*line, error) {
 	var l *line
 	if g != nil {
 		l = &g.cur
@@ -52,15 +55,20 @@ func (h *Scheduler) run(ctx context.Context, g *sessionGate, fn func()) error {
 		l = new(line) // a session that is not this scheduler's: Scheduler.Eval always has g
 	}
 	if err := h.slots.begin(ctx, l); err != nil {
-		return err
+		return nil, err
 	}
-	defer l.end()
 	if g != nil {
 		g.line = l
-		defer func() { g.line = nil }()
 	}
-	fn()
-	return nil
+	return l, nil
+}
+
+// end releases what begin's line l still holds.
+func (h *Scheduler) end(g *sessionGate, l *line) {
+	if g != nil {
+		g.line = nil
+	}
+	l.end()
 }
 
 // memoryHigh reports whether the server's retained memory has reached the refusal

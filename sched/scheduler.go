@@ -14,7 +14,7 @@ import (
 // Scheduler runs the lines of every session of a server: it is safe for concurrent use.
 // Create it with New.
 type Scheduler struct {
-	bound map[presence.Transport]*metrics.Bound // read-only after New
+	bound []transportMetrics // read-only after New
 
 	slots       *slots
 	maxMemory   int64 // ≤ 0: no cap
@@ -55,9 +55,9 @@ func New(opts Options) *Scheduler {
 	if heavy <= 0 {
 		heavy = max(1, light/2)
 	}
-	bound := make(map[presence.Transport]*metrics.Bound)
+	bound := make([]transportMetrics, 0, len(presence.Transports))
 	for _, t := range presence.Transports {
-		bound[t] = opts.Metrics.Transport(string(t))
+		bound = append(bound, transportMetrics{t, opts.Metrics.Transport(string(t))})
 	}
 	h := &Scheduler{
 		bound:       bound,
@@ -82,19 +82,43 @@ func New(opts Options) *Scheduler {
 // stands for), or a negative number for none: for the server's start-up log.
 func (h *Scheduler) MaxMemory() int64 { return h.maxMemory }
 
+// transportMetrics are the metrics of one transport's lines.
+type transportMetrics struct {
+	t presence.Transport
+	b *metrics.Bound
+}
+
+// boundOf returns the metrics of transport t's lines. A scan of three, not a map: hashing
+// the name was a third of recording a line.
+func (h *Scheduler) boundOf(t presence.Transport) *metrics.Bound {
+	for i := range h.bound {
+		if h.bound[i].t == t {
+			return h.bound[i].b
+		}
+	}
+	return nil
+}
+
 // record counts one line's outcome on transport t: nothing for blank lines, commands and
 // quit; cancelled when its context ended first (err is ctx.Err(), as calc returns it);
 // refused, with its reason (a calc.Error's Refusal), when a limit refused it; otherwise ok
-// or error. Evaluated and refused lines are timed with the evaluation's duration d.
-func (h *Scheduler) record(t presence.Transport, res calc.Result, err error, d time.Duration, refusal string) {
-	b := h.bound[t]
+// or error. Evaluated and refused lines are timed with the evaluation's duration d. kind
+// is the result's Kind when err is nil.
+func (h *Scheduler) record(t presence.Transport, kind calc.Kind, err error, d time.Duration) {
+	b := h.boundOf(t)
 	switch {
-	case errors.Is(err, calc.ErrQuit), err == nil && (res.Kind == calc.KindNone || res.Kind == calc.KindText):
+	case err == nil: // the common case first: no error to compare
+		if kind != calc.KindNone && kind != calc.KindText {
+			b.Evaluated(true, d)
+		}
+	case errors.Is(err, calc.ErrQuit):
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		b.Cancelled()
-	case err != nil && refusal != "":
-		b.Refused(refusal, d)
 	default:
-		b.Evaluated(err == nil, d)
+		if refusal := refusalOf(err); refusal != "" {
+			b.Refused(refusal, d)
+		} else {
+			b.Evaluated(false, d)
+		}
 	}
 }

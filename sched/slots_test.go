@@ -34,7 +34,7 @@ type state struct{ light, heavyFree, waiting int }
 func (s *slots) state() state {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return state{len(s.light), s.heavyFree, len(s.waiters)}
+	return state{int(s.light.used.Load()), s.heavyFree, len(s.waiters)}
 }
 
 // within runs f and fails the test if it has not returned within patience.
@@ -318,6 +318,43 @@ func TestSharedAccountsAreForgottenWithTheirKey(t *testing.T) {
 func TestDefaultSchedulerSizes(t *testing.T) {
 	h := New(Options{MaxMemory: -1})
 	n := runtime.GOMAXPROCS(0)
-	assert.Equal(t, n, cap(h.slots.light))
+	assert.Equal(t, int32(n), h.slots.light.max)
 	assert.Equal(t, max(1, n/2), h.slots.state().heavyFree)
+}
+
+// TestLightSlotsUnderContention takes and gives the light slots from many goroutines, some
+// giving up while they wait: never more lines in than slots, and every slot back at the end.
+func TestLightSlotsUnderContention(t *testing.T) {
+	for _, n := range []int{1, 2, 3} {
+		ls := &lightSlots{max: int32(n)}
+		var in, most atomic.Int32
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Go(func() {
+				for i := range 300 {
+					ctx, cancel := context.WithCancel(context.Background())
+					switch (g + i) % 7 {
+					case 0:
+						cancel() // gives up at once, unless a slot is free
+					case 1:
+						ctx, cancel = context.WithTimeout(ctx, 20*time.Microsecond) // gives up while waiting
+					}
+					if ls.take(ctx) == nil {
+						cur := in.Add(1)
+						for m := most.Load(); cur > m && !most.CompareAndSwap(m, cur); m = most.Load() {
+						}
+						runtime.Gosched()
+						in.Add(-1)
+						ls.give()
+					}
+					cancel()
+				}
+			})
+		}
+		wg.Wait()
+		assert.LessOrEqual(t, most.Load(), int32(n), "lines in at once, %d slots", n)
+		assert.Zero(t, ls.used.Load(), "every slot given back")
+		assert.Zero(t, ls.waiting.Load())
+		assert.Empty(t, ls.queue)
+	}
 }

@@ -21,8 +21,9 @@ import (
 //
 // The zero Outbox is not usable; Init it.
 type Outbox[M any] struct {
-	write func(M) error
-	push  *pusher[M] // nil for a session without pushes: an idle line-protocol session does not carry their state
+	write      func(M) error
+	writeBytes func([]byte) error // SendBytes's writer; nil: the transport sends no bytes
+	push       *pusher[M]         // nil for a session without pushes: an idle line-protocol session does not carry their state
 
 	mu  sync.Mutex // held while writing: one writer
 	err error      // the first failed write; every later Send fails with it
@@ -78,6 +79,22 @@ func (o *Outbox[M]) Send(m M) error {
 	defer o.mu.Unlock()
 	if o.err == nil {
 		o.err = o.write(m)
+	}
+	return o.err
+}
+
+// SetBytesWriter sets the writer of SendBytes, for a transport whose replies may come as
+// bytes (a line the calculator appended to a buffer): write must be done with its argument
+// when it returns (copy it), as the caller reuses it.
+func (o *Outbox[M]) SetBytesWriter(write func([]byte) error) { o.writeBytes = write }
+
+// SendBytes is Send for a message held as bytes, written by the SetBytesWriter writer in
+// the same order as Send's: no string is made of it.
+func (o *Outbox[M]) SendBytes(m []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err == nil {
+		o.err = o.writeBytes(m)
 	}
 	return o.err
 }

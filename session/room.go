@@ -49,6 +49,15 @@ func (d *Rooms) SetRemote(r RemoteMembers) { d.remote = r }
 // RemoteChanged tells the members here that a room's members elsewhere went from before
 // to after: joined, left (or dropped with their instance), renamed.
 func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
+	if d.remoteChanged(room, before, after) {
+		if g := d.Registry(); g != nil {
+			g.Emptied(room) // whichever instance they were on, this one counts the TTL down too
+		}
+	}
+}
+
+// remoteChanged is RemoteChanged under the lock; emptied: the room has no member left.
+func (d *Rooms) remoteChanged(room string, before, after []rooms.Member) (emptied bool) {
 	old := make(map[string]rooms.Member, len(before))
 	for _, m := range before {
 		old[m.ID] = m
@@ -76,6 +85,7 @@ func (d *Rooms) RemoteChanged(room string, before, after []rooms.Member) {
 	for o := range d.members[room] {
 		o.sink.MembersChanged()
 	}
+	return len(before) > 0 && n == 0
 }
 
 // membersChangedLocked forgets room's members message: its members changed.
@@ -144,7 +154,11 @@ func NewRooms(log *rooms.Log, cfg rooms.RoomConfig, limits rooms.Limits) *Rooms 
 // Open makes rooms available on the room log (once; a server opens it when its cluster
 // node is ready).
 func (d *Rooms) Open(log *rooms.Log) {
-	g := rooms.NewRegistry(log, d.cfg, d.limits, d.Count)
+	var count func(string) int // alone: the registry counts its own members
+	if d.remote != nil {
+		count = d.Count
+	}
+	g := rooms.NewRegistry(log, d.cfg, d.limits, count)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.registry == nil {
@@ -501,9 +515,16 @@ func (s *Session) TakesRoomLine(line string) bool {
 	return ok
 }
 
+// MayTakeRoomLine is the quick part of TakesRoomLine, for a transport that holds the line
+// as bytes: false means RoomLine would not handle line, found without a string made of it
+// (owner goroutine).
+func (s *Session) MayTakeRoomLine(line []byte) bool {
+	return s.sink != nil && (s.InRoom() || mayBeCommand(line))
+}
+
 // mayBeCommand is a quick look at the first letter, so that a private session's lines
 // (nearly all of which are not commands) skip rooms.ParseCommand.
-func mayBeCommand(line string) bool {
+func mayBeCommand[L string | []byte](line L) bool {
 	i := 0
 	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
 		i++
@@ -780,12 +801,20 @@ func (s *Session) LeaveRoom() {
 
 // withRoomsHelp adds the room commands to the reply to help alone, where rooms are.
 func withRoomsHelp(line string, res calc.Result) calc.Result {
-	word, _, _ := strings.Cut(line, "#")
-	if strings.EqualFold(strings.TrimSpace(word), "help") {
-		res.Display += "; " + rooms.HelpText
+	if asksHelp(line) {
+		res.Display += roomsHelp
 	}
 	return res
 }
+
+// asksHelp reports whether line is the command help.
+func asksHelp(line string) bool {
+	word, _, _ := strings.Cut(line, "#")
+	return strings.EqualFold(strings.TrimSpace(word), "help")
+}
+
+// roomsHelp is what the reply to help says of rooms, after the calculator's help.
+const roomsHelp = "; " + rooms.HelpText
 
 // errPrivate carries the answer of a line that is not an event (help, vars): the member is
 // answered privately.
@@ -805,6 +834,9 @@ func (s *Session) roomLine(m *member, line string, req any) (quit bool) {
 	m.pending, m.req, m.replied = true, req, false
 	m.mu.Unlock()
 	_, err := m.room.Evaluate(s.ctx, rooms.Member{ID: s.id, Nick: m.nickNow()}, line, &s.calc, s.evalInRoom)
+	// The room's state lives in its replica: the copy Evaluate gave the member's session
+	// (ShareState, made again for each line) is not kept per member while it idles.
+	s.calc.Restore(calc.State{})
 	if err == nil {
 		s.cfg.Rooms.events.Add(1)
 	}

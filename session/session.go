@@ -317,16 +317,44 @@ type Outcome struct {
 func (s *Session) Eval(line string) Outcome {
 	res, err := s.cfg.Sched.Eval(s.ctx, s.cfg.Transport, &s.calc, line)
 	switch {
-	case errors.Is(err, calc.ErrQuit):
-		return Outcome{Kind: Quit}
-	case errors.Is(err, context.Canceled):
-		return Outcome{Kind: Gone, Err: err}
 	case err != nil:
-		return Outcome{Kind: Failed, Err: err}
+		kind, err := failure(err)
+		return Outcome{Kind: kind, Err: err}
 	case res.Kind == calc.KindNone:
 		return Outcome{Kind: Silent, Result: res}
 	case res.Kind == calc.KindText && s.sink != nil:
 		res = withRoomsHelp(line, res)
 	}
 	return Outcome{Kind: Answer, Result: res}
+}
+
+// EvalAppend is Eval for a transport that reads and writes bytes: it evaluates line as
+// Eval does and, for Answer, appends the reply line (what Outcome.Result.Display holds
+// from Eval) to dst; for the other kinds out is dst as it was. The line is not made a
+// string, nor is the reply: a typical line allocates nothing. err is the error of Failed
+// and Gone (Outcome.Err).
+func (s *Session) EvalAppend(dst, line []byte) (out []byte, kind Kind, err error) {
+	out, ck, err := s.cfg.Sched.EvalAppend(s.ctx, s.cfg.Transport, &s.calc, dst, line)
+	switch {
+	case err != nil:
+		kind, err = failure(err)
+		return dst, kind, err
+	case ck == calc.KindNone:
+		return dst, Silent, nil
+	case ck == calc.KindText && s.sink != nil && asksHelp(string(line)): // a command: rare
+		out = append(out, roomsHelp...)
+	}
+	return out, Answer, nil
+}
+
+// failure sorts the error of an evaluation: quit (whose error is no error to report), the
+// session gone, or a failed line.
+func failure(err error) (Kind, error) {
+	switch {
+	case errors.Is(err, calc.ErrQuit):
+		return Quit, nil
+	case errors.Is(err, context.Canceled):
+		return Gone, err
+	}
+	return Failed, err
 }

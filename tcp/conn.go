@@ -74,6 +74,10 @@ type conn struct {
 	draining bool      // shutdown noticed: read only input that has already arrived
 	watch    peer.Busy // watches for the client leaving while a long line runs
 
+	// answerBuf holds the reply the calculator appends (see answer) until it is copied to
+	// the writer: a typical reply fits, a longer one is appended to a buffer of its own.
+	answerBuf [64]byte
+
 	mu       sync.Mutex
 	shutdown bool // Shutdown asked this session to finish
 }
@@ -89,6 +93,7 @@ func (s *Server) newConn(rw net.Conn) *conn {
 	c.useRawReads()
 	c.w = replyWriter{conn: rw, timeout: s.cfg.Session.WriteTimeout}
 	c.out.Init(c.w.line, session.Pushes[string]{})
+	c.out.SetBytesWriter(c.w.lineBytes)
 	if s.cfg.Session.Rooms != nil {
 		c.sess.SetRoomSink(roomSink{c})
 	}
@@ -307,19 +312,20 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		return &ending{reason: reasonHTTP, goodbye: c.httpMessage(), linger: true}, nil
 	}
 	c.watch.Begin() // until the session waits for input again (more)
-	text := string(line)
-	if handled, quit := c.sess.RoomLine(text, nil); handled {
-		c.sess.Request()
-		if quit {
-			return &ending{reason: session.ReasonQuit, linger: true}, nil
+	if c.sess.MayTakeRoomLine(line) {
+		if handled, quit := c.sess.RoomLine(string(line), nil); handled {
+			c.sess.Request()
+			if quit {
+				return &ending{reason: session.ReasonQuit, linger: true}, nil
+			}
+			return nil, nil
 		}
-		return nil, nil
 	}
-	r := c.sess.Eval(text)
-	if r.Kind != session.Silent { // a blank or comment line is not a request
+	reply, kind, err := c.sess.EvalAppend(c.answerBuf[:0], line)
+	if kind != session.Silent { // a blank or comment line is not a request
 		c.sess.Request()
 	}
-	switch r.Kind {
+	switch kind {
 	case session.Quit:
 		return &ending{reason: session.ReasonQuit, linger: true}, nil
 	case session.Gone:
@@ -330,11 +336,11 @@ func (c *conn) answer(line []byte) (*ending, error) {
 		}
 		return &ending{reason: session.ReasonGone}, nil
 	case session.Failed:
-		return nil, c.reply(r.Err.Error())
+		return nil, c.reply(err.Error())
 	case session.Silent:
 		return nil, nil
 	}
-	return nil, c.reply(r.Result.Display)
+	return nil, c.replyBytes(reply)
 }
 
 // reply queues one reply line in the outbox. The writer batches: its buffer is written
@@ -346,6 +352,18 @@ func (c *conn) reply(line string) error {
 		return nil
 	}
 	if err := c.out.Send(line); err != nil {
+		return writeError{err}
+	}
+	return nil
+}
+
+// replyBytes is reply for a line held as bytes (the calculator's answer), copied into the
+// writer's buffer.
+func (c *conn) replyBytes(line []byte) error {
+	if c.sess.InRoom() {
+		return c.reply(string(line))
+	}
+	if err := c.out.SendBytes(line); err != nil {
 		return writeError{err}
 	}
 	return nil

@@ -16,6 +16,11 @@ import (
 //   - a header line `Name: value` whose name has a hyphen (`User-Agent`,
 //     `Content-Type`) or is a common one-word header (`Host`, `Accept`, …).
 func looksLikeHTTP(line []byte) bool {
+	// Both start with an ASCII letter (a method, a header's name): a quick no for most
+	// lines of arithmetic, which start with a digit or a bracket.
+	if len(line) == 0 || !(line[0] >= 'A' && line[0] <= 'Z' || line[0] >= 'a' && line[0] <= 'z') {
+		return false
+	}
 	return isRequestLine(line) || isHeaderLine(line)
 }
 

@@ -22,7 +22,14 @@ type replyWriter struct {
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, writeBufBytes); return &b }}
 
 // line queues s and a newline.
-func (w *replyWriter) line(s string) error {
+func (w *replyWriter) line(s string) error { return queueLine(w, s) }
+
+// lineBytes queues b and a newline; b is copied, the caller may reuse it.
+func (w *replyWriter) lineBytes(b []byte) error { return queueLine(w, b) }
+
+// queueLine is line and lineBytes: a reply is a string (errors, goodbyes) or bytes (what the
+// calculator appended, see conn.answer).
+func queueLine[L string | []byte](w *replyWriter, s L) error {
 	if w.err != nil {
 		return w.err
 	}

@@ -18,6 +18,9 @@ the session budget is lifted, since a load test is the one user it exists to sto
 --wscalc-bin (serve from this wscalc binary instead of the one built from the tree, e.g. an
 older build to compare with; the load generator is always the freshly built one) and
 --servers (which of wscalc, echo, python the tcp and ws tables run; default all).
+--before-bin adds a fourth server to the tcp and ws tables, "before": wscalc served from
+that binary (an older build), run just before wscalc, so that a change is measured side
+by side with what it changes in the same run (the ratios wscalc / before).
 """
 
 import argparse
@@ -101,8 +104,8 @@ class Server:
                 self.proc.wait()
 
 
-def start_wscalc():
-    return Server("wscalc", [OPTS.wscalc_bin or WSCALC, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0",
+def start_wscalc(name="wscalc", binary=None):
+    return Server(name, [binary or OPTS.wscalc_bin or WSCALC, "-http", "127.0.0.1:0", "-tcp", "127.0.0.1:0",
                              "-log-level", "error"] + shlex.split(OPTS.wscalc_args),
                   {"tcp": r"line protocol on (\S+)", "ws": r"playground http://([^/\s]+)"})
 
@@ -128,7 +131,7 @@ def exprs_files():
     with open(mix) as src, open(py, "w") as dst:
         subprocess.run(["python3", "tools/compare/pycalc.py", "--expected"], stdin=src,
                        stdout=dst, cwd=ROOT, check=True)
-    return {"wscalc": mix, "echo": echo, "python": py}
+    return {"wscalc": mix, "before": mix, "echo": echo, "python": py}
 
 
 def bench(proto, addr, exprs, *args, hold_log=None):
@@ -158,6 +161,8 @@ def throughput(proto):
     if proto == "tcp":
         starters.append(("python", start_python))
     starters = [(n, f) for n, f in starters if n in OPTS.servers.split(",")]
+    if OPTS.before_bin:
+        starters.insert(0, ("before", lambda: start_wscalc("before", OPTS.before_bin)))
     rows = {}
     for name, start in starters:
         srv = start()
@@ -180,11 +185,15 @@ def throughput(proto):
         l = s["latency_us"]
         out.append(f"| {name} | {s['rps']:,.0f} | {us(l['p50'])} | {us(l['p99'])} | "
                    f"{us(l['p99_9'])} | {s['cpu_us_per_req']:.2f} µs | {clean(s)} |")
+    out.append("")
+    for other in ("echo", "before"):
+        if "wscalc" in rows and other in rows:
+            w, o = rows["wscalc"], rows[other]
+            out += [f"- throughput wscalc / {other}: **{w['rps'] / o['rps']:.2f}×**",
+                    f"- CPU per request wscalc / {other}: **{w['cpu_us_per_req'] / o['cpu_us_per_req']:.2f}×**"]
     if "wscalc" not in rows or "echo" not in rows:
         return "\n".join(out), rows
-    w, e = rows["wscalc"], rows["echo"]
-    out += ["", f"- throughput wscalc / echo: **{w['rps'] / e['rps']:.2f}×**",
-            f"- CPU per request wscalc / echo: **{w['cpu_us_per_req'] / e['cpu_us_per_req']:.2f}×**"]
+    w = rows["wscalc"]
     if "python" in rows:
         out.append(f"- throughput wscalc / python: **{w['rps'] / rows['python']['rps']:.1f}×**")
     return "\n".join(out), rows
@@ -336,6 +345,7 @@ def main():
                     default=os.environ.get("WSCALC_BENCH_ARGS", "-session-budget 1000000000000"),
                     help="extra flags for the wscalc server (default: lift the session budget)")
     ap.add_argument("--wscalc-bin", help="serve from this wscalc binary (default: the one built from this tree)")
+    ap.add_argument("--before-bin", help="also serve from this wscalc binary, as \"before\", in the tcp and ws tables")
     ap.add_argument("--servers", default="wscalc,echo,python",
                     help="comma-separated servers of the tcp and ws tables (default wscalc,echo,python)")
     ap.add_argument("--json", help="save the raw summaries to this file")
