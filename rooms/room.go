@@ -249,9 +249,13 @@ func (r *Room) stored(ctx context.Context, at Position, ev Event) {
 	}
 	var snap *Snapshot
 	var purgeBelow uint64
-	if r.pos.Seq == ev.Seq && r.broken == nil {
+	// The snapshot is of the replica as it is now, which the log's consumer may already
+	// have taken past ev (another instance's events): waiting for the replica to be at ev
+	// exactly skipped snapshots under contention, and a room whose snapshot fell behind
+	// the events the log keeps was started afresh at its next load (a reset).
+	if r.pos.Epoch == ev.Epoch && r.pos.Seq >= ev.Seq && r.broken == nil {
 		if ev.Seq%r.cfg.SnapshotEvery == 0 || r.logBytes > 2*HistoryBytes {
-			snap = &Snapshot{Epoch: ev.Epoch, Seq: ev.Seq, State: r.state.Clone()}
+			snap = &Snapshot{Epoch: r.pos.Epoch, Seq: r.pos.Seq, State: r.state.Clone()}
 		}
 		if r.logBytes > 2*HistoryBytes {
 			purgeBelow = r.history[0].streamSeq

@@ -295,6 +295,35 @@ func TestSnapshotAndCatchUp(t *testing.T) {
 	assert.Equal(t, uint64(14), bob.say(t, b, "x").Seq)
 }
 
+// Under contention the log's consumer may take a replica past the event it has just
+// stored before it saves the snapshot due at that event. The snapshot is then of the
+// replica as it is, never skipped: a room whose snapshots fall behind the events the log
+// keeps is started afresh at its next load (its members see it reset).
+func TestSnapshotAfterTheReplicaMovedOn(t *testing.T) {
+	ts := startServer(t)
+	log := ts.instance()
+	a := openRoom(t, log, "lab", RoomConfig{SnapshotEvery: 5})
+	b := openRoom(t, ts.instance(), "lab", RoomConfig{SnapshotEvery: 1000})
+	alice, bob := join(t, a, "a", "alice"), join(t, b, "b", "bob")
+	for i := range 4 {
+		alice.say(t, a, fmt.Sprintf("x = %d", i))
+	}
+	a.mu.Lock()
+	at := a.pos // seq 4
+	a.mu.Unlock()
+	ev5 := bob.say(t, b, "x = x + 1")
+	bob.say(t, b, "x = x + 1")
+	require.Eventually(t, func() bool { return a.View().Seq == 6 }, 5*time.Second, time.Millisecond)
+
+	ctx := testContext(t)
+	a.stored(ctx, at, ev5) // as if a had stored event 5, its consumer first with 5 and 6
+	snap, ok, err := log.snapshot(ctx, "lab", a.View().Epoch)
+	require.NoError(t, err)
+	require.True(t, ok, "the snapshot due at event 5 was skipped")
+	assert.Equal(t, uint64(6), snap.Seq)
+	assert.Equal(t, "x = 5", vars(t, snap.State))
+}
+
 // Without a snapshot covering the missing events, the room cannot be recovered: its log
 // is created afresh, with a new epoch.
 func TestUnrecoverableLogStartsAfresh(t *testing.T) {
