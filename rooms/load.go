@@ -62,6 +62,7 @@ func replay(ctx context.Context, log *Log, room string, limits calc.Limits, all 
 			events = append(events, ev)
 		}
 	}
+	events = unbroken(events)
 	snap, found, err := log.snapshot(ctx, room, epoch)
 	if err != nil {
 		return loaded{}, false, err
@@ -101,17 +102,25 @@ func fresh(pos Position, all []Event, limits calc.Limits) loaded {
 	return l
 }
 
-// continues reports whether events (of one epoch, in log order) hold every event after
-// the snapshot at seq up to last, the epoch's last seq (as the room's last message, an
-// event or a mark, tells it), and nothing is missing between them.
+// unbroken returns the events (of one epoch, in log order) after the last one missing
+// among them. The log drops a busy room's oldest events while a load reads them one by
+// one, so the read can miss some at its start: only those after the snapshot matter to
+// the state, and a history must have no hole (recovery relies on it).
+func unbroken(events []Event) []Event {
+	for i := len(events) - 1; i > 0; i-- {
+		if events[i].Seq != events[i-1].Seq+1 {
+			return events[i:]
+		}
+	}
+	return events
+}
+
+// continues reports whether events (of one epoch, in log order, unbroken) hold every
+// event after the snapshot at seq up to last, the epoch's last seq (as the room's last
+// message, an event or a mark, tells it).
 func continues(seq, last uint64, events []Event) bool {
 	if len(events) == 0 {
 		return seq == last
-	}
-	for i := 1; i < len(events); i++ {
-		if events[i].Seq != events[i-1].Seq+1 {
-			return false
-		}
 	}
 	first, end := events[0].Seq, events[len(events)-1].Seq
 	return first <= seq+1 && seq <= end && end == last

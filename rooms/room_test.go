@@ -295,6 +295,33 @@ func TestSnapshotAndCatchUp(t *testing.T) {
 	assert.Equal(t, uint64(14), bob.say(t, b, "x").Seq)
 }
 
+// A load that reads a busy room's log can miss events at its start (the log drops the
+// oldest while they are read one by one): a hole before the snapshot loses nothing, and
+// the room is loaded, not started afresh; the history starts after the hole.
+func TestHoleBeforeTheSnapshotIsNoReset(t *testing.T) {
+	ts := startServer(t)
+	log := ts.instance()
+	a := openRoom(t, log, "lab", RoomConfig{SnapshotEvery: 5})
+	alice := join(t, a, "a", "alice")
+	alice.say(t, a, "x = 1")
+	for range 11 {
+		alice.say(t, a, "x = x * 2")
+	}
+	epoch := a.View().Epoch
+	ctx := testContext(t)
+	evs, err := log.events(ctx, "lab")
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), evs[4].Seq) // evs[0] is the start mark
+	require.NoError(t, log.stream.DeleteMsg(ctx, evs[4].streamSeq))
+
+	view := openRoom(t, ts.instance(), "lab", RoomConfig{SnapshotEvery: 5}).View()
+	assert.Equal(t, epoch, view.Epoch, "the room was started afresh")
+	assert.Equal(t, uint64(12), view.Seq)
+	assert.Equal(t, "x = 2048", vars(t, view.State))
+	require.NotEmpty(t, view.History)
+	assert.Equal(t, uint64(5), view.History[0].Seq, "the history starts after the hole")
+}
+
 // Under contention the log's consumer may take a replica past the event it has just
 // stored before it saves the snapshot due at that event. The snapshot is then of the
 // replica as it is, never skipped: a room whose snapshots fall behind the events the log
