@@ -875,7 +875,11 @@ func newSession(t *testing.T, servers []*server, before []int) int {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no instance has a new session: %v, before %v", now, before)
+			var each []clusterFigures
+			for _, s := range servers {
+				each = append(each, figures(t, s))
+			}
+			t.Fatalf("no instance has a new session: %v, before %v (%+v)", now, before, each)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
