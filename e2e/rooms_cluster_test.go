@@ -61,9 +61,16 @@ func testRoomAcrossCluster(t *testing.T, b *browser, ncPath string) {
 		httpUp, tcpUp = append(httpUp, s.HTTPAddr), append(tcpUp, s.TCPAddr)
 	}
 	lb := startNginx(t, httpUp, tcpUp)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("nginx output:\n%s", lb.Output())
+		}
+	})
 	roomURL := lb.URL() + "/?room=" + clusterRoom
 
-	// The members join one by one, so that each one's instance is the one whose count grew.
+	// The members join one by one, so that each one's instance is the one whose count grew,
+	// once the session of startNginx's check that it listens has ended.
+	waitNoSessions(t, servers)
 	var members []roomMember
 	home := map[roomMember]int{}
 	join := func(open func() roomMember) {
@@ -198,7 +205,7 @@ type roomView struct {
 	problems      []string
 }
 
-func newRoomView() *roomView { return &roomView{events: map[int]roomEvent{}} }
+func newRoomView() *roomView { return &roomView{events: map[int]roomEvent{}, joinSeq: -1} }
 
 func (v *roomView) problem(format string, args ...any) {
 	v.problems = append(v.problems, fmt.Sprintf(format, args...))
@@ -425,6 +432,11 @@ func (m *ncMember) join(t *testing.T) {
 	t.Helper()
 	m.send(t, false, "nick "+m.name, "join "+clusterRoom)
 	m.waitSettled(t)
+	if v := m.view(); v.joinSeq < 0 || len(v.problems) > 0 {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		t.Fatalf("%s did not join: %v; nc printed:\n%s", m.name, v.problems, strings.Join(m.conns[len(m.conns)-1].lines, "\n"))
+	}
 }
 
 // reconnect replaces a connection whose instance died with a new one that joins again.
@@ -861,6 +873,18 @@ func localWS(t *testing.T, servers []*server) int {
 		}
 	}
 	return n
+}
+
+// waitNoSessions waits until no instance has a session.
+func waitNoSessions(t *testing.T, servers []*server) {
+	t.Helper()
+	deadline := time.Now().Add(clusterWait)
+	for slices.Max(localSessions(t, servers)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions left on the instances: %v", localSessions(t, servers))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // newSession waits until one instance holds one more session than before, and returns it.
