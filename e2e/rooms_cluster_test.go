@@ -55,6 +55,7 @@ func TestRoomAcrossClusterBehindNginx(t *testing.T) {
 }
 
 func testRoomAcrossCluster(t *testing.T, b *browser, ncPath string) {
+	began := time.Now()
 	servers := startCluster(t, 3)
 	var httpUp, tcpUp []string
 	for _, s := range servers {
@@ -86,7 +87,7 @@ func testRoomAcrossCluster(t *testing.T, b *browser, ncPath string) {
 	join(func() roomMember { ncA = startNCMember(t, ncPath, lb.TCPAddr, "nc-a"); return ncA })
 	join(func() roomMember { ncB = startNCMember(t, ncPath, lb.TCPAddr, "nc-b"); return ncB })
 	join(func() roomMember { tabB = openRoomTab(t, b, "tab-b", roomURL); return tabB })
-	t.Logf("instances of tab-a, nc-a, nc-b, tab-b: %d %d %d %d", home[tabA], home[ncA], home[ncB], home[tabB])
+	t.Logf("%v: instances of tab-a, nc-a, nc-b, tab-b: %d %d %d %d", elapsed(began), home[tabA], home[ncA], home[ncB], home[tabB])
 
 	// Phase 1: every member sends its lines at once.
 	sendAll(t, members, func(m roomMember) []string {
@@ -98,7 +99,7 @@ func testRoomAcrossCluster(t *testing.T, b *browser, ncPath string) {
 	})
 	n := len(members) * linesEach
 	log := waitViews(t, members, n)
-	t.Logf("phase 1: %d events seen by all %d members in one order", n, len(members))
+	t.Logf("%v: phase 1: %d events seen by all %d members in one order", elapsed(began), n, len(members))
 
 	// Late joiners: nc gets the last 20 events as # lines, JSON the last 100 as history.
 	late := startNCMember(t, ncPath, lb.TCPAddr, "nc-late")
@@ -116,7 +117,7 @@ func testRoomAcrossCluster(t *testing.T, b *browser, ncPath string) {
 
 	// kill -9 of an instance holding a tab (preferably one without an nc client).
 	victim, target := pickVictim(home, tabA, tabB)
-	t.Logf("killing instance %d, which holds %s", target, victim.name)
+	t.Logf("%v: killing instance %d, which holds %s", elapsed(began), target, victim.name)
 	since := victim.view().last
 	// Offline, the page keeps its open connection but, once that drops, waits for the
 	// browser to be online again: it stays away while the others make a gap.
@@ -182,6 +183,7 @@ func testRoomAcrossCluster(t *testing.T, b *browser, ncPath string) {
 			checkRoomVar(t, s, n, "x", strconv.Itoa(total))
 		}
 	}
+	t.Logf("%v: %d increments from %d members, none lost", elapsed(began), total, len(members))
 	for _, tb := range []*roomTab{tabA, tabB} {
 		tb.checkShown(t, n)
 	}
@@ -609,18 +611,16 @@ func (rt *roomTab) join(t *testing.T) {
 	}
 }
 
-// send types each line and presses Enter, without waiting for the replies.
+// send types the lines, each followed by Enter, without waiting for the replies.
 func (rt *roomTab) send(t *testing.T, event bool, lines ...string) {
-	for _, l := range lines {
-		if err := rt.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), l+kb.Enter)); err != nil {
-			t.Errorf("%s: typing %q: %v", rt.name, l, err)
-			return
-		}
-		if event {
-			rt.mu.Lock()
-			rt.sent++
-			rt.mu.Unlock()
-		}
+	if event {
+		rt.mu.Lock()
+		rt.sent += len(lines)
+		rt.mu.Unlock()
+	}
+	keys := strings.Join(lines, kb.Enter) + kb.Enter
+	if err := rt.do(pageWait, chromedp.SendKeys(chromedp.CSS(selExpr), keys)); err != nil {
+		t.Errorf("%s: typing %q: %v", rt.name, lines, err)
 	}
 }
 
@@ -861,6 +861,8 @@ func localSessions(t *testing.T, servers []*server) []int {
 	}
 	return counts
 }
+
+func elapsed(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
 
 // localWS is the live instances' WebSocket sessions.
 func localWS(t *testing.T, servers []*server) int {
