@@ -246,6 +246,19 @@ type tab struct {
 // openTab opens url in a new tab and waits until the page is connected. It does not call
 // t.Fatal, so it may run in a goroutine; the returned error says what went wrong.
 func (b *browser) openTab(t testing.TB, name, url string) (*tab, error) {
+	tb, err := b.newTab(t, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := tb.load(url); err != nil {
+		tb.close()
+		return nil, err
+	}
+	return tb, nil
+}
+
+// newTab opens an empty tab that watches its console; close it with close.
+func (b *browser) newTab(t testing.TB, name string) (*tab, error) {
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	tb := &tab{t: t, name: name, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	if err := chromedp.Do(ctx); err != nil { // opens the tab, bound to ctx
@@ -254,27 +267,25 @@ func (b *browser) openTab(t testing.TB, name, url string) (*tab, error) {
 	}
 	console := chromedp.Console(ctx)
 	go tb.watchConsole(console)
-	if err := tb.do(pageWait, chromedp.Navigate(url)); err != nil {
-		tb.close()
-		return nil, err
-	}
-	if _, err := tb.waitStatus("connected", ""); err != nil {
-		tb.close()
-		return nil, err
-	}
 	return tb, nil
+}
+
+// load navigates the tab to url and waits until the page is connected.
+func (tb *tab) load(url string) error {
+	if err := tb.do(pageWait, chromedp.Navigate(url)); err != nil {
+		return err
+	}
+	_, err := tb.waitStatus("connected", "")
+	return err
 }
 
 // openLoadingTab opens url in a new tab without waiting for the page to connect.
 func (b *browser) openLoadingTab(t *testing.T, url string) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
-	tb := &tab{t: t, name: "tab", ctx: ctx, cancel: cancel, done: make(chan struct{})}
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		t.Fatalf("opening a tab: %v", err)
+	tb, err := b.newTab(t, "tab")
+	if err != nil {
+		t.Fatal(err)
 	}
-	go tb.watchConsole(chromedp.Console(ctx))
 	t.Cleanup(tb.close)
 	ok(t, tb.do(pageWait, chromedp.Navigate(url)))
 	return tb

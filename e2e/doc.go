@@ -7,7 +7,10 @@
 //     both the JSON subprotocol and the plain text mode;
 //   - Go clients (net.Dial, github.com/coder/websocket): 200 TCP and 200 WebSocket sessions
 //     at once, each pipelining 50 expressions with distinct expected answers;
-//   - chromium (via chromedp) for the playground, in browser_test.go.
+//   - chromium (via chromedp) for the playground, in browser_test.go;
+//   - nginx (with its stream module) in front of three instances forming a cluster
+//     (cluster_test.go), where two nc clients and two tabs share one room through a
+//     kill -9 of an instance (rooms_cluster_test.go).
 //
 // It also checks the command line (-h, a bad flag, the eval subcommand) and the shutdown
 // contract: on SIGTERM open sessions are told "server shutting down" and the process exits 0.

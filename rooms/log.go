@@ -420,13 +420,20 @@ func (l *Log) Exists(ctx context.Context, room string) (at Position, ok bool, er
 	return Position{Epoch: ev.Epoch, Seq: ev.Seq, streamSeq: ev.streamSeq}, true, nil
 }
 
-// unavailable wraps an error of the log as ErrUnavailable, keeping its cause.
+// unavailable wraps an error of the log as ErrUnavailable, keeping its cause for errors.Is
+// and errors.As. Its text is ErrUnavailable's alone: it is what the member is answered
+// with (rooms.md §12), and the cause ("nats: no response from stream") is no part of it.
 func unavailable(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return &unavailableError{cause: err}
 }
+
+type unavailableError struct{ cause error }
+
+func (e *unavailableError) Error() string   { return ErrUnavailable.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.cause} }
 
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)

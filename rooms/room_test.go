@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -630,4 +631,27 @@ func lastSeq(t *testing.T, log *Log) uint64 {
 	require.NoError(t, err)
 	require.True(t, ok)
 	return at.Seq
+}
+
+// A line the log cannot take is refused in the contract's words alone (rooms.md §12): the
+// log's own error ("nats: connection closed") stays the cause, not part of the reply.
+func TestUnavailableLogRefusesInTheContractsWords(t *testing.T) {
+	ts := startServer(t)
+	nc := ts.Conn()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	log, err := OpenLog(testContext(t), js, LogConfig{Replicas: 1, Storage: jetstream.MemoryStorage})
+	require.NoError(t, err)
+	t.Cleanup(log.Close)
+	r := openRoom(t, log, "lab", RoomConfig{Wait: time.Second})
+	nc.Close()
+	var s calc.Session
+	_, err = r.Evaluate(testContext(t), Member{ID: "1", Nick: "a"}, "1 + 1", &s, evalLine)
+	require.Error(t, err)
+	assert.True(t, IsUnavailable(err), "%v", err)
+	assert.ErrorIs(t, err, nats.ErrConnectionClosed)
+	assert.Equal(t, "Error: rooms unavailable, try again", err.Error())
+	var refusal *Error
+	require.ErrorAs(t, err, &refusal)
+	assert.Equal(t, ErrUnavailable, refusal) // its close reason and code for a URL join
 }
