@@ -122,7 +122,7 @@ func (s *Session) Apply(e Effect) error {
 	v = s.shared(v)
 	at := token{pos: 1, end: 1}
 	if e.Name == "" {
-		if err := s.checkMemory(at, "", v, lim); err != nil {
+		if err := s.checkMemory(&at, "", &v, lim); err != nil {
 			return err
 		}
 		s.ans, s.hasAns = v, true
