@@ -451,26 +451,26 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 		return err
 	}
 	if v.isBig() {
-		if err := e.spend(v, value{}, formatCost(v.numBits(), v.denBits()), 0); err != nil {
+		if err := e.spend(*v, value{}, formatCost(v.numBits(), v.denBits()), 0); err != nil {
 			return err
 		}
 	}
-	if t.assign == nil && r.appendSmall(&v) { // EvalAppend: no string made
-		return s.keepAns(&v, lim)
+	if t.assign == nil && r.appendSmall(v) { // EvalAppend: no string made
+		return s.keepAns(v, lim)
 	}
-	f := format(v)
-	if err := e.exactValue(v, &f); err != nil {
+	f := format(*v)
+	if err := e.exactValue(*v, &f); err != nil {
 		return err
 	}
 	display, name := f.display, ""
 	if t.assign != nil {
 		name = t.assign.text
 		display = name + " = " + f.display
-		if err := s.store(*t.assign, v, f, lim); err != nil {
+		if err := s.store(*t.assign, *v, f, lim); err != nil {
 			return err
 		}
-		s.ans, s.hasAns = v, true
-	} else if err := s.keepAns(&v, lim); err != nil {
+		s.ans, s.hasAns = *v, true
+	} else if err := s.keepAns(v, lim); err != nil {
 		return err
 	}
 	r.set(&Result{Display: display, Kind: f.kind, Value: f.value, Decimal: f.decimal, Name: name})
