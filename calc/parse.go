@@ -397,7 +397,7 @@ func (t *tree) format(i int32) string {
 	n := t.nodes[i]
 	switch n.op {
 	case nLit:
-		return format(t.lits[n.tok.lit]).display
+		return format(&t.lits[n.tok.lit]).display
 	case nName:
 		return n.tok.text
 	case nAns:

@@ -57,7 +57,7 @@ func BenchmarkPhaseFormat(b *testing.B) {
 	v, _ := fracValue(-7, 4) // the typical line's result
 	b.ReportAllocs()
 	for b.Loop() {
-		format(v)
+		format(&v)
 	}
 }
 

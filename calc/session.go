@@ -458,7 +458,7 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 	if t.assign == nil && r.appendSmall(v) { // EvalAppend: no string made
 		return s.keepAns(v, lim)
 	}
-	f := format(*v)
+	f := format(v)
 	if err := e.exactValue(*v, &f); err != nil {
 		return err
 	}
