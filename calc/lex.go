@@ -73,7 +73,9 @@ func (lx *lexer) scan(t *token) {
 		*t = token{kind: tErr}
 		return
 	}
-	lx.i = skip(lx.src, lx.i, isBlank)
+	for lx.i < len(lx.src) && isBlank(rune(lx.src[lx.i])) {
+		lx.i++
+	}
 	if lx.i >= len(lx.src) {
 		*t = token{kind: tEOF, pos: int32(lx.eol), end: int32(lx.eol)}
 		return
@@ -91,7 +93,9 @@ func (lx *lexer) scan(t *token) {
 		}
 		return
 	case isNameStart(r):
-		lx.i = skip(lx.src, lx.i, isNameRune)
+		for lx.i < len(lx.src) && isNameRune(rune(lx.src[lx.i])) {
+			lx.i++
+		}
 		t.kind, t.end = tName, int32(lx.i)
 		lx.name(t, lx.src[start:lx.i])
 		if lx.i-start > maxNameLen {
@@ -291,7 +295,10 @@ func (lx *lexer) literal(t *token) error {
 func (lx *lexer) number() {
 	src := lx.src
 	if src[lx.i] == '0' && lx.i+1 < len(src) && isRadixLetter(rune(src[lx.i+1])) {
-		lx.i = skip(src, lx.i+2, isNameRune)
+		lx.i += 2
+		for lx.i < len(src) && isNameRune(rune(src[lx.i])) {
+			lx.i++
+		}
 		return
 	}
 	lx.digits()
@@ -311,19 +318,10 @@ func (lx *lexer) number() {
 	}
 }
 
-func (lx *lexer) digits() { lx.i = skip(lx.src, lx.i, isDigitOrUnderscore) }
-
-func isDigitOrUnderscore(r rune) bool { return isDigit(r) || r == '_' }
-
-// skip returns the index of the first byte of src from i on that is not in the class in.
-// The lexer's loops run here on a local index and slice: looping on lx.i and lx.src
-// loaded and stored them through the pointer at every byte (skipping blanks alone was 3 %
-// of a typical line in the profile).
-func skip(src []byte, i int, in func(rune) bool) int {
-	for i < len(src) && in(rune(src[i])) {
-		i++
+func (lx *lexer) digits() {
+	for lx.i < len(lx.src) && (isDigit(rune(lx.src[lx.i])) || lx.src[lx.i] == '_') {
+		lx.i++
 	}
-	return i
 }
 
 func isRadixLetter(r rune) bool {
