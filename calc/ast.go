@@ -75,7 +75,8 @@ func (t *tree) add(op opKind, tok *token, x, y int32) int32 {
 	i := len(t.nodes)
 	t.nodes = slices.Grow(t.nodes, 1)[:i+1]
 	n := &t.nodes[i]
-	n.op, n.tok, n.x, n.y, n.args, n.fn = op, *tok, x, y, span{}, nil
+	n.op, n.x, n.y, n.args, n.fn = op, x, y, span{}, nil
+	n.tok.copyFields(tok) // a literal's token is the one just scanned
 	t.cost += nodeCost(op)
 	return int32(i)
 }

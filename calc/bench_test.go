@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"wscalc/calc"
+	"wscalc/loadgen"
 )
 
 func benchLine(b *testing.B, line string, wantErr bool) {
@@ -57,3 +58,22 @@ func BenchmarkBombNestedPower(b *testing.B) { benchLine(b, "(((9**64)**64)**64)*
 func BenchmarkBombShift(b *testing.B)       { benchLine(b, "1 << 10000000", true) }
 func BenchmarkBombFactorial(b *testing.B)   { benchLine(b, "100000!", true) }
 func BenchmarkBombLiteral(b *testing.B)     { benchLine(b, "1e1000000000", true) }
+
+// BenchmarkBuiltinMixAppend is the load generator's built-in mix through EvalAppend, as
+// the TCP server evaluates it (loadgen's BenchmarkBuiltinMix goes through Eval).
+func BenchmarkBuiltinMixAppend(b *testing.B) {
+	exprs := loadgen.Builtin()
+	s := calc.Session{Limits: calc.Limits{Budget: 1 << 50}}
+	buf, lines := make([]byte, 0, 256), make([][]byte, len(exprs))
+	for i, e := range exprs {
+		lines[i] = []byte(e.Line)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		buf, _, _ = s.EvalAppend(context.Background(), buf[:0], lines[i])
+		if i++; i == len(lines) {
+			i = 0
+		}
+	}
+}

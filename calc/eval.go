@@ -47,8 +47,11 @@ func (e *evaluator) begin(t *tree, s *Session, lim *Limits, m *meter) {
 // Each result is written into its slot in place: a literal is copied there, a binary
 // operator's fast path (smallBinary) writes its int64s there, and only the other nodes
 // go through node, the general path, and return their value. Writing in place rather
-// than returning a value through the calls made evaluation a third faster.
-func (e *evaluator) run() (value, error) {
+// than returning a value through the calls made evaluation a third faster. The line's
+// result is returned in its slot too, valid until release: a value returned in registers
+// was stored to the caller's stack field by field and copied from there as a whole,
+// which stalled on those stores (store forwarding, see parser.advance: 2 % of a line "1").
+func (e *evaluator) run() (*value, error) {
 	nodes, lits := e.t.nodes, e.t.lits
 	vals := e.vals[:0]
 	maxBits := e.lim.MaxBits
@@ -72,7 +75,7 @@ func (e *evaluator) run() (value, error) {
 			}
 			if err != nil {
 				e.vals = vals[:i]
-				return value{}, err
+				return nil, err
 			}
 			vals[i] = v
 			if e.sawBig { // values held in int64s or binary64 hold no memory
@@ -85,13 +88,13 @@ func (e *evaluator) run() (value, error) {
 			if e.steps++; e.steps%64 == 0 {
 				if err := e.m.check(); err != nil {
 					e.vals = vals
-					return value{}, err
+					return nil, err
 				}
 			}
 		}
 	}
 	e.vals = vals
-	return vals[e.t.root], nil
+	return &vals[e.t.root], nil
 }
 
 // node evaluates one node other than a literal, its operands in vals, on the general

@@ -28,7 +28,9 @@ type formatted struct {
 	decimal string
 }
 
-func format(v value) formatted {
+// format writes the texts of v. v is passed by pointer: a copy of the line's result, just
+// written by the evaluator, stalled on store forwarding (see parser.advance).
+func format(v *value) formatted {
 	switch v.kind {
 	case vSmall:
 		s := strconv.FormatInt(v.i, 10)

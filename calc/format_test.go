@@ -21,7 +21,7 @@ func TestSmallFractionFormatMatchesBig(t *testing.T) {
 			return
 		}
 		want := formatRat(big.NewRat(v.i, v.d))
-		if got := format(v); got != want {
+		if got := format(&v); got != want {
 			t.Fatalf("%d/%d: fast path %+v, big path %+v", v.i, v.d, got, want)
 		}
 	})

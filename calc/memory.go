@@ -51,12 +51,14 @@ func (s *Session) memoryWith(name string, v value) int64 {
 // checkMemory refuses the result v of a line, at token at, when keeping it as ans (and as
 // the variable name, unless "") would bring the stored values over the cap. The previous
 // ans is let go then, so only a session whose variables fill the cap has its large plain
-// results refused; a small result never is.
-func (s *Session) checkMemory(at token, name string, v value, lim *Limits) error {
-	if !v.isBig() || s.memoryWith(name, v) <= lim.MaxSessionMemory {
+// results refused; a small result never is. Its operands are passed by pointer, so that
+// a small result is let through without copying them (the copies of a token and a value
+// were 3 % of a line "1" in the profile).
+func (s *Session) checkMemory(at *token, name string, v *value, lim *Limits) error {
+	if !v.isBig() || s.memoryWith(name, *v) <= lim.MaxSessionMemory {
 		return nil
 	}
-	return errMemory(at, lim.MaxSessionMemory)
+	return errMemory(*at, lim.MaxSessionMemory)
 }
 
 // errMemory is the refusal of a value that would exceed the session's memory limit.

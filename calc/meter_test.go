@@ -106,7 +106,7 @@ func TestCostModelCalibration(t *testing.T) {
 		{"sqrt", rootCost(2*n, 2), func() { _, _ = e.floorRoot(new(big.Int).Mul(x, x), 2) }},
 		{"root 7", rootCost(n, 7), func() { _, _ = e.floorRoot(x, 7) }},
 		{"12000!", factorialCost(146000), func() { _, _ = e.product(1, 12000) }},
-		{"format", formatCost(n, 1), func() { format(intValue(x)) }},
+		{"format", formatCost(n, 1), func() { v := intValue(x); format(&v) }},
 	}
 	for _, op := range ops {
 		best := time.Duration(1 << 62)

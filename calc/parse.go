@@ -6,10 +6,11 @@ import "fmt"
 // first problem met, scanning left to right, is the one reported.
 type parser struct {
 	lx       lexer
-	tok      token // current token
-	prev     token // last token consumed
-	peeked   token
+	tok      *token // current token
+	prev     *token // last token consumed
+	peeked   *token // the token after tok, when hasPeek
 	hasPeek  bool
+	slots    [3]token // where tok, prev and peeked are: advance turns the pointers
 	depth    int
 	maxDepth int
 	t        *tree
@@ -25,28 +26,35 @@ func (p *parser) begin(src []byte, wide []rune, t *tree, vars map[string]variabl
 	lx.src, lx.wide, lx.i, lx.eol, lx.t, lx.maxBits, lx.m = src, wide, 0, len(src)+1, t, lim.MaxBits, m
 	lx.maxBytes, lx.litBytes, lx.err, lx.vars = lim.MaxSessionMemory, 0, nil, vars
 	p.hasPeek, p.depth, p.maxDepth, p.t, p.vars, p.contAns = false, 0, lim.MaxDepth, t, vars, false
+	p.tok, p.prev, p.peeked = &p.slots[0], &p.slots[1], &p.slots[2]
 }
 
 // end lets go of what the line referred to.
 func (p *parser) end() {
 	p.lx.src, p.lx.wide, p.lx.t, p.lx.m, p.lx.err, p.lx.vars, p.t, p.vars = nil, nil, nil, nil, nil, nil, nil, nil
-	p.tok, p.prev, p.peeked = token{}, token{}, token{}
+	p.slots = [3]token{}
 }
 
 // advance moves to the next token. It cannot fail: a lexical error is a tErr token,
 // reported by unexpected when a rule meets it.
+//
+// Tokens stay in their slots: the current token becomes the previous one by
+// turning the pointers, and the next is scanned into the slot let go. Copying the token
+// just scanned as a whole stalled on the lexer's stores, which are narrower than the
+// copy's loads: store-to-load forwarding fails, and the copy waits until the stores are
+// done (PhaseLex: 69 % of its own cycles on that one copy, by perf annotate).
 func (p *parser) advance() {
-	p.prev = p.tok
+	p.prev, p.tok, p.peeked = p.tok, p.peeked, p.prev
 	if p.hasPeek {
-		p.tok, p.hasPeek = p.peeked, false
+		p.hasPeek = false
 		return
 	}
-	p.lx.scan(&p.tok)
+	p.lx.scan(p.tok)
 }
 
-func (p *parser) peek() token {
+func (p *parser) peek() *token {
 	if !p.hasPeek {
-		p.lx.scan(&p.peeked)
+		p.lx.scan(p.peeked)
 		p.hasPeek = true
 	}
 	return p.peeked
@@ -58,7 +66,7 @@ func (p *parser) parseLine() error {
 	if p.tok.kind == tName && p.peek().kind == tAssign {
 		return p.parseAssignment()
 	}
-	p.contAns = startsContinuation(&p.tok)
+	p.contAns = startsContinuation(p.tok)
 	root, err := p.parseExpr()
 	if err != nil {
 		return err
@@ -77,7 +85,7 @@ func startsContinuation(t *token) bool {
 }
 
 func (p *parser) parseAssignment() error {
-	name := p.tok
+	name := *p.tok
 	if isReserved(name.text) {
 		return errAt(name, "cannot assign to '%s'", name.text)
 	}
@@ -106,9 +114,9 @@ func (p *parser) unexpected() error {
 	case tErr:
 		return p.lx.err
 	case tEOF:
-		return errAt(p.tok, "unexpected end of input")
+		return errAt(*p.tok, "unexpected end of input")
 	}
-	return errAt(p.tok, "unexpected '%s'", p.lx.text(p.tok))
+	return errAt(*p.tok, "unexpected '%s'", p.lx.text(*p.tok))
 }
 
 func (p *parser) parseExpr() (int32, error) { return p.parseBinary(precOr) }
@@ -151,11 +159,12 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 		return 0, err
 	}
 	for {
-		level, ok := binaryLevel(&p.tok)
+		level, ok := binaryLevel(p.tok)
 		if !ok || level < minLevel {
 			return left, nil
 		}
-		opTok := p.tok
+		var opTok token
+		opTok.copyFields(p.tok)
 		op := nMod
 		if opTok.kind != tName { // the keyword mod is %
 			op = binaryOps[opTok.kind]
@@ -174,10 +183,10 @@ func (p *parser) parseBinary(minLevel int) (int32, error) {
 
 const percentMsg = "'%' is the remainder operator and needs a right operand (for percent, divide by 100)"
 
-func (p *parser) enter(t token) error {
+func (p *parser) enter(t *token) error {
 	p.depth++
 	if p.depth > p.maxDepth {
-		return errAt(t, "too deeply nested (limit %d)", p.maxDepth)
+		return errAt(*t, "too deeply nested (limit %d)", p.maxDepth)
 	}
 	return nil
 }
@@ -194,8 +203,9 @@ func (p *parser) parseUnary() (int32, error) {
 	default:
 		return p.parsePower()
 	}
-	opTok := p.tok
-	if err := p.enter(opTok); err != nil {
+	var opTok token
+	opTok.copyFields(p.tok)
+	if err := p.enter(&opTok); err != nil {
 		return 0, err
 	}
 	p.advance()
@@ -217,7 +227,8 @@ func (p *parser) parsePower() (int32, error) {
 	if p.tok.kind != tPow {
 		return base, nil
 	}
-	opTok := p.tok
+	var opTok token
+	opTok.copyFields(p.tok)
 	p.advance()
 	exp, err := p.parseUnary()
 	if err != nil {
@@ -232,11 +243,11 @@ func (p *parser) parsePostfix() (int32, error) {
 		return 0, err
 	}
 	for p.tok.kind == tBang {
-		x = p.t.add(nFact, &p.tok, x, 0)
+		x = p.t.add(nFact, p.tok, x, 0)
 		p.advance()
 	}
-	if startsPrimary(&p.tok) {
-		return 0, errAt(p.tok, "missing operator between '%s' and '%s'", p.lx.text(p.prev), p.lx.text(p.tok))
+	if startsPrimary(p.tok) {
+		return 0, errAt(*p.tok, "missing operator between '%s' and '%s'", p.lx.text(*p.prev), p.lx.text(*p.tok))
 	}
 	return x, nil
 }
@@ -248,11 +259,11 @@ func startsPrimary(t *token) bool {
 func (p *parser) parsePrimary() (int32, error) {
 	if p.contAns {
 		p.contAns = false
-		return p.t.add(nAns, &p.tok, 0, 0), nil
+		return p.t.add(nAns, p.tok, 0, 0), nil
 	}
 	// The token is read where it is, not copied: a copy of the token the lexer has just
 	// written field by field stalled on those stores (7 % of a typical line by the profile).
-	switch t := &p.tok; {
+	switch t := p.tok; {
 	case t.kind == tNum:
 		return p.parseNumber()
 	case t.kind == tLParen:
@@ -283,14 +294,15 @@ func (p *parser) callee(t *token) (f *function, ok bool) {
 
 // parseNumber makes the node of a number, whose value the lexer stored when it scanned it.
 func (p *parser) parseNumber() (int32, error) {
-	i := p.t.add(nLit, &p.tok, 0, 0) // before advance overwrites the token: no copy
+	i := p.t.add(nLit, p.tok, 0, 0)
 	p.advance()
 	return i, nil
 }
 
 func (p *parser) parseParens() (int32, error) {
-	open := p.tok
-	if err := p.enter(open); err != nil {
+	var open token
+	open.copyFields(p.tok)
+	if err := p.enter(&open); err != nil {
 		return 0, err
 	}
 	p.advance()
@@ -298,20 +310,20 @@ func (p *parser) parseParens() (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := p.closeParen(open); err != nil {
+	if err := p.closeParen(&open); err != nil {
 		return 0, err
 	}
 	p.depth--
 	return x, nil
 }
 
-func (p *parser) closeParen(open token) error {
+func (p *parser) closeParen(open *token) error {
 	switch p.tok.kind {
 	case tRParen:
 		p.advance()
 		return nil
 	case tEOF:
-		return errAt(p.tok, "missing ')' to match '(' at column %d", open.pos)
+		return errAt(*p.tok, "missing ')' to match '(' at column %d", open.pos)
 	}
 	return p.unexpected()
 }
@@ -320,23 +332,25 @@ const maxArgs = 8
 
 // parseCall parses a call of f (nil: the name is not a function, an error reported here).
 func (p *parser) parseCall(f *function) (int32, error) {
-	name := p.tok
+	var name token
+	name.copyFields(p.tok)
 	// The function name is checked as soon as its '(' is read (peeked by parsePrimary),
 	// before anything inside the call.
 	if f == nil {
 		return 0, errAt(name, "unknown name '%s'", name.text)
 	}
-	if err := p.enter(name); err != nil {
+	if err := p.enter(&name); err != nil {
 		return 0, err
 	}
 	p.advance() // name
-	open := p.tok
+	var open token
+	open.copyFields(p.tok)
 	p.advance() // (
 	var args [maxArgs]int32
 	n := 0
 	for p.tok.kind != tRParen {
 		if n == maxArgs {
-			return 0, errAt(p.tok, "too many arguments (limit %d)", maxArgs)
+			return 0, errAt(*p.tok, "too many arguments (limit %d)", maxArgs)
 		}
 		a, err := p.parseExpr()
 		if err != nil {
@@ -359,7 +373,7 @@ func (p *parser) parseCall(f *function) (int32, error) {
 			return 0, err
 		}
 	}
-	if err := p.closeParen(open); err != nil {
+	if err := p.closeParen(&open); err != nil {
 		return 0, err
 	}
 	p.depth--
@@ -383,7 +397,7 @@ func (t *tree) format(i int32) string {
 	n := t.nodes[i]
 	switch n.op {
 	case nLit:
-		return format(t.lits[n.tok.lit]).display
+		return format(&t.lits[n.tok.lit]).display
 	case nName:
 		return n.tok.text
 	case nAns:

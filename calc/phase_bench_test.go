@@ -57,7 +57,7 @@ func BenchmarkPhaseFormat(b *testing.B) {
 	v, _ := fracValue(-7, 4) // the typical line's result
 	b.ReportAllocs()
 	for b.Loop() {
-		format(v)
+		format(&v)
 	}
 }
 
@@ -65,5 +65,20 @@ func BenchmarkPhaseClock(b *testing.B) {
 	var s Session
 	for b.Loop() {
 		s.since(s.now())
+	}
+}
+
+// BenchmarkPhaseLex is the lexer's share of PhaseParse: the typical line's tokens, scanned
+// one after the other as the parser reads them, literals converted.
+func BenchmarkPhaseLex(b *testing.B) {
+	s, src, lim, m := phaseSession()
+	p := &s.scratch.parser
+	for b.Loop() {
+		t := &s.scratch.tree
+		t.reset()
+		p.begin(src, nil, t, nil, lim, m)
+		for p.advance(); p.tok.kind != tEOF; p.advance() {
+		}
+		p.end()
 	}
 }

@@ -451,25 +451,25 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 		return err
 	}
 	if v.isBig() {
-		if err := e.spend(v, value{}, formatCost(v.numBits(), v.denBits()), 0); err != nil {
+		if err := e.spend(*v, value{}, formatCost(v.numBits(), v.denBits()), 0); err != nil {
 			return err
 		}
 	}
-	if t.assign == nil && r.appendSmall(&v) { // EvalAppend: no string made
+	if t.assign == nil && r.appendSmall(v) { // EvalAppend: no string made
 		return s.keepAns(v, lim)
 	}
 	f := format(v)
-	if err := e.exactValue(v, &f); err != nil {
+	if err := e.exactValue(*v, &f); err != nil {
 		return err
 	}
 	display, name := f.display, ""
 	if t.assign != nil {
 		name = t.assign.text
 		display = name + " = " + f.display
-		if err := s.store(*t.assign, v, f, lim); err != nil {
+		if err := s.store(*t.assign, *v, f, lim); err != nil {
 			return err
 		}
-		s.ans, s.hasAns = v, true
+		s.ans, s.hasAns = *v, true
 	} else if err := s.keepAns(v, lim); err != nil {
 		return err
 	}
@@ -477,12 +477,15 @@ func (s *Session) run(t *tree, lim *Limits, m *meter, r reply) error {
 	return nil
 }
 
+// ansAt is where a refusal to keep a result as ans points: the line's first column.
+var ansAt = token{pos: 1, end: 1}
+
 // keepAns makes a line's result, not assigned, the session's ans, if it may be held.
-func (s *Session) keepAns(v value, lim *Limits) error {
-	if err := s.checkMemory(token{pos: 1, end: 1}, "", v, lim); err != nil {
+func (s *Session) keepAns(v *value, lim *Limits) error {
+	if err := s.checkMemory(&ansAt, "", v, lim); err != nil {
 		return err
 	}
-	s.ans, s.hasAns = v, true
+	s.ans, s.hasAns = *v, true
 	return nil
 }
 
@@ -491,7 +494,7 @@ func (s *Session) store(name token, v value, f formatted, lim *Limits) error {
 	if !exists && len(s.order) >= lim.MaxVars {
 		return errAt(name, "too many variables (limit %d)", lim.MaxVars)
 	}
-	if err := s.checkMemory(name, name.text, v, lim); err != nil {
+	if err := s.checkMemory(&name, name.text, &v, lim); err != nil {
 		return err
 	}
 	if s.vars == nil {

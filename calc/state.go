@@ -122,7 +122,7 @@ func (s *Session) Apply(e Effect) error {
 	v = s.shared(v)
 	at := token{pos: 1, end: 1}
 	if e.Name == "" {
-		if err := s.checkMemory(at, "", v, lim); err != nil {
+		if err := s.checkMemory(&at, "", &v, lim); err != nil {
 			return err
 		}
 		s.ans, s.hasAns = v, true
@@ -132,7 +132,7 @@ func (s *Session) Apply(e Effect) error {
 		return err
 	}
 	at.text = e.Name
-	if err := s.store(at, v, format(v), lim); err != nil {
+	if err := s.store(at, v, format(&v), lim); err != nil {
 		return err
 	}
 	s.ans, s.hasAns = v, true
@@ -318,6 +318,6 @@ func (sv StoredValue) Shown() (display string, kind Kind, value string, ok bool)
 	if err != nil {
 		return "", KindNone, "", false
 	}
-	f := format(v)
+	f := format(&v)
 	return f.display, f.kind, f.value, true
 }

@@ -38,3 +38,13 @@ type token struct {
 
 // isName reports whether t is the name s (the keyword mod is lexed as a name).
 func (t *token) isName(s string) bool { return t.kind == tName && t.text == s }
+
+// copyFields sets t to src field by field, for a token kept while the parser reads on
+// (an operator until its right operand is parsed) and for a node's token. The lexer writes
+// a token field by field, and a copy made as a whole soon after, with loads wider than
+// those stores, stalls until the stores are done (store-to-load forwarding fails; see
+// parser.advance). A copy returned as a value is no good either: the compiler copies it
+// again, as a whole, from the temporary.
+func (t *token) copyFields(src *token) {
+	t.kind, t.lit, t.pos, t.end, t.text = src.kind, src.lit, src.pos, src.end, src.text
+}

@@ -362,8 +362,10 @@ func wordAt(w []big.Word, i int) uint64 {
 }
 
 // isBig reports whether v is held in math/big (or is a lazy power): the values whose
-// operations are priced and checked against the clock.
-func (v value) isBig() bool { return v.kind == vRat || v.kind == vLazy }
+// operations are priced and checked against the clock. By pointer: for a value receiver
+// the compiler copies the whole value, even inlined, and the copy of a result just
+// written stalled on store forwarding (3 % of a line "1"; see parser.advance).
+func (v *value) isBig() bool { return v.kind == vRat || v.kind == vLazy }
 
 // bitsOf is the size of an exact value, numerator and denominator together.
 func bitsOf(v value) float64 { return v.numBits() + v.denBits() }
